@@ -1,0 +1,9 @@
+// PLACEHOLDER: being written; every rule here throws.
+import type { OpTable } from "./types.js";
+
+type Ks = "MatMul" | "Gemm";
+const todo = { attrs: {} as never, arity: [0, 99] as const, infer(): never { throw new Error("internal: op not implemented yet"); }, grad: { kind: "error" as const, why: "not implemented yet" } };
+export const matmulOps: OpTable<Ks> = {
+  MatMul: todo,
+  Gemm: todo,
+};

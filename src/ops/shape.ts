@@ -1,0 +1,12 @@
+// PLACEHOLDER: being written; every rule here throws.
+import type { OpTable } from "./types.js";
+
+type Ks = "Shape" | "Size" | "ConstantOfShape" | "Range" | "Constant";
+const todo = { attrs: {} as never, arity: [0, 99] as const, infer(): never { throw new Error("internal: op not implemented yet"); }, grad: { kind: "error" as const, why: "not implemented yet" } };
+export const shapeOps: OpTable<Ks> = {
+  Shape: todo,
+  Size: todo,
+  ConstantOfShape: todo,
+  Range: todo,
+  Constant: todo,
+};
