@@ -131,4 +131,31 @@ export class Graph {
     this.outputs.forEach(add);
     return [...seen];
   }
+
+  /** A deep copy of the structure (tensors shared, they are never mutated) and the old→new value map. */
+  clone(): { graph: Graph; map: Map<Value, Value> } {
+    const g = new Graph();
+    g.name = this.name;
+    g.metadata = { ...this.metadata };
+    const map = new Map<Value, Value>();
+    const copy = (v: Value): Value => {
+      let c = map.get(v);
+      if (!c) {
+        c = g.newValue(v.name, v.dtype, v.shape, v.kind, v.data);
+        if (c.name !== v.name) throw new Error(`internal: clone renamed "${v.name}"`);
+        map.set(v, c);
+      }
+      return c;
+    };
+    g.inputs = this.inputs.map(copy);
+    g.initializers = this.initializers.map(copy);
+    for (const n of this.nodes) {
+      const m = new Node(n.op, n.name, n.inputs.map((v) => (v ? copy(v) : null)), n.outputs.map(copy), n.attrs);
+      g.names.add(n.name);
+      for (const o of m.outputs) o.producer = m;
+      g.nodes.push(m);
+    }
+    g.outputs = this.outputs.map(copy);
+    return { graph: g, map };
+  }
 }

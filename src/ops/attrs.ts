@@ -18,7 +18,7 @@ export interface ResizeAttrs {
 export interface OpAttrMap {
   // elementwise
   Add: None; Sub: None; Mul: None; Div: None; Pow: None; Neg: None; Exp: None; Log: None; Sqrt: None; Abs: None;
-  Reciprocal: None; Sign: None; Floor: None; Ceil: None; Round: None; Erf: None;
+  Reciprocal: None; Mod: { fmod?: number }; Sign: None; Floor: None; Ceil: None; Round: None; Erf: None;
   Relu: None; LeakyRelu: { alpha?: number }; Sigmoid: None; Tanh: None; Softplus: None; Elu: { alpha?: number };
   Clip: None; Max: None; Min: None; Sum: None; Mean: None; Identity: None; Where: None; Cast: { to: number; saturate?: number };
   Equal: None; Greater: None; Less: None; GreaterOrEqual: None; LessOrEqual: None; Not: None; And: None; Or: None;

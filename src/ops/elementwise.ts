@@ -1,7 +1,7 @@
 // PLACEHOLDER: being written; every rule here throws.
 import type { OpTable } from "./types.js";
 
-type Ks = "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Neg" | "Exp" | "Log" | "Sqrt" | "Abs" | "Reciprocal" | "Sign" | "Floor" | "Ceil" | "Round" | "Erf" | "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" | "Softplus" | "Elu" | "Clip" | "Max" | "Min" | "Sum" | "Mean" | "Identity" | "Where" | "Cast" | "Equal" | "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Not" | "And" | "Or" | "Dropout";
+type Ks = "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Neg" | "Exp" | "Log" | "Sqrt" | "Abs" | "Reciprocal" | "Mod" | "Sign" | "Floor" | "Ceil" | "Round" | "Erf" | "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" | "Softplus" | "Elu" | "Clip" | "Max" | "Min" | "Sum" | "Mean" | "Identity" | "Where" | "Cast" | "Equal" | "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Not" | "And" | "Or" | "Dropout";
 const todo = { attrs: {} as never, arity: [0, 99] as const, infer(): never { throw new Error("internal: op not implemented yet"); }, grad: { kind: "error" as const, why: "not implemented yet" } };
 export const elementwiseOps: OpTable<Ks> = {
   Add: todo,
@@ -15,6 +15,7 @@ export const elementwiseOps: OpTable<Ks> = {
   Sqrt: todo,
   Abs: todo,
   Reciprocal: todo,
+  Mod: todo,
   Sign: todo,
   Floor: todo,
   Ceil: todo,
