@@ -141,6 +141,19 @@ test("reads data at an unaligned offset into an aligned typed array", () => {
   }
 });
 
+test("a Node Buffer from the shared pool yields tensors that own exactly their data", () => {
+  const file = Buffer.from(serializeNpy(sample("int32", [3])));
+  const pooled = Buffer.concat([Buffer.from([1, 2, 3]), file]).subarray(3);
+  for (const input of [file, pooled]) {
+    const t = parseNpy(input);
+    assert.equal(t.data.buffer.byteLength, 12);
+    assert.deepEqual(t.data, sample("int32", [3]).data);
+  }
+  const u = parseNpy(Buffer.from(serializeNpy(sample("uint8", [2]))));
+  assert.equal(u.data.constructor, Uint8Array);
+  assert.equal(u.data.buffer.byteLength, 2);
+});
+
 test("reads big-endian data by swapping bytes", () => {
   const be = new Uint8Array(8);
   new DataView(be.buffer).setFloat32(0, 1.25, false);

@@ -214,8 +214,9 @@ export function parseNpy(bytes: Uint8Array, source = "<bytes>"): Tensor {
   if (have < want) fail(`truncated: header says ${what}`);
   if (have > want) fail(`trailing bytes: header says ${what}`);
 
-  // Fresh buffer: the data offset need not be aligned to the element size.
-  const copy = bytes.slice(dataOffset, dataOffset + want);
+  // Fresh, exactly-sized buffer: the data offset may be unaligned, and Node's Buffer.slice would alias the pool.
+  const copy = new Uint8Array(want);
+  copy.set(bytes.subarray(dataOffset, dataOffset + want));
   if (info.littleEndian !== HOST_LE) swapInPlace(copy, info.itemSize);
   const buf = copy.buffer;
   switch (info.dtype) {

@@ -1,5 +1,7 @@
 // Shared shape arithmetic and small JS evaluators used by shape rules and constant folding.
 import type { Dim, Shape, Value } from "../ir/graph.js";
+import type { OpType } from "./attrs.js";
+import type { InferCtx, ValueType } from "./types.js";
 import { type DType, type Tensor, allocData, formatShape, numberAt, sizeOf, tensor, toInt64 } from "../ir/tensor.js";
 
 export function opLabel(op: string, name: string): string { return `${op} "${name}"`; }
@@ -92,3 +94,23 @@ export const FOLD_LIMIT = 1 << 16;
 export function allConst(consts: readonly (Tensor | undefined)[], inputs: readonly (Value | null)[]): consts is Tensor[] {
   return inputs.every((v, i) => v === null || consts[i] !== undefined);
 }
+
+/** Output type of a broadcasting op whose inputs share one dtype. */
+export function broadcastInfer<K extends OpType>(ctx: InferCtx<K>, from = 0): ValueType[] {
+  const ins = ctx.inputs.slice(from).filter((v): v is Value => v !== null);
+  const label = opLabel(ctx.node.op, ctx.node.name);
+  const d = ins[0]!.dtype;
+  for (const v of ins) if (v.dtype !== d) throw new Error(`${label}: input "${v.name}" is ${v.dtype}, expected ${d}`);
+  return [{ dtype: d, shape: broadcastShapes(ins.map((v) => v.shape), label) }];
+}
+
+/** Folds a small all-constant elementwise node in JS (shape arithmetic in exported graphs). */
+export function foldMap<K extends OpType>(f: (v: number[]) => number, dtype?: (ctx: InferCtx<K>) => Tensor["dtype"]) {
+  return (ctx: InferCtx<K>): Tensor[] | undefined => {
+    if (!allConst(ctx.consts, ctx.inputs)) return undefined;
+    const ts = ctx.consts.filter((t): t is Tensor => t !== undefined);
+    if (ts.some((t) => sizeOf(t.shape) > FOLD_LIMIT)) return undefined;
+    return [mapBroadcast(ts, dtype ? dtype(ctx) : ts[0]!.dtype, f, opLabel(ctx.node.op, ctx.node.name))];
+  };
+}
+

@@ -110,7 +110,7 @@ test("interoperates with numpy (np.save -> loadNpy, saveNpy -> np.load)", () => 
   const f4 = await loadNpy(join(dir, "f4.npy"));
   assert.equal(f4.dtype, "float32");
   assert.deepEqual(f4.shape, [2, 3, 4, 5]);
-  assert.deepEqual([...f4.data], Array.from({ length: 120 }, (_, i) => Math.fround(Math.fround(i) / 7 - 3)));
+  assert.deepEqual([...f4.data], Array.from({ length: 120 }, (_, i) => Math.fround(Math.fround(i / 7) - 3)));
 
   const i8 = await loadNpy(join(dir, "i8.npy"));
   assert.equal(i8.dtype, "int64");

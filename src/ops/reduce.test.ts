@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Builder } from "../ir/builder.js";
+import { Graph } from "../ir/graph.js";
+import { checkGradient, distinctTensor, randomTensor } from "../testing/gradcheck.js";
+
+const x = () => randomTensor("float64", [2, 3, 4], { lo: 0.2, hi: 1.5 });
+
+test("ReduceSum/Mean/L2 gradients, axes subsets and keepdims both ways", async () => {
+  for (const keepdims of [true, false]) {
+    for (const axes of [[1], [0, 2], []]) {
+      await checkGradient({ inputs: { x: x() }, build: (g, v) => g.reduceSum(v.x!, axes, keepdims) });
+      await checkGradient({ inputs: { x: x() }, build: (g, v) => g.reduceMean(v.x!, axes, keepdims) });
+      await checkGradient({ inputs: { x: x() }, build: (g, v) => g.reduceL2(v.x!, axes, keepdims) });
+    }
+  }
+});
+
+test("ReduceMax/Min gradients on distinct values", async () => {
+  for (const op of ["ReduceMax", "ReduceMin"] as const) {
+    await checkGradient({ inputs: { x: distinctTensor("float64", [2, 3, 4]) }, build: (g, v) => g.one(op, [v.x!], { axes: [2], keepdims: 0 }) });
+  }
+});
+
+test("Softmax and LogSoftmax gradients on either axis", async () => {
+  for (const axis of [-1, 1]) {
+    await checkGradient({ inputs: { x: x() }, build: (g, v) => g.softmax(v.x!, axis) });
+    await checkGradient({ inputs: { x: x() }, build: (g, v) => g.logSoftmax(v.x!, axis) });
+  }
+});
+
+test("reduction shape rule with symbolic batch", () => {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const v = graph.addInput("x", "float32", ["N", 3, 8, 8]);
+  assert.deepEqual(g.reduceMean(v, [2, 3], false).shape, ["N", 3]);
+  assert.deepEqual(g.reduceSum(v, [], true).shape, [1, 1, 1, 1]);
+  assert.deepEqual(g.one("ArgMax", [v], { axis: 1, keepdims: 0 }).shape, ["N", 8, 8]);
+});
