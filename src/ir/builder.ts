@@ -18,7 +18,7 @@ export class Builder {
     if (!def) throw new Error(`unsupported op ${op}`);
     const base = opts.name ?? op.toLowerCase();
     const label = opLabel(op, base);
-    let ins = [...inputs];
+    const ins = [...inputs];
     while (ins.length > 0 && ins[ins.length - 1] === null) ins.pop();
     if (ins.length < def.arity[0] || ins.length > def.arity[1]) {
       throw new Error(`${label}: takes ${def.arity[0]}..${def.arity[1]} inputs, got ${ins.length}`);

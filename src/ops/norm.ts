@@ -29,7 +29,7 @@ export const normOps: OpTable<"BatchNormalization"> = {
     grad: {
       kind: "vjp",
       vjp: ({ g, x, node, needs }, [dy]) => {
-        const [xv, scale, bias, mean, varv] = x as Value[];
+        const [xv, scale, , mean, varv] = x as Value[];
         const r = xv!.rank!;
         const axes = nonChannelAxes(r);
         const eps = g.scalarLike(node.attrs.epsilon ?? 1e-5, dy!);

@@ -1,0 +1,47 @@
+// File inputs shared by commands: models, image batches and labels, each failing with the file's name.
+import { readFile } from "node:fs/promises";
+import { imagesToFloat, labelsToInt64 } from "../data/npy.js";
+import { loadNpy } from "../data/node/npy-file.js";
+import type { Tensor } from "../ir/tensor.js";
+import { Model } from "../model/model.js";
+
+export async function readModel(path: string): Promise<Model> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  return new Model(bytes, path);
+}
+
+export async function readImages(path: string): Promise<Tensor<"float32">> {
+  const t = imagesToFloat(await loadNpy(path), path);
+  if (t.shape.length !== 4) throw new Error(`${path}: images must be NCHW (4-D), got shape [${t.shape.join(",")}]`);
+  let outside = 0;
+  for (const v of t.data) if (v < 0 || v > 1) outside++;
+  if (outside) process.stderr.write(`robustlens: warning: ${path}: ${outside} values outside [0,1]; robustlens expects pixels in [0,1]\n`);
+  return t;
+}
+
+export async function readLabels(path: string, n: number): Promise<Tensor<"int64">> {
+  const t = labelsToInt64(await loadNpy(path), path);
+  if (t.shape.length !== 1 || t.shape[0] !== n) throw new Error(`${path}: labels shape [${t.shape.join(",")}] does not match a batch of ${n} images`);
+  return t;
+}
+
+/** Rows [from, to) of a batch tensor. */
+export function rows<T extends Tensor>(t: T, from: number, to: number): T {
+  const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { dtype: t.dtype, shape: [to - from, ...t.shape.slice(1)], data: t.data.subarray(from * per, to * per) } as unknown as T;
+}
+
+/** Stacks batch tensors along axis 0. */
+export function concatRows(parts: readonly Tensor[]): Tensor {
+  const first = parts[0]!;
+  const total = parts.reduce((a, p) => a + p.shape[0]!, 0);
+  const data = new (first.data.constructor as Float32ArrayConstructor)(parts.reduce((a, p) => a + p.data.length, 0));
+  let off = 0;
+  for (const p of parts) { data.set(p.data as Float32Array, off); off += p.data.length; }
+  return { dtype: first.dtype, shape: [total, ...first.shape.slice(1)], data } as Tensor;
+}

@@ -1,0 +1,56 @@
+// An imported classifier: its input, logits and representation, with graphs specialized per batch size.
+import type { Graph, Value } from "../ir/graph.js";
+import { importOnnx } from "../ir/onnx-import.js";
+import { type Tensor, formatShape } from "../ir/tensor.js";
+
+export class Model {
+  private readonly cache = new Map<number, Graph>();
+  readonly inputName: string;
+  readonly inputShape: readonly (number | string)[];
+  readonly outputName: string;
+
+  constructor(readonly bytes: Uint8Array, readonly source = "model.onnx") {
+    const g = importOnnx(bytes, { source });
+    if (g.inputs.length !== 1) throw new Error(`${source}: expected one image input, model has ${g.inputs.length} (${g.inputs.map((v) => v.name).join(", ")})`);
+    if (g.outputs.length === 0) throw new Error(`${source}: model has no outputs`);
+    const x = g.inputs[0]!;
+    if (x.dtype !== "float32" || x.rank !== 4) throw new Error(`${source}: input ${x} is not a float32 NCHW image batch`);
+    this.inputName = x.name;
+    this.inputShape = x.shape!;
+    this.outputName = g.outputs[0]!.name;
+  }
+
+  /** Checks an image batch against the model input and returns its batch size. */
+  checkInput(x: Tensor, what = "input"): number {
+    const want = this.inputShape;
+    const ok = x.shape.length === 4 && want.every((d, i) => i === 0 || typeof d !== "number" || d === x.shape[i]);
+    if (!ok) throw new Error(`${what} ${formatShape(x.shape)} does not match model input "${this.inputName}" ${formatShape(want)}`);
+    if (x.dtype !== "float32") throw new Error(`${what}: expected float32 images, got ${x.dtype}`);
+    for (let i = 0; i < x.data.length; i++) if (Number.isNaN(x.data[i] as number)) throw new Error(`${what}: contains NaN at element ${i}`);
+    return x.shape[0]!;
+  }
+
+  /** A fresh graph with every shape static for a batch of n (shape subgraphs folded). */
+  graph(n: number): Graph {
+    let g = this.cache.get(n);
+    if (!g) {
+      g = importOnnx(this.bytes, { source: this.source, inputShapes: { [this.inputName]: [n, ...this.inputShape.slice(1)] } });
+      this.cache.set(n, g);
+    }
+    return g.clone().graph;
+  }
+}
+
+/** The representation R: the input of the final Gemm/MatMul producing the logits (through bias Adds / Identity). */
+export function defaultRepresentation(graph: Graph, logits: Value = graph.outputs[0]!): Value {
+  let v: Value = logits;
+  for (let guard = 0; guard < 8; guard++) {
+    const n = v.producer;
+    if (!n) break;
+    if (n.op === "Gemm" || n.op === "MatMul") return n.inputs[0]!;
+    if (n.op === "Identity" || n.op === "Flatten" || n.op === "Reshape") { v = n.inputs[0]!; continue; }
+    if (n.op === "Add") { const other = n.inputs.find((u) => u && u.kind === "node"); if (other) { v = other; continue; } }
+    break;
+  }
+  throw new Error(`cannot find the representation: logits "${logits.name}" do not come from a final Gemm/MatMul; name a value with --rep`);
+}
