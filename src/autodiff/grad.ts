@@ -43,8 +43,9 @@ export function grad(source: Graph, options: GradOptions): GradResult {
   for (const v of wrt) if (!isFloatDType(v.dtype)) throw new Error(`grad: cannot differentiate with respect to ${v.dtype} value "${v.name}"`);
   const straight = new Set<Node>();
   for (const s of options.straightThrough ?? []) {
-    const n = typeof s === "string" ? byName.get(s)?.producer : graph.nodes.find((m) => m.name === s.name);
-    if (!n) throw new Error(`grad: straight-through node "${typeof s === "string" ? s : s.name}" not found`);
+    const name = typeof s === "string" ? s : s.name;
+    const n = graph.nodes.find((m) => m.name === name) ?? byName.get(name)?.producer;
+    if (!n) throw new Error(`grad: straight-through node "${name}" not found`);
     straight.add(n);
   }
 

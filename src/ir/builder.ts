@@ -33,7 +33,7 @@ export class Builder {
     const types = def.infer(ctx);
     const n = opts.outputs ?? (def.outputs ? def.outputs(node) : types.length);
     if (n > types.length) throw new Error(`internal: ${label} asked for ${n} outputs, shape rule gives ${types.length}`);
-    node.name = this.graph.uniqueName(base);
+    node.name = this.graph.uniqueNodeName(base);
     node.outputs = types.slice(0, n).map((t, i) => {
       const v = this.graph.newValue(n > 1 ? `${node.name}_${i}` : node.name, t.dtype, t.shape, "node");
       v.producer = node;

@@ -52,6 +52,7 @@ export class Graph {
   nodes: Node[] = [];
   private nextId = 0;
   private readonly names = new Set<string>();
+  private readonly nodeNames = new Set<string>();
   /** Extra metadata written to the ONNX model (metadata_props). */
   metadata: Record<string, string> = {};
 
@@ -60,6 +61,14 @@ export class Graph {
     let name = base;
     for (let i = 1; this.names.has(name); i++) name = `${base}_${i}`;
     this.names.add(name);
+    return name;
+  }
+
+  /** A fresh unique node name (node and value names are separate namespaces in ONNX). */
+  uniqueNodeName(base: string): string {
+    let name = base;
+    for (let i = 1; this.nodeNames.has(name); i++) name = `${base}_${i}`;
+    this.nodeNames.add(name);
     return name;
   }
 
@@ -151,7 +160,7 @@ export class Graph {
     g.initializers = this.initializers.map(copy);
     for (const n of this.nodes) {
       const m = new Node(n.op, n.name, n.inputs.map((v) => (v ? copy(v) : null)), n.outputs.map(copy), n.attrs);
-      g.names.add(n.name);
+      g.nodeNames.add(n.name);
       for (const o of m.outputs) o.producer = m;
       g.nodes.push(m);
     }

@@ -10,7 +10,7 @@ const f64 = (shape: number[], o: Parameters<typeof randomTensor>[2] = {}) => ran
 
 const unaries: [OpType, Parameters<typeof randomTensor>[2]][] = [
   ["Neg", {}], ["Exp", {}], ["Log", { lo: 0.2, hi: 2 }], ["Sqrt", { lo: 0.2, hi: 2 }], ["Abs", { avoid: [0], gap: 0.05 }],
-  ["Reciprocal", { lo: 0.3, hi: 2 }], ["Relu", { avoid: [0] }], ["Sigmoid", {}], ["Tanh", {}], ["Softplus", {}], ["Erf", {}],
+  ["Reciprocal", { lo: 0.3, hi: 2 }], ["Relu", { avoid: [0] }], ["Sigmoid", {}], ["Tanh", {}],
   ["Identity", {}],
 ];
 for (const [op, range] of unaries) {
@@ -19,9 +19,10 @@ for (const [op, range] of unaries) {
   });
 }
 
-test("LeakyRelu and Elu: gradient with alpha (float32, ORT has float kernels only)", async () => {
-  for (const op of ["LeakyRelu", "Elu"] as const) {
-    await checkGradient({ inputs: { x: randomTensor("float32", [3, 5], { avoid: [0], gap: 0.1 }) }, build: (g, { x }) => g.one(op, [x!], { alpha: 0.3 }), rtol: 1e-2 });
+test("LeakyRelu, Elu, Softplus, Erf: gradients (float32: ORT has float kernels only)", async () => {
+  for (const op of ["LeakyRelu", "Elu", "Softplus", "Erf"] as const) {
+    const attrs = op === "LeakyRelu" || op === "Elu" ? { alpha: 0.3 } : {};
+    await checkGradient({ inputs: { x: randomTensor("float32", [3, 5], { avoid: [0], gap: 0.1 }) }, build: (g, { x }) => g.one(op, [x!], attrs), rtol: 1e-2 });
   }
 });
 
@@ -36,8 +37,9 @@ for (const op of ["Add", "Sub", "Mul", "Div", "Pow"] as const) {
 
 test("Max/Min (variadic, broadcast) and Sum/Mean gradients", async () => {
   for (const op of ["Max", "Min", "Sum", "Mean"] as const) {
+    const dt = op === "Mean" ? "float32" : "float64"; // ORT's Mean has float kernels only
     await checkGradient({
-      inputs: { a: f64([2, 3], { seed: 1 }), b: f64([3], { seed: 2 }), c: f64([2, 1], { seed: 5 }) },
+      inputs: { a: randomTensor(dt, [2, 3], { seed: 1 }), b: randomTensor(dt, [3], { seed: 2 }), c: randomTensor(dt, [2, 1], { seed: 5 }) },
       build: (g, { a, b, c }) => g.one(op, [a!, b!, c!], {}),
     });
   }
@@ -54,7 +56,7 @@ test("Where routes gradient to the chosen branch; Cast float32<->float64 passes 
   await checkGradient({
     inputs: { a: f64([3, 4], { seed: 1 }), b: f64([3, 4], { seed: 2 }) },
     build: (g, { a, b }) => g.cast(g.cast(g.where(g.greater(a!, b!), g.mul(a!, a!), g.exp(b!)), "float32"), "float64"),
-    rtol: 1e-5,
+    eps: 1e-3, rtol: 1e-3,
   });
 });
 
