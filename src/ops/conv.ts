@@ -1,9 +1,207 @@
-// PLACEHOLDER: being written; every rule here throws.
-import type { OpTable } from "./types.js";
+// Conv and ConvTranspose: N-d shape rules and VJPs built from Conv and ConvTranspose themselves (no contrib *Grad ops).
+import type { Builder } from "../ir/builder.js";
+import type { Dim, Node, Value } from "../ir/graph.js";
+import { formatShape, isFloatDType } from "../ir/tensor.js";
+import type { ConvAttrs, ConvTransposeAttrs } from "./attrs.js";
+import type { OpTable, ValueType } from "./types.js";
+import { opLabel } from "./util.js";
+import { type Window, forwardWindow, transposeWindow } from "./window.js";
 
-type Ks = "Conv" | "ConvTranspose";
-const todo = { attrs: {} as never, arity: [0, 99] as const, infer(): never { throw new Error("internal: op not implemented yet"); }, grad: { kind: "error" as const, why: "not implemented yet" } };
-export const convOps: OpTable<Ks> = {
-  Conv: todo,
-  ConvTranspose: todo,
+const CONV_SCHEMA = { auto_pad: "string", dilations: "ints", group: "int", kernel_shape: "ints", pads: "ints", strides: "ints" } as const;
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+const noSymbol = (): string => { throw new Error("internal: symbolic size while building a gradient"); };
+
+/** Checks dtypes, ranks, kernel and bias common to Conv and ConvTranspose; returns the kernel's spatial sizes. */
+function checkOperands(label: string, x: Value, w: Value, b: Value | null, a: ConvAttrs, outChannels: Dim | undefined): number[] | null {
+  for (const v of [w, b]) if (v && v.dtype !== x.dtype) throw new Error(`${label}: ${v.toString()} has dtype ${v.dtype}, input ${x.toString()} is ${x.dtype}`);
+  if (!isFloatDType(x.dtype)) throw new Error(`${label}: input ${x.toString()} must be float`);
+  const group = a.group ?? 1;
+  if (!Number.isInteger(group) || group < 1) throw new Error(`${label}: group ${group} must be a positive integer`);
+  if (!x.shape) return null;
+  const r = x.shape.length;
+  if (r < 3) throw new Error(`${label}: input ${formatShape(x.shape)} must be [N,C,spatial...] with at least one spatial dim`);
+  const ws = w.shape;
+  if (ws && ws.length !== r) throw new Error(`${label}: weight ${formatShape(ws)} has rank ${ws.length}, input ${formatShape(x.shape)} has rank ${r}`);
+  const wk = ws?.slice(2);
+  let kernel: number[] | undefined = wk && wk.every((d) => typeof d === "number") ? (wk as number[]) : undefined;
+  if (a.kernel_shape) {
+    if (kernel && formatShape(kernel) !== formatShape(a.kernel_shape)) {
+      throw new Error(`${label}: kernel_shape ${formatShape(a.kernel_shape)} does not match weight ${formatShape(ws)}`);
+    }
+    kernel = a.kernel_shape;
+  }
+  if (!kernel) throw new Error(`${label}: weight ${formatShape(ws)} has no static kernel size and no kernel_shape is given`);
+  if (b && b.shape) {
+    const ok = b.shape.length === 1 && (typeof b.shape[0] !== "number" || typeof outChannels !== "number" || b.shape[0] === outChannels);
+    if (!ok) throw new Error(`${label}: bias ${formatShape(b.shape)} must be [${outChannels ?? "M"}] (one per output channel)`);
+  }
+  const d = a.dilations ?? [];
+  if ((a.auto_pad === "SAME_UPPER" || a.auto_pad === "SAME_LOWER") && d.some((v) => v !== 1)) {
+    throw new Error(`${label}: auto_pad ${a.auto_pad} with dilations ${formatShape(d)} is not supported by onnxruntime; give explicit pads`);
+  }
+  return kernel;
+}
+
+/** The resolved geometry of a node for its VJP: explicit pads and static spatial sizes are required. */
+function geometry(node: Node<"Conv"> | Node<"ConvTranspose">, x: Value, w: Value): { win: Window & { pads: number[] }; xs: number[] } {
+  const label = opLabel(node.op, node.name);
+  const xs = x.shape?.slice(2);
+  const ks = w.shape?.slice(2);
+  if (!xs || !ks || ![...xs, ...ks].every((d) => typeof d === "number")) {
+    throw new Error(`${label}: the gradient needs static spatial sizes, input is ${formatShape(x.shape)} and weight ${formatShape(w.shape)}`);
+  }
+  const f = node.op === "Conv" ? forwardWindow : transposeWindow;
+  const win = f(label, xs, node.attrs, ks as number[], noSymbol);
+  return { win: win as Window & { pads: number[] }, xs: xs as number[] };
+}
+
+/** Adjoint of a forward window (Conv, or a pool's ones kernel): ConvTranspose sized to `target` by output_padding or a larger end pad. */
+export function adjointWindow(g: Builder, dy: Value, w: Value, win: Window & { pads: number[] }, group: number, target: readonly number[]): Value {
+  const n = target.length;
+  const pads = [...win.pads];
+  const op: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const outSize = win.out[i] as number;
+    const natural = win.s[i]! * (outSize - 1) + (win.k[i]! - 1) * win.d[i]! + 1 - pads[i]! - pads[i + n]!;
+    const diff = target[i]! - natural;
+    // diff < stride always: floor mode skips < stride rows; ceil mode overshoots, or after dropping a window skips pad_end − k + stride < stride
+    if (diff >= win.s[i]!) throw new Error(`internal: adjoint window short by ${diff} ≥ stride ${win.s[i]} in spatial dim ${i}`);
+    if (diff < 0) pads[i + n]! -= diff;
+    op.push(Math.max(0, diff));
+  }
+  const attrs: ConvTransposeAttrs = { strides: win.s, dilations: win.d, pads };
+  if (group !== 1) attrs.group = group;
+  if (op.some((v) => v !== 0)) attrs.output_padding = op;
+  return g.one("ConvTranspose", [dy, w], attrs);
+}
+
+/** Stride-1 Conv input gradient as a Conv with flipped, in/out-swapped weights (≈1.5× faster than ConvTranspose on ORT CPU); null when not stride 1. */
+function flippedConv(g: Builder, dy: Value, w: Value, win: Window & { pads: number[] }, group: number): Value | null {
+  const n = win.k.length;
+  const o = w.shape![0]!, cg = w.shape![1]!;
+  if (win.s.some((v) => v !== 1) || typeof o !== "number" || typeof cg !== "number") return null;
+  // dx[c,i] = Σ_{o,k} dy[o, i+pb−k·d]·W[o,c,k]: a correlation with W reversed, padded by (window − 1 − pad) on each side
+  const pads = win.pads.map((p, i) => (win.k[i % n]! - 1) * win.d[i % n]! - p);
+  if (pads.some((p) => p < 0)) return null;
+  const sp = range(2, n + 2);
+  let wt: Value;
+  if (group === 1) wt = g.transpose(w, [1, 0, ...sp]);
+  else if (cg === 1 && o === group) wt = w;
+  else wt = g.reshape(g.transpose(g.reshape(w, [group, o / group, cg, ...win.k]), [0, 2, 1, ...range(3, n + 3)]), [group * cg, o / group, ...win.k]);
+  const flip = sp.filter((a) => win.k[a - 2]! > 1);
+  if (flip.length) wt = g.slice(wt, flip.map((a) => win.k[a - 2]! - 1), flip.map((a) => -win.k[a - 2]! - 1), flip, flip.map(() => -1));
+  const attrs: ConvAttrs = { dilations: win.d, pads };
+  if (group !== 1) attrs.group = group;
+  return g.conv(dy, wt, null, attrs);
+}
+
+/** dW [Cout, Cin/group, k...] of a Conv from its input and output gradient: one (grouped) Conv over the batch axis with gout as kernel. */
+function weightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value {
+  const n = inSp.length;
+  const sp = range(2, n + 2);
+  const outSp = win.out as number[];
+  const cin = inp.shape![1]!, cout = gout.shape![1]!;
+  let a: Value, k: Value;
+  if (group === 1) {
+    a = g.transpose(inp, [1, 0, ...sp]);
+    k = g.transpose(gout, [1, 0, ...sp]);
+  } else {
+    if (typeof cin !== "number" || typeof cout !== "number") throw new Error(`internal: grouped weight gradient needs static channels`);
+    const cg = cin / group, og = cout / group;
+    a = g.reshape(g.transpose(g.reshape(inp, [0, group, cg, ...inSp]), [2, 1, 0, ...range(3, n + 3)]), [cg, -1, ...inSp]);
+    k = g.reshape(g.transpose(g.reshape(gout, [0, group, og, ...outSp]), [1, 2, 0, ...range(3, n + 3)]), [cout, -1, ...outSp]);
+  }
+  // the end pad only needs to reach the last kernel tap; more would compute taps that are cropped anyway
+  const pads = win.pads.map((p, i) => {
+    if (i < n) return p;
+    const j = i - n;
+    const need = (win.k[j]! - 1) * win.d[j]! + (outSp[j]! - 1) * win.s[j]! + 1 - inSp[j]! - win.pads[j]!;
+    return Math.min(p, Math.max(0, need));
+  });
+  const attrs: ConvAttrs = { strides: win.d, dilations: win.s, pads };
+  if (group !== 1) attrs.group = group;
+  let z = g.conv(a, k, null, attrs);
+  const zs = z.shape!.slice(2) as number[];
+  if (zs.some((v, i) => v !== win.k[i])) z = g.slice(z, new Array<number>(n).fill(0), win.k, sp);
+  return g.transpose(z, [1, 0, ...sp]);
+}
+
+/** Sum of the output gradient over every axis but channels. */
+const biasGrad = (g: Builder, dy: Value): Value => g.reduceSum(dy, [0, ...range(2, dy.rank!)], false);
+
+export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
+  Conv: {
+    attrs: CONV_SCHEMA, arity: [2, 3],
+    infer: ({ node, inputs, freshDim }): ValueType[] => {
+      const label = opLabel("Conv", node.name);
+      const [x, w, b] = [inputs[0]!, inputs[1]!, inputs[2] ?? null];
+      const group = node.attrs.group ?? 1;
+      const ws = w.shape;
+      const m = ws?.[0];
+      const kernel = checkOperands(label, x, w, b, node.attrs, m);
+      if (!kernel || !x.shape) return [{ dtype: x.dtype, shape: null }];
+      const c = x.shape[1]!, wc = ws?.[1];
+      if (typeof c === "number" && typeof wc === "number" && c !== wc * group) {
+        throw new Error(`${label}: input ${formatShape(x.shape)} has ${c} channels, weight ${formatShape(ws)} × group ${group} needs ${wc * group}`);
+      }
+      if (typeof m === "number" && m % group !== 0) throw new Error(`${label}: weight ${formatShape(ws)} has ${m} output channels, not divisible by group ${group}`);
+      const win = forwardWindow(label, x.shape.slice(2), node.attrs, kernel, freshDim);
+      return [{ dtype: x.dtype, shape: [x.shape[0]!, m ?? freshDim(), ...win.out] }];
+    },
+    grad: {
+      kind: "vjp",
+      // y = x ⋆ W + b  ⇒  dx = ConvTranspose(dy, W), dW = Σ_{n,p} dy[n,o,p]·x[n,c,p·s+k·d−pb], db = Σ_{n,p} dy
+      vjp: ({ g, node, x, needs }, [dy]) => {
+        if (!dy) return [null, null, null];
+        const [xv, w] = [x[0]!, x[1]!];
+        const group = node.attrs.group ?? 1;
+        const { win, xs } = geometry(node, xv, w);
+        return [
+          needs[0] ? flippedConv(g, dy, w, win, group) ?? adjointWindow(g, dy, w, win, group, xs) : null,
+          needs[1] ? weightGrad(g, xv, dy, win, group, xs) : null,
+          needs[2] ? biasGrad(g, dy) : null,
+        ];
+      },
+    },
+  },
+  ConvTranspose: {
+    attrs: { ...CONV_SCHEMA, output_padding: "ints", output_shape: "ints" }, arity: [2, 3],
+    infer: ({ node, inputs, freshDim }): ValueType[] => {
+      const label = opLabel("ConvTranspose", node.name);
+      const [x, w, b] = [inputs[0]!, inputs[1]!, inputs[2] ?? null];
+      const group = node.attrs.group ?? 1;
+      const ws = w.shape;
+      const m: Dim | undefined = typeof ws?.[1] === "number" ? ws[1] * group : undefined;
+      const kernel = checkOperands(label, x, w, b, node.attrs, m);
+      if (!kernel || !x.shape) return [{ dtype: x.dtype, shape: null }];
+      const c = x.shape[1]!, wc = ws?.[0];
+      if (typeof c === "number" && typeof wc === "number" && c !== wc) {
+        throw new Error(`${label}: input ${formatShape(x.shape)} has ${c} channels, weight ${formatShape(ws)} needs ${wc}`);
+      }
+      if (typeof c === "number" && c % group !== 0) throw new Error(`${label}: input ${formatShape(x.shape)} has ${c} channels, not divisible by group ${group}`);
+      const win = transposeWindow(label, x.shape.slice(2), node.attrs, kernel, freshDim);
+      return [{ dtype: x.dtype, shape: [x.shape[0]!, m ?? freshDim(), ...win.out] }];
+    },
+    grad: {
+      kind: "vjp",
+      // y = ConvTranspose(x, W) is the adjoint of z ↦ z ⋆ W  ⇒  dx = dy ⋆ W, dW = Σ_{n,p} x[n,c,p]·dy[n,m,p·s+k·d−pb], db = Σ dy
+      vjp: ({ g, node, x, needs }, [dy]) => {
+        if (!dy) return [null, null, null];
+        const [xv, w] = [x[0]!, x[1]!];
+        const group = node.attrs.group ?? 1;
+        const { win, xs } = geometry(node, xv, w);
+        const ys = dy.shape!.slice(2) as number[];
+        // seen from y-space: a forward window over ys whose outputs are x's positions
+        const back: Window & { pads: number[] } = { ...win, out: xs };
+        let dx: Value | null = null;
+        if (needs[0]) {
+          const cattrs: ConvAttrs = { strides: win.s, dilations: win.d, pads: win.pads };
+          if (group !== 1) cattrs.group = group;
+          // output_padding < stride, so the Conv's floor drops exactly the padded tail: x's size comes back
+          dx = g.conv(dy, w, null, cattrs);
+        }
+        return [dx, needs[1] ? weightGrad(g, dy, xv, back, group, ys) : null, needs[2] ? biasGrad(g, dy) : null];
+      },
+    },
+  },
 };

@@ -52,6 +52,8 @@ export class NodeExecutor implements Executor {
         intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
         interOpNumThreads: 1,
         executionMode: "sequential",
+        // Pad_Fusion merges constant Pads into pools unchecked: pads >= kernel fail, and a zero Pad before MaxPool turns into -inf padding
+        extra: { optimization: { disable_specified_optimizers: "Pad_Fusion" } },
       });
     } catch (e) {
       throw new Error(`onnxruntime rejected graph "${graph.name}": ${String((e as Error).message ?? e).split("\n")[0]}`);

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { grad } from "../autodiff/grad.js";
+import { Builder } from "../ir/builder.js";
+import { Graph, type Value } from "../ir/graph.js";
+import { type Tensor, toNumbers } from "../ir/tensor.js";
+import { nodeExecutor } from "../runtime/node.js";
+import { checkGradient, distinctTensor, randomTensor } from "../testing/gradcheck.js";
+import type { AveragePoolAttrs, MaxPoolAttrs } from "./attrs.js";
+
+type PoolOp = "MaxPool" | "AveragePool";
+
+/** Runs a one-node graph on ORT; returns the outputs and the shape rule's shapes. */
+async function runPool(op: PoolOp, x: Tensor, attrs: MaxPoolAttrs, outputs = 1) {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const xv = graph.addInput("x", x.dtype, [...x.shape]);
+  const ys = g.add(op, [xv], attrs, { outputs });
+  graph.outputs = ys;
+  const prog = await nodeExecutor.compile(graph);
+  try {
+    const out = await prog.run({ x });
+    return ys.map((y) => ({ rule: y.shape!, t: out[y.name]! }));
+  } finally { await prog.dispose(); }
+}
+
+test("MaxPool Indices from ORT are flat over N·C·H·W and pick the first of tied maxima", async () => {
+  const x = distinctTensor("float32", [2, 3, 4, 4]);
+  const [y, idx] = await runPool("MaxPool", x, { kernel_shape: [2, 2], strides: [2, 2] }, 2);
+  assert.equal(idx!.t.dtype, "int64");
+  const xv = toNumbers(x), iv = toNumbers(idx!.t), yv = toNumbers(y!.t);
+  iv.forEach((i, j) => assert.equal(xv[i], yv[j]));
+  // the last (n=1, c=2) plane's indices point into that plane
+  assert.ok(iv.slice(-4).every((i) => i >= 5 * 16 && i < 6 * 16));
+  const ties = await runPool("MaxPool", randomTensor("float32", [1, 1, 2, 2], { lo: 3, hi: 3 }), { kernel_shape: [2, 2] }, 2);
+  assert.deepEqual(toNumbers(ties[1]!.t), [0]);
+});
+
+test("MaxPool gradients (float64): overlapping k3 s2 p1 with and without ceil_mode, k2 s2, dilation, SAME, 1-D", async () => {
+  const cases: [number[], MaxPoolAttrs][] = [
+    [[2, 3, 7, 7], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+    [[2, 3, 8, 8], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }],
+    [[1, 2, 6, 7], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }],
+    [[2, 2, 6, 6], { kernel_shape: [2, 2], strides: [2, 2] }],
+    [[1, 2, 7, 8], { kernel_shape: [2, 3], dilations: [2, 2], pads: [1, 0, 0, 1] }],
+    [[1, 2, 7, 8], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: "SAME_UPPER", storage_order: 1 }],
+    [[2, 3, 9], { kernel_shape: [3], strides: [2], pads: [1, 0] }],
+  ];
+  for (const [shape, attrs] of cases) {
+    await checkGradient({ inputs: { x: distinctTensor("float64", shape, 5) }, build: (g, { x }) => g.one("MaxPool", [x!], attrs) });
+  }
+});
+
+test("AveragePool gradients: count_include_pad 0 and 1, pads, ceil_mode, SAME, asymmetric pads", async () => {
+  const cases: [number[], AveragePoolAttrs][] = [
+    [[2, 2, 6, 6], { kernel_shape: [2, 2], strides: [2, 2] }],
+    [[1, 2, 7, 6], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+    [[1, 2, 6, 6], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }],
+    [[1, 2, 6, 5], { kernel_shape: [3, 2], strides: [2, 3], ceil_mode: 1 }],
+    [[1, 2, 6, 7], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: "SAME_UPPER" }],
+    [[1, 2, 6, 7], { kernel_shape: [2, 3], strides: [1, 2], auto_pad: "SAME_LOWER" }],
+    [[1, 2, 4, 4], { kernel_shape: [3, 3], pads: [2, 0, 1, 2] }],
+    [[2, 2, 9], { kernel_shape: [4], strides: [3], pads: [2, 1], ceil_mode: 1 }],
+  ];
+  for (const [shape, base] of cases) {
+    for (const count_include_pad of [0, 1]) {
+      await checkGradient({
+        inputs: { x: randomTensor("float32", shape, { seed: 3 }) }, eps: 1e-1, rtol: 2e-2, atol: 1e-3,
+        build: (g, { x }) => g.one("AveragePool", [x!], { ...base, count_include_pad }),
+      });
+    }
+  }
+});
+
+test("GlobalAveragePool and GlobalMaxPool gradients", async () => {
+  // distinctTensor's values are 2/size apart: a small step keeps every maximum in place
+  const opts = { eps: 2e-3, rtol: 2e-2, atol: 1e-3 };
+  await checkGradient({ ...opts, inputs: { x: randomTensor("float32", [2, 3, 5, 4], { seed: 4 }) }, build: (g, { x }) => g.one("GlobalAveragePool", [x!], {}) });
+  await checkGradient({ ...opts, inputs: { x: randomTensor("float32", [2, 3, 7], { seed: 4 }) }, build: (g, { x }) => g.one("GlobalAveragePool", [x!], {}) });
+  await checkGradient({ ...opts, inputs: { x: distinctTensor("float32", [2, 3, 5, 4], 6) }, build: (g, { x }) => g.one("GlobalMaxPool", [x!], {}) });
+});
+
+test("pool gradients with a symbolic batch match the static-batch graph", async () => {
+  const build = [
+    (g: Builder, x: Value) => g.one("MaxPool", [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+    (g: Builder, x: Value) => g.one("AveragePool", [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }),
+    (g: Builder, x: Value) => g.one("GlobalAveragePool", [x], {}),
+    (g: Builder, x: Value) => g.one("GlobalMaxPool", [x], {}),
+  ];
+  const x = distinctTensor("float32", [2, 3, 6, 6], 8);
+  for (const f of build) {
+    const run = async (batch: number | string) => {
+      const graph = new Graph();
+      const g = new Builder(graph);
+      const xv = graph.addInput("x", "float32", [batch, 3, 6, 6]);
+      const y = f(g, xv);
+      assert.equal(y.shape![0], batch);
+      graph.outputs = [g.reduceSum(g.mul(y, y), [], false)];
+      const r = grad(graph, { loss: graph.outputs[0]!, wrt: [xv] });
+      const prog = await nodeExecutor.compile(r.graph);
+      try { return toNumbers((await prog.run({ x }))[r.grads[0]!.name]!); } finally { await prog.dispose(); }
+    };
+    const [dyn, stat] = [await run("N"), await run(2)];
+    dyn.forEach((v, j) => assert.ok(Math.abs(v - stat[j]!) < 1e-5, `[${j}]: ${v} vs ${stat[j]}`));
+  }
+});
+
+test("GlobalAveragePool gradient with symbolic spatial dims divides by the run-time H·W", async () => {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const xv = graph.addInput("x", "float32", ["N", 2, "H", "W"]);
+  const y = g.one("GlobalAveragePool", [xv], {});
+  assert.deepEqual(y.shape, ["N", 2, 1, 1]);
+  graph.outputs = [g.reduceSum(g.mul(y, y), [], false)];
+  const r = grad(graph, { loss: graph.outputs[0]!, wrt: [xv] });
+  const prog = await nodeExecutor.compile(r.graph);
+  try {
+    const x = randomTensor("float32", [3, 2, 4, 5], { seed: 9 });
+    const dx = toNumbers((await prog.run({ x }))[r.grads[0]!.name]!);
+    const xs = toNumbers(x);
+    // d/dx Σ mean² = 2·mean / (H·W) at every position of the plane
+    for (let p = 0; p < 6; p++) {
+      const mean = xs.slice(p * 20, p * 20 + 20).reduce((a, b) => a + b, 0) / 20;
+      for (let j = 0; j < 20; j++) assert.ok(Math.abs(dx[p * 20 + j]! - (2 * mean) / 20) < 1e-6);
+    }
+  } finally { await prog.dispose(); }
+});
+
+test("pool shape rules agree with onnxruntime (ceil_mode drops a window starting in the end padding)", async () => {
+  const cases: [PoolOp, number[], MaxPoolAttrs & AveragePoolAttrs][] = [
+    ["MaxPool", [1, 1, 1, 5], { kernel_shape: [1, 3], strides: [1, 3], pads: [0, 0, 0, 2], ceil_mode: 1 }],
+    ["MaxPool", [1, 1, 6, 7], { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 0, 1, 1], ceil_mode: 1 }],
+    ["MaxPool", [1, 1, 6, 7], { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 0, 1, 1] }],
+    ["MaxPool", [1, 1, 9, 7], { kernel_shape: [2, 3], strides: [3, 2], dilations: [3, 2], ceil_mode: 1 }],
+    ["MaxPool", [1, 1, 7, 8], { kernel_shape: [2, 2], strides: [3, 3], auto_pad: "SAME_LOWER" }],
+    ["AveragePool", [1, 1, 7, 8], { kernel_shape: [4, 3], strides: [3, 2], auto_pad: "SAME_UPPER" }],
+    ["AveragePool", [1, 1, 7, 8], { kernel_shape: [4, 3], strides: [3, 2], auto_pad: "VALID", ceil_mode: 1 }],
+    ["AveragePool", [1, 1, 6, 6], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1, count_include_pad: 1 }],
+  ];
+  for (const [op, shape, attrs] of cases) {
+    const [y] = await runPool(op, randomTensor("float32", shape), attrs);
+    assert.deepEqual(y!.rule, y!.t.shape, `${op} ${JSON.stringify(attrs)}`);
+  }
+});
+
+test("pool shape rules keep a symbolic batch; errors are one line naming the node", () => {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const x = graph.addInput("x", "float32", ["N", 16, 32, 32]);
+  const [y, idx] = g.add("MaxPool", [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, { outputs: 2 });
+  assert.deepEqual(y!.shape, ["N", 16, 16, 16]);
+  assert.equal(idx!.dtype, "int64");
+  assert.equal(g.add("MaxPool", [x], { kernel_shape: [2, 2] }).length, 1);
+  assert.deepEqual(g.one("AveragePool", [x], { kernel_shape: [2, 2], strides: [2, 2] }).shape, ["N", 16, 16, 16]);
+  assert.deepEqual(g.one("GlobalAveragePool", [x], {}).shape, ["N", 16, 1, 1]);
+  assert.deepEqual(g.one("GlobalMaxPool", [x], {}).shape, ["N", 16, 1, 1]);
+  const one = (f: () => unknown, re: RegExp) => assert.throws(f, (e: Error) => re.test(e.message) && !e.message.includes("\n"));
+  one(() => g.add("AveragePool", [x], { kernel_shape: [2, 2], dilations: [2, 2] }, { name: "ap" }), /^AveragePool "ap": dilations \[2,2\] are not an AveragePool attribute at opset 17$/);
+  one(() => g.add("MaxPool", [x], { kernel_shape: [3] }, { name: "mp" }), /^MaxPool "mp": kernel \[3\] has 1 spatial dims, input has 2$/);
+  one(() => g.add("MaxPool", [x], { kernel_shape: [40, 3] }, { name: "big" }), /^MaxPool "big": window 40 .* larger than spatial dim 0 of size 32/);
+  const v = graph.addInput("v", "float32", [4, 16]);
+  one(() => g.add("GlobalMaxPool", [v], {}, { name: "gmp" }), /^GlobalMaxPool "gmp": input \[4,16\] must be \[N,C,spatial...\]/);
+});
