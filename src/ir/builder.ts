@@ -24,7 +24,7 @@ export class Builder {
       throw new Error(`${label}: takes ${def.arity[0]}..${def.arity[1]} inputs, got ${ins.length}`);
     }
     if (ins.some((v, i) => v === null && i < def.arity[0])) throw new Error(`${label}: required input missing`);
-    const node = new Node(op, base, ins, [], attrs);
+    const node = new Node(op, this.graph.uniqueNodeName(base), ins, [], attrs);
     const ctx: InferCtx<K> = { node, inputs: ins, consts: ins.map((v) => v?.data), freshDim: () => `?${++this.symbols}` };
     if (opts.fold !== false && def.fold) {
       const folded = def.fold(ctx);
@@ -33,7 +33,6 @@ export class Builder {
     const types = def.infer(ctx);
     const n = opts.outputs ?? (def.outputs ? def.outputs(node) : types.length);
     if (n > types.length) throw new Error(`internal: ${label} asked for ${n} outputs, shape rule gives ${types.length}`);
-    node.name = this.graph.uniqueNodeName(base);
     node.outputs = types.slice(0, n).map((t, i) => {
       const v = this.graph.newValue(n > 1 ? `${node.name}_${i}` : node.name, t.dtype, t.shape, "node");
       v.producer = node;

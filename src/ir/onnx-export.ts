@@ -33,7 +33,8 @@ export function graphToModelProto(graph: Graph): IModel {
     const schema = OPS[n.op as OpType].attrs as Record<string, AttrKind>;
     const attribute: IAttr[] = [];
     for (const [k, v] of Object.entries(n.attrs as Record<string, unknown>)) {
-      if (v === undefined) continue;
+      // Split's num_outputs is internal at opset 17: ORT splits evenly by the output count
+      if (v === undefined || (n.op === "Split" && k === "num_outputs")) continue;
       const kind = schema[k];
       if (!kind) throw new Error(`internal: ${n.op} "${n.name}" has attribute "${k}" not in its schema`);
       attribute.push(attrProto(k, kind, v));
