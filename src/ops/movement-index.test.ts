@@ -121,7 +121,7 @@ test("index shape rules and their errors", () => {
   const parts = g.add("Split", [x], { axis: 2 }, { outputs: 2 });
   assert.equal(parts.length, 2);
   assert.deepEqual(g.add("Split", [x], { axis: 2, num_outputs: 3 }).map((v) => v.shape), [["N", 3, 2], ["N", 3, 2], ["N", 3, 0]]);
-  assert.throws(() => g.one("Gather", [g.constant(i64([3], [1, 2, 3])), g.constant(i64([1], [3]))], {}), /^Error: Gather "gather": index 3 out of range for an axis of size 3$/);
+  assert.throws(() => g.one("Gather", [g.constant(i64([3], [1, 2, 3])), g.constant(i64([1], [3]))], {}), /^Error: Gather "gather(_\d+)?": index 3 out of range for an axis of size 3$/);
 });
 
 test("gradients through a symbolic batch equal those with a static batch", async () => {
