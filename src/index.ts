@@ -15,3 +15,6 @@ export { crossEntropy, repDistance, sumOverBatch } from "./model/losses.js";
 export { forward, inputGradient, type LossSpec } from "./model/gradient.js";
 export { parseNpy, serializeNpy, imagesToFloat, labelsToInt64 } from "./data/npy.js";
 export { Rng } from "./util/rng.js";
+export { threatModel, parseThreat, type ThreatSpec, type ThreatModel, type ThreatKind } from "./attack/threat.js";
+export { pgd, fgsm, defaultStepSize, type PgdOptions, type AttackResult } from "./attack/pgd.js";
+export { ceLoss, targetedCeLoss, argmaxRows, type AttackLoss, type LossContext } from "./attack/losses.js";

@@ -35,6 +35,7 @@ export interface OpAttrMap {
   ReduceMin: ReduceAttrs; ReduceL2: ReduceAttrs; ReduceProd: ReduceAttrs;
   Softmax: { axis?: number }; LogSoftmax: { axis?: number };
   ArgMax: { axis?: number; keepdims?: number; select_last_index?: number };
+  TopK: { axis?: number; largest?: number; sorted?: number };
   // movement
   Flatten: { axis?: number }; Reshape: { allowzero?: number }; Transpose: { perm?: number[] };
   Squeeze: None; Unsqueeze: None; Concat: { axis: number }; Slice: None; Pad: { mode?: string };

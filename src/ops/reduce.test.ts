@@ -37,3 +37,17 @@ test("reduction shape rule with symbolic batch", () => {
   assert.deepEqual(g.reduceSum(v, [], true).shape, [1, 1, 1, 1]);
   assert.deepEqual(g.one("ArgMax", [v], { axis: 1, keepdims: 0 }).shape, ["N", 8, 8]);
 });
+
+test("TopK gradient (float32, distinct values) on either axis, largest and smallest, and its shape rule", async () => {
+  for (const [axis, largest] of [[-1, 1], [0, 1], [1, 0]] as const) {
+    await checkGradient({
+      inputs: { x: distinctTensor("float32", [4, 6]) }, eps: 1e-3,
+      build: (g, v) => g.add("TopK", [v.x!, g.int64s([3])], { axis, largest, sorted: 1 })[0]!,
+    });
+  }
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const [vals, idx] = g.add("TopK", [graph.addInput("x", "float32", ["N", 10]), g.int64s([3])], {});
+  assert.deepEqual([vals!.shape, idx!.shape, idx!.dtype], [["N", 3], ["N", 3], "int64"]);
+  assert.throws(() => g.add("TopK", [graph.addInput("y", "float32", [2, 2]), g.int64s([3])], {}), /TopK .*K = 3 exceeds axis 1 of size 2/);
+});

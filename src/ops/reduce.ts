@@ -1,8 +1,9 @@
-// Reductions, Softmax/LogSoftmax and ArgMax.
+// Reductions, Softmax/LogSoftmax, ArgMax and TopK.
 import type { Builder } from "../ir/builder.js";
 import type { Dim, Value } from "../ir/graph.js";
 import type { OpType } from "./attrs.js";
 import type { InferCtx, OpDef, OpTable, ValueType, VjpCtx } from "./types.js";
+import { formatShape } from "../ir/tensor.js";
 import { ints, normAxis, opLabel } from "./util.js";
 
 /** Normalized reduction axes of a node ([] = all), from the axes input (ReduceSum) or attribute (others). */
@@ -70,7 +71,7 @@ function softmaxAxis(ctx: VjpCtx<"Softmax" | "LogSoftmax">): number {
   return normAxis(ctx.node.attrs.axis ?? -1, ctx.x[0]!.rank!, opLabel(ctx.node.op, ctx.node.name));
 }
 
-type Ks = "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceL2" | "ReduceProd" | "Softmax" | "LogSoftmax" | "ArgMax";
+type Ks = "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceL2" | "ReduceProd" | "Softmax" | "LogSoftmax" | "ArgMax" | "TopK";
 
 export const reduceOps: OpTable<Ks> = {
   // d sum(x) = expand(dy)
@@ -119,5 +120,33 @@ export const reduceOps: OpTable<Ks> = {
       return [{ dtype: "int64", shape }];
     },
     grad: { kind: "none" },
+  },
+  TopK: {
+    attrs: { axis: "int", largest: "int", sorted: "int" }, arity: [2, 2],
+    infer: ({ node, inputs, consts, freshDim }) => {
+      const x = inputs[0]!;
+      const where = opLabel("TopK", node.name);
+      if (inputs[1]!.dtype !== "int64") throw new Error(`${where}: K must be int64, got ${inputs[1]!.dtype}`);
+      if (!x.shape) return [{ dtype: x.dtype, shape: null }, { dtype: "int64", shape: null }];
+      const a = normAxis(node.attrs.axis ?? -1, x.shape.length, where);
+      const k = ints(consts[1]);
+      if (k && (k.length !== 1 || k[0]! < 0)) throw new Error(`${where}: K must be one non-negative number, got [${k.join(",")}]`);
+      const d = x.shape[a]!;
+      if (k && typeof d === "number" && k[0]! > d) throw new Error(`${where}: K = ${k[0]} exceeds axis ${a} of size ${d} in ${formatShape(x.shape)}`);
+      const shape = x.shape.map((s, i) => (i === a ? (k ? k[0]! : freshDim()) : s));
+      return [{ dtype: x.dtype, shape }, { dtype: "int64", shape }];
+    },
+    grad: {
+      kind: "vjp",
+      // dx = ScatterElements(0, Indices, dValues, axis, "add"): each selected input gets its value's gradient; Indices have none
+      // NOTE: among tied inputs the one TopK selected gets the gradient
+      vjp: ({ g, node, x, y }, [dv]) => {
+        if (!dv) return [null, null];
+        const idx = y[1] ?? g.add("TopK", [x[0]!, x[1]!], node.attrs, { outputs: 2 })[1]!;
+        const xv = x[0]!;
+        const axis = normAxis(node.attrs.axis ?? -1, xv.rank!, opLabel("TopK", node.name));
+        return [g.one("ScatterElements", [g.zerosLike(xv), idx, dv], { axis, reduction: "add" }), null];
+      },
+    },
   },
 };

@@ -1,0 +1,215 @@
+// Auto-PGD (Croce & Hein, ICML 2020): momentum steps, step size halved at checkpoints, restart from the best point.
+import { grad } from "../autodiff/grad.js";
+import { Builder } from "../ir/builder.js";
+import { type Tensor, tensor } from "../ir/tensor.js";
+import type { Model } from "../model/model.js";
+import type { Executor, Program } from "../runtime/executor.js";
+import { Rng } from "../util/rng.js";
+import type { AttackLoss } from "./losses.js";
+import type { AttackResult } from "./pgd.js";
+import { type ThreatModel, type ThreatSpec, threatModel } from "./threat.js";
+
+export interface ApgdOptions {
+  /** An ε-ball: l2 or linf (APGD's step size is relative to ε). */
+  threat: ThreatSpec;
+  /** ceLoss or dlrLoss (any per-example loss works; its goal orients the ascent). */
+  loss: AttackLoss;
+  /** Iterations N_iter per restart; default 100. */
+  steps?: number;
+  /** Runs, each from its own random start; per example the first successful one is kept (else the highest objective). Default 1. */
+  restarts?: number;
+  seed?: number;
+  /** Halve η when fewer than ρ of the steps since the last checkpoint increased the objective; default 0.75. */
+  rho?: number;
+  /** Momentum weight α of the new step; default 0.75. */
+  alpha?: number;
+  onStep?: (done: number, total: number) => void;
+}
+
+/** Checkpoints w_j = ceil(p_j·N): p0 = 0, p1 = 0.22, p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06), kept while ≤ N. */
+export function apgdCheckpoints(steps: number): number[] {
+  // p in hundredths: every constant is a multiple of 0.01, so integers keep ceil exact (0.22·100 is 22.000000000000004)
+  const q = [0, 22];
+  while (q[q.length - 1]! < 100) q.push(q[q.length - 1]! + Math.max(q[q.length - 1]! - q[q.length - 2]! - 3, 6));
+  const w = q.map((p) => Math.ceil((p * steps) / 100)).filter((v) => v <= steps);
+  return [...new Set(w)];
+}
+
+/** At a checkpoint, per example: halve η and restart from the best point? (values at the previous checkpoint: *AtCheck) */
+export function shouldRestart(s: { ups: number; window: number; eta: number; etaAtCheck: number; best: number; bestAtCheck: number }, rho: number): boolean {
+  // condition 1: fewer than ρ of the steps since the last checkpoint increased f; condition 2: neither η nor f_max changed
+  return s.ups < rho * s.window || (s.eta === s.etaAtCheck && s.best === s.bestAtCheck);
+}
+
+interface ApgdPrograms {
+  /** (x_k, x_prev, x0, eta, alpha, feeds) → objective and logits at x_k, x_{k+1}. */
+  step: Program;
+  /** (x, feeds) → objective, logits. */
+  evaluate: Program;
+  feeds: Record<string, Tensor>;
+  names: { xNext: string; obj: string; logits: string };
+}
+
+/** The objective J = ±loss per example, oriented so the attack always ascends it. */
+function objective(model: Model, n: number, loss: AttackLoss) {
+  const graph = model.graph(n);
+  const g = new Builder(graph);
+  const logits = graph.outputs[0]!;
+  const built = loss.build(g, { graph, logits, n });
+  const obj = g.identity(loss.goal === "max" ? built.loss : g.neg(built.loss), "objective");
+  graph.outputs = [obj, logits];
+  return { graph, obj, logits, feeds: built.feeds };
+}
+
+async function compileApgd(exec: Executor, model: Model, n: number, loss: AttackLoss, threat: ThreatModel): Promise<ApgdPrograms> {
+  const ev = objective(model, n, loss);
+  const evaluate = await exec.compile(ev.graph.prune());
+  const st = objective(model, n, loss);
+  const gr = grad(st.graph, { loss: new Builder(st.graph).reduceSum(st.obj, [], false), wrt: [model.inputName] });
+  const graph = gr.graph;
+  const g = new Builder(graph);
+  const x = graph.inputs.find((v) => v.name === model.inputName)!;
+  const x0 = graph.addInput("x0", "float32", x.shape);
+  const xPrev = graph.addInput("x_prev", "float32", x.shape);
+  const eta = graph.addInput("eta", "float32", [n, ...Array((x.rank ?? 4) - 1).fill(1)]);
+  const alpha = graph.addInput("alpha", "float32", []);
+  // z = P(x_k + η·step(∇f));  x_{k+1} = P(x_k + α(z − x_k) + (1 − α)(x_k − x_{k−1}))
+  const z = threat.project(g, threat.step(g, x, gr.grads[0]!, eta), x0);
+  const moved = g.addv(g.addv(x, g.mul(alpha, g.sub(z, x))), g.mul(g.sub(g.scalarLike(1, alpha), alpha), g.sub(x, xPrev)));
+  const xNext = g.identity(threat.project(g, moved, x0), "x_next");
+  const obj = graph.value(st.obj.name), logits = graph.value(st.logits.name);
+  graph.outputs = [xNext, obj, logits];
+  graph.prune();
+  const step = await exec.compile(graph);
+  return { step, evaluate, feeds: ev.feeds, names: { xNext: xNext.name, obj: obj.name, logits: logits.name } };
+}
+
+type Run = { x: Tensor<"float32">; obj: Float32Array; logits: Tensor; success?: boolean[] };
+
+const rows = (t: Tensor, n: number) => t.data.length / n;
+/** Copies example i of `src` into `dst` (both flat, `per` values per example). */
+function copyRow(dst: { set(a: ArrayLike<number>, o: number): void }, src: Tensor, i: number, per: number): void {
+  dst.set((src.data as Float32Array).subarray(i * per, (i + 1) * per), i * per);
+}
+
+/** One APGD run from `start`: N_iter steps; returns the best iterate per example, its objective and logits. */
+async function runOnce(p: ApgdPrograms, model: Model, x0: Tensor<"float32">, start: Tensor<"float32">, o: Required<Pick<ApgdOptions, "steps" | "rho" | "alpha">>, eps: number, tick: () => void): Promise<Run> {
+  const n = x0.shape[0]!, per = rows(x0, n), steps = o.steps;
+  const checkpoints = new Set(apgdCheckpoints(steps).filter((w) => w > 0));
+  const eta = new Float32Array(n).fill(2 * eps);
+  const etaTensor = () => tensor("float32", [n, ...Array(x0.shape.length - 1).fill(1)], eta.slice());
+  const bestX = Float32Array.from(start.data);
+  const bestObj = new Float32Array(n).fill(-Infinity);
+  let bestLogits: Float32Array | undefined;
+  let c = 0;
+  const prevObj = new Float32Array(n);
+  const ups = new Int32Array(n);
+  let lastW = 0;
+  let etaAtCheck = eta.slice(), bestAtCheck = bestObj.slice();
+  // records f(x_k): counts increases over f(x_{k−1}) and keeps the best iterate
+  const observe = (x: Tensor<"float32">, obj: Float32Array, logits: Tensor, k: number) => {
+    c = logits.shape[1]!;
+    bestLogits ??= Float32Array.from(logits.data as Float32Array);
+    for (let i = 0; i < n; i++) {
+      if (k > 0 && obj[i]! > prevObj[i]!) ups[i]!++;
+      prevObj[i] = obj[i]!;
+      if (obj[i]! > bestObj[i]!) {
+        bestObj[i] = obj[i]!;
+        copyRow(bestX, x, i, per);
+        bestLogits.set((logits.data as Float32Array).subarray(i * c, (i + 1) * c), i * c);
+      }
+    }
+  };
+  const stepFrom = (x: Tensor<"float32">, xPrev: Tensor<"float32">, a: number) =>
+    p.step.run({ ...p.feeds, [model.inputName]: x, x_prev: xPrev, x0, eta: etaTensor(), alpha: tensor("float32", [], [a]) });
+
+  let x = start, xPrev = start;
+  for (let k = 0; k < steps; k++) {
+    // x(1) = P(x(0) + η·step): the first step has no momentum
+    const a = k === 0 ? 1 : o.alpha;
+    let out = await stepFrom(x, xPrev, a);
+    observe(x, out[p.names.obj]!.data as Float32Array, out[p.names.logits]!, k);
+    // f_max(w_0) = f(x(0)): condition 2 at the first checkpoint compares against the start
+    if (k === 0) bestAtCheck = bestObj.slice();
+    if (checkpoints.has(k)) {
+      const reset: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const at = { ups: ups[i]!, window: k - lastW, eta: eta[i]!, etaAtCheck: etaAtCheck[i]!, best: bestObj[i]!, bestAtCheck: bestAtCheck[i]! };
+        if (shouldRestart(at, o.rho)) reset.push(i);
+      }
+      etaAtCheck = eta.slice();
+      bestAtCheck = bestObj.slice();
+      ups.fill(0);
+      lastW = k;
+      if (reset.length > 0) {
+        const xr = Float32Array.from(x.data);
+        for (const i of reset) {
+          eta[i]! /= 2;
+          xr.set(bestX.subarray(i * per, (i + 1) * per), i * per);
+          // the next increase is counted against the restored point's objective
+          prevObj[i] = bestObj[i]!;
+        }
+        x = tensor("float32", x.shape, xr) as Tensor<"float32">;
+        // the step from the restored point (other examples repeat the same computation)
+        out = await stepFrom(x, xPrev, a);
+      }
+    }
+    xPrev = x;
+    x = out[p.names.xNext] as Tensor<"float32">;
+    tick();
+  }
+  const last = await p.evaluate.run({ ...p.feeds, [model.inputName]: x });
+  observe(x, last[p.names.obj]!.data as Float32Array, last[p.names.logits]!, steps);
+  return { x: tensor("float32", x0.shape, bestX) as Tensor<"float32">, obj: bestObj, logits: tensor("float32", [n, c], bestLogits!) };
+}
+
+/** Per example: keep a successful run (the earlier one), else the higher objective. */
+function keepBetter(a: Run, b: Run, n: number): Run {
+  const per = rows(a.x, n), c = a.logits.shape[1]!;
+  const x = Float32Array.from(a.x.data), obj = Float32Array.from(a.obj), logits = Float32Array.from(a.logits.data as Float32Array);
+  const success = a.success ? [...a.success] : undefined;
+  for (let i = 0; i < n; i++) {
+    const takeB = a.success && b.success ? !a.success[i] && (b.success[i] || b.obj[i]! > a.obj[i]!) : b.obj[i]! > a.obj[i]!;
+    if (!takeB) continue;
+    copyRow(x, b.x, i, per);
+    copyRow(logits, b.logits, i, c);
+    obj[i] = b.obj[i]!;
+    if (success) success[i] = b.success![i]!;
+  }
+  return { x: tensor("float32", a.x.shape, x) as Tensor<"float32">, obj, logits: tensor("float32", a.logits.shape, logits), success };
+}
+
+function checkOptions(o: ApgdOptions): { steps: number; restarts: number; rho: number; alpha: number; eps: number } {
+  if (o.threat.kind === "unconstrained") throw new Error("apgd needs an l2 or linf threat (its step size is relative to ε), got unconstrained");
+  const steps = o.steps ?? 100, restarts = o.restarts ?? 1, rho = o.rho ?? 0.75, alpha = o.alpha ?? 0.75;
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`apgd: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`apgd: restarts must be a positive integer, got ${restarts}`);
+  if (!(rho > 0 && rho <= 1)) throw new Error(`apgd: rho must be in (0, 1], got ${rho}`);
+  if (!(alpha > 0 && alpha <= 1)) throw new Error(`apgd: alpha (momentum) must be in (0, 1], got ${alpha}`);
+  return { steps, restarts, rho, alpha, eps: o.threat.eps };
+}
+
+/** APGD on a per-example loss within an L2 or L∞ ball; returns the best iterate of the kept restart per example. */
+export async function apgd(exec: Executor, model: Model, x0: Tensor<"float32">, o: ApgdOptions): Promise<AttackResult> {
+  const { steps, restarts, rho, alpha, eps } = checkOptions(o);
+  const threat = threatModel(o.threat);
+  const n = model.checkInput(x0);
+  const rng = new Rng(o.seed ?? 0);
+  const p = await compileApgd(exec, model, n, o.loss, threat);
+  let done = 0;
+  const tick = () => o.onStep?.(++done, steps * restarts);
+  try {
+    let best: Run | undefined;
+    for (let r = 0; r < restarts; r++) {
+      const res = await runOnce(p, model, x0, threat.randomStart(x0, rng), { steps, rho, alpha }, eps, tick);
+      const run = { ...res, success: o.loss.success?.(res.logits) };
+      best = best ? keepBetter(best, run, n) : run;
+      if (best.success?.every(Boolean)) break;
+    }
+    const sign = o.loss.goal === "max" ? 1 : -1;
+    return { x: best!.x, loss: best!.obj.map((v) => sign * v), logits: best!.logits, success: best!.success };
+  } finally {
+    await p.step.dispose();
+    await p.evaluate.dispose();
+  }
+}

@@ -1,0 +1,63 @@
+// `robustlens eval`: clean and robust accuracy per ε and per attack, with progress and a JSON report.
+import { writeFile, rename } from "node:fs/promises";
+import { argmaxRows } from "../attack/losses.js";
+import { type AttackMethod, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
+import { type ThreatSpec, parseThreat } from "../attack/threat.js";
+import { forward } from "../model/gradient.js";
+import { nodeExecutor } from "../runtime/node.js";
+import { positiveInt, positiveNumber } from "./attack.js";
+import { loadDataSpec } from "./data-spec.js";
+import { readModel, rows } from "./io.js";
+import { progress } from "./progress.js";
+
+export interface EvalOptions {
+  model: string; data: string; threat: string; eps?: string; attacks: string; steps: string; stepSize?: string;
+  restarts: string; randomStart?: boolean; limit?: string; batchSize: string; out: string; seed: string;
+}
+
+export async function evalCommand(o: EvalOptions): Promise<void> {
+  const epsList = o.threat === "unconstrained" ? [undefined] : (o.eps ?? "").split(",").filter(Boolean).map((e) => positiveNumber(e, "--eps")!);
+  if (epsList.length === 0) throw new Error(`--eps is required for --threat ${o.threat} (several: --eps 0.25,0.5,1)`);
+  const threats: ThreatSpec[] = epsList.map((e) => parseThreat(o.threat, e));
+  const methods: AttackMethod[] = o.attacks.split(",").filter(Boolean).map(parseMethod);
+  const steps = positiveInt(o.steps, "--steps"), restarts = positiveInt(o.restarts, "--restarts"), bs = positiveInt(o.batchSize, "--batch-size");
+  const stepSize = positiveNumber(o.stepSize, "--step-size");
+  const model = await readModel(o.model);
+  const data = await loadDataSpec(o.data);
+  const n = Math.min(data.images.shape[0]!, o.limit ? positiveInt(o.limit, "--limit") : Infinity);
+  model.checkInput(data.images, o.data);
+  const runs = threats.flatMap((t) => methods.map((m) => ({ threat: t, method: m })));
+  const correct = new Array(runs.length).fill(0);
+  let clean = 0;
+  const t0 = performance.now();
+  const bar = progress(Math.ceil(n / bs) * (runs.length + 1), "eval");
+  let done = 0;
+  for (let i = 0; i < n; i += bs) {
+    const j = Math.min(n, i + bs);
+    const xb = rows(data.images, i, j), yb = rows(data.labels, i, j);
+    const y = Array.from(yb.data, Number);
+    const pred = argmaxRows(await forward(nodeExecutor, model, xb));
+    clean += pred.filter((p, k) => p === y[k]).length;
+    bar.update(++done);
+    for (let r = 0; r < runs.length; r++) {
+      const res = await runAttack(nodeExecutor, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: Number(o.seed) });
+      correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
+      bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
+    }
+  }
+  bar.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  const results = runs.map((r, k) => ({
+    threat: r.threat.kind, eps: "eps" in r.threat ? r.threat.eps : null, attack: r.method, steps, restarts,
+    step_size: effectiveStepSize({ ...r, labels: data.labels, steps, stepSize }) ?? null, robust_accuracy: correct[k] / n,
+  }));
+  const report = { model: o.model, data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
+  const tmpPath = `${o.out}.tmp-${process.pid}`;
+  await writeFile(tmpPath, JSON.stringify(report, null, 2) + "\n");
+  await rename(tmpPath, o.out);
+  console.log(`clean accuracy ${(100 * report.clean_accuracy).toFixed(2)}% on ${n} images`);
+  for (const r of results) {
+    console.log(`${r.attack.padEnd(8)} ${r.threat} eps=${r.eps ?? "-"} steps=${steps}${r.step_size ? ` step=${r.step_size.toPrecision(3)}` : ""}  robust accuracy ${(100 * r.robust_accuracy).toFixed(2)}%`);
+  }
+  console.log(`wrote ${o.out} (${seconds.toFixed(1)} s)`);
+}

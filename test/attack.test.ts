@@ -1,0 +1,69 @@
+// `robustlens attack` against PyTorch PGD iterates, plus batch-size independence and option errors.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { tensor } from "robustlens";
+import { loadNpy, saveNpy } from "robustlens/node";
+import { cli, fixtureDir, tmp } from "./helpers.js";
+
+const settings = [
+  { threat: "l2", eps: "0.5", step: "0.1", ref: "pgd_l2.npy" },
+  { threat: "linf", eps: String(8 / 255), step: String(2 / 255), ref: "pgd_linf.npy" },
+];
+
+for (const name of ["cifar_bottleneck", "smallnet", "resnet18_tv"]) {
+  for (const s of settings) {
+    test(`${name}: attack --threat ${s.threat} (10 steps, keep last) matches PyTorch's PGD iterate`, async () => {
+      const dir = fixtureDir(name);
+      const out = join(tmp(), "adv.npy");
+      const r = cli(["attack", "--model", join(dir, "model.onnx"), "--input", join(dir, "x.npy"), "--labels", join(dir, "labels.npy"),
+        "--threat", s.threat, "--eps", s.eps, "--step-size", s.step, "--steps", "10", "--keep", "last", "--out", out]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /clean accuracy [\d.]+%\s+adversarial accuracy [\d.]+%\s+mean (L2|L∞) perturbation/);
+      const mine = await loadNpy(out), ref = await loadNpy(join(dir, s.ref));
+      let maxAbs = 0, equal = 0;
+      for (let i = 0; i < ref.data.length; i++) {
+        const d = Math.abs(Number(mine.data[i]) - Number(ref.data[i]));
+        maxAbs = Math.max(maxAbs, d);
+        if (d <= 1e-5) equal++;
+      }
+      if (s.threat === "l2") assert.ok(maxAbs < 1e-3, `max abs difference ${maxAbs}`);
+      else assert.ok(equal / ref.data.length >= 0.99, `only ${(100 * equal) / ref.data.length}% of pixels equal`);
+    });
+  }
+}
+
+test("attack results do not depend on the batch size", async () => {
+  const dir = fixtureDir("cifar_bottleneck");
+  const outs = [];
+  for (const bs of ["4", "1"]) {
+    const out = join(tmp(), `adv${bs}.npy`);
+    const r = cli(["attack", "--model", join(dir, "model.onnx"), "--input", join(dir, "x.npy"), "--labels", join(dir, "labels.npy"),
+      "--threat", "l2", "--eps", "0.5", "--steps", "5", "--batch-size", bs, "--out", out]);
+    assert.equal(r.status, 0, r.stderr);
+    outs.push(await loadNpy(out));
+  }
+  let maxAbs = 0;
+  for (let i = 0; i < outs[0]!.data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(Number(outs[0]!.data[i]) - Number(outs[1]!.data[i])));
+  assert.ok(maxAbs < 1e-4, `batch 4 vs batch 1 differ by ${maxAbs}`);
+});
+
+test("bad attack options give one-line errors", async () => {
+  const dir = fixtureDir("smallnet");
+  const three = join(tmp(), "three.npy");
+  await saveNpy(three, tensor("int64", [3], [1, 2, 3]));
+  const base = ["attack", "--model", join(dir, "model.onnx"), "--input", join(dir, "x.npy"), "--out", join(tmp(), "a.npy")];
+  const cases: [string[], RegExp][] = [
+    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l2", "--eps", "-1"], /--eps must be a positive number/],
+    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l7", "--eps", "1"], /unknown threat model "l7"/],
+    [[...base, "--labels", three, "--threat", "l2", "--eps", "1"], /labels shape \[3\] does not match a batch of 4 images/],
+    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l2", "--eps", "1", "--method", "cw"], /unknown attack method "cw"/],
+    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l2", "--eps", "1", "--targeted"], /--targeted needs --target-labels/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(args);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+});
