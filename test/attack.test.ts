@@ -67,3 +67,28 @@ test("bad attack options give one-line errors", async () => {
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
 });
+
+test("attack --method fgsm / apgd-ce / apgd-dlr run from the CLI and stay in the threat set", async () => {
+  const dir = fixtureDir("fmnist_small");
+  const x = await loadNpy(join(dir, "x.npy"));
+  for (const [method, threat, eps] of [["fgsm", "linf", 0.05], ["apgd-ce", "linf", 0.05], ["apgd-dlr", "l2", 1]] as const) {
+    const out = join(tmp(), `${method}.npy`);
+    const r = cli(["attack", "--model", join(dir, "model.onnx"), "--input", join(dir, "x.npy"), "--labels", join(dir, "labels.npy"),
+      "--method", method, "--threat", threat, "--eps", String(eps), "--steps", "10", "--batch-size", "256", "--out", out]);
+    assert.equal(r.status, 0, r.stderr);
+    const adv = Number(/adversarial accuracy ([\d.]+)%/.exec(r.stdout)?.[1]);
+    assert.ok(adv < 80, `${method}: adversarial accuracy ${adv}% (clean 90.6%)`);
+    const a = await loadNpy(out);
+    const per = a.data.length / 256;
+    for (let i = 0; i < 256; i++) {
+      let l2 = 0, linf = 0;
+      for (let k = i * per; k < (i + 1) * per; k++) {
+        const d = Number(a.data[k]) - Number(x.data[k]);
+        l2 += d * d;
+        linf = Math.max(linf, Math.abs(d));
+        assert.ok(Number(a.data[k]) >= 0 && Number(a.data[k]) <= 1);
+      }
+      assert.ok((threat === "l2" ? Math.sqrt(l2) : linf) <= eps * (1 + 1e-5));
+    }
+  }
+});

@@ -42,7 +42,7 @@ export function shouldRestart(s: { ups: number; window: number; eta: number; eta
 }
 
 interface ApgdPrograms {
-  /** (x_k, x_prev, x0, eta, alpha, feeds) → objective and logits at x_k, x_{k+1}. */
+  /** (x_k, x_prev, x0, eta, alpha, feeds) → x_{k+1}, objective and logits at x_k (f(x_{k+1}) comes from the next call). */
   step: Program;
   /** (x, feeds) → objective, logits. */
   evaluate: Program;
