@@ -7,6 +7,7 @@ import type { Executor, Program } from "../runtime/executor.js";
 import { Rng } from "../util/rng.js";
 import type { AttackLoss } from "./losses.js";
 import type { AttackResult } from "./pgd.js";
+import { objective } from "./program.js";
 import { type ThreatModel, type ThreatSpec, threatModel } from "./threat.js";
 
 export interface ApgdOptions {
@@ -48,17 +49,6 @@ interface ApgdPrograms {
   evaluate: Program;
   feeds: Record<string, Tensor>;
   names: { xNext: string; obj: string; logits: string };
-}
-
-/** The objective J = ±loss per example, oriented so the attack always ascends it. */
-function objective(model: Model, n: number, loss: AttackLoss) {
-  const graph = model.graph(n);
-  const g = new Builder(graph);
-  const logits = graph.outputs[0]!;
-  const built = loss.build(g, { graph, logits, n });
-  const obj = g.identity(loss.goal === "max" ? built.loss : g.neg(built.loss), "objective");
-  graph.outputs = [obj, logits];
-  return { graph, obj, logits, feeds: built.feeds };
 }
 
 async function compileApgd(exec: Executor, model: Model, n: number, loss: AttackLoss, threat: ThreatModel): Promise<ApgdPrograms> {

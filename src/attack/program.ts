@@ -1,7 +1,6 @@
 // Compiled attack programs: one call = objective, input gradient, step, projection and best-iterate bookkeeping.
 import { grad } from "../autodiff/grad.js";
 import { Builder } from "../ir/builder.js";
-import type { Value } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Model } from "../model/model.js";
 import type { Executor, Program } from "../runtime/executor.js";
@@ -20,7 +19,7 @@ export interface AttackPrograms {
 }
 
 /** The objective J = ±loss per example, oriented so the attack always ascends it. */
-function objective(model: Model, n: number, loss: AttackLoss) {
+export function objective(model: Model, n: number, loss: AttackLoss) {
   const graph = model.graph(n);
   const g = new Builder(graph);
   const logits = graph.outputs[0]!;
@@ -61,4 +60,3 @@ export async function compileAttack(exec: Executor, model: Model, n: number, los
   };
 }
 
-export type { Value };
