@@ -18,3 +18,6 @@ export { Rng } from "./util/rng.js";
 export { threatModel, parseThreat, type ThreatSpec, type ThreatModel, type ThreatKind } from "./attack/threat.js";
 export { pgd, fgsm, defaultStepSize, type PgdOptions, type AttackResult } from "./attack/pgd.js";
 export { ceLoss, targetedCeLoss, argmaxRows, type AttackLoss, type LossContext } from "./attack/losses.js";
+export { compileAttack, type AttackTarget, type AttackPrograms } from "./attack/program.js";
+export { apgd, type ApgdOptions } from "./attack/apgd.js";
+export { dlrLoss } from "./attack/dlr.js";

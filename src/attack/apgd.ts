@@ -2,12 +2,11 @@
 import { grad } from "../autodiff/grad.js";
 import { Builder } from "../ir/builder.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import type { Model } from "../model/model.js";
 import type { Executor, Program } from "../runtime/executor.js";
 import { Rng } from "../util/rng.js";
 import type { AttackLoss } from "./losses.js";
 import type { AttackResult } from "./pgd.js";
-import { objective } from "./program.js";
+import { type AttackTarget, objective } from "./program.js";
 import { type ThreatModel, type ThreatSpec, threatModel } from "./threat.js";
 
 export interface ApgdOptions {
@@ -51,7 +50,7 @@ interface ApgdPrograms {
   names: { xNext: string; obj: string; logits: string };
 }
 
-async function compileApgd(exec: Executor, model: Model, n: number, loss: AttackLoss, threat: ThreatModel): Promise<ApgdPrograms> {
+async function compileApgd(exec: Executor, model: AttackTarget, n: number, loss: AttackLoss, threat: ThreatModel): Promise<ApgdPrograms> {
   const ev = objective(model, n, loss);
   const evaluate = await exec.compile(ev.graph.prune());
   const st = objective(model, n, loss);
@@ -83,7 +82,7 @@ function copyRow(dst: { set(a: ArrayLike<number>, o: number): void }, src: Tenso
 }
 
 /** One APGD run from `start`: N_iter steps; returns the best iterate per example, its objective and logits. */
-async function runOnce(p: ApgdPrograms, model: Model, x0: Tensor<"float32">, start: Tensor<"float32">, o: Required<Pick<ApgdOptions, "steps" | "rho" | "alpha">>, eps: number, tick: () => void): Promise<Run> {
+async function runOnce(p: ApgdPrograms, model: AttackTarget, x0: Tensor<"float32">, start: Tensor<"float32">, o: Required<Pick<ApgdOptions, "steps" | "rho" | "alpha">>, eps: number, tick: () => void): Promise<Run> {
   const n = x0.shape[0]!, per = rows(x0, n), steps = o.steps;
   const checkpoints = new Set(apgdCheckpoints(steps).filter((w) => w > 0));
   const eta = new Float32Array(n).fill(2 * eps);
@@ -180,7 +179,7 @@ function checkOptions(o: ApgdOptions): { steps: number; restarts: number; rho: n
 }
 
 /** APGD on a per-example loss within an L2 or L∞ ball; returns the best iterate of the kept restart per example. */
-export async function apgd(exec: Executor, model: Model, x0: Tensor<"float32">, o: ApgdOptions): Promise<AttackResult> {
+export async function apgd(exec: Executor, model: AttackTarget, x0: Tensor<"float32">, o: ApgdOptions): Promise<AttackResult> {
   const { steps, restarts, rho, alpha, eps } = checkOptions(o);
   const threat = threatModel(o.threat);
   const n = model.checkInput(x0);

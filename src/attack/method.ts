@@ -1,11 +1,11 @@
 // One entry point for every attack method, as the CLI and evaluation name them.
 import type { Tensor } from "../ir/tensor.js";
-import type { Model } from "../model/model.js";
 import type { Executor } from "../runtime/executor.js";
 import { apgd } from "./apgd.js";
 import { dlrLoss } from "./dlr.js";
 import { ceLoss, targetedCeLoss } from "./losses.js";
 import { type AttackResult, defaultStepSize, pgd } from "./pgd.js";
+import type { AttackTarget } from "./program.js";
 import type { ThreatSpec } from "./threat.js";
 
 export const ATTACK_METHODS = ["pgd", "fgsm", "apgd-ce", "apgd-dlr"] as const;
@@ -38,7 +38,7 @@ export function effectiveStepSize(r: AttackRequest): number | undefined {
   return r.stepSize ?? defaultStepSize(r.threat, r.steps);
 }
 
-export async function runAttack(exec: Executor, model: Model, x: Tensor<"float32">, r: AttackRequest): Promise<AttackResult> {
+export async function runAttack(exec: Executor, model: AttackTarget, x: Tensor<"float32">, r: AttackRequest): Promise<AttackResult> {
   const loss = r.targetLabels ? targetedCeLoss(r.targetLabels) : ceLoss(r.labels);
   switch (r.method) {
     case "pgd":

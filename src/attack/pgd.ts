@@ -1,10 +1,9 @@
 // PGD (and FGSM as its 1-step L∞ case): steps, random start, restarts, keep best or last, any per-example loss.
 import { type Tensor, tensor } from "../ir/tensor.js";
-import type { Model } from "../model/model.js";
 import type { Executor } from "../runtime/executor.js";
 import { Rng } from "../util/rng.js";
 import type { AttackLoss } from "./losses.js";
-import { type AttackPrograms, compileAttack } from "./program.js";
+import { type AttackPrograms, type AttackTarget, compileAttack } from "./program.js";
 import { type ThreatModel, type ThreatSpec, threatModel } from "./threat.js";
 
 export interface PgdOptions {
@@ -22,6 +21,10 @@ export interface PgdOptions {
   /** Nodes whose gradient passes straight through (fake ReLU), by name. */
   straightThrough?: string[];
   onStep?: (done: number, total: number) => void;
+  /** Programs compiled earlier by compileAttack for this target, batch size, loss structure and threat (reused, not disposed). */
+  programs?: AttackPrograms;
+  /** Extra or replacing feeds for every call (e.g. current weights, this batch's labels). */
+  feeds?: Record<string, Tensor>;
 }
 
 export interface AttackResult {
@@ -48,20 +51,20 @@ export function checkPgdOptions(o: PgdOptions): void {
 const perExample = (n: number, v: number, shapeRank: number) => tensor("float32", [n, ...Array(shapeRank - 1).fill(1)], new Float32Array(n).fill(v));
 
 /** One PGD run from `start`; returns the kept iterate and its objective and logits. */
-async function run(p: AttackPrograms, model: Model, x0: Tensor<"float32">, start: Tensor<"float32">, o: PgdOptions, alpha: number, tick: () => void) {
+async function run(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float32">, start: Tensor<"float32">, o: PgdOptions, alpha: number, tick: () => void) {
   const n = x0.shape[0]!;
   let x = start;
   let bestX = start;
   let bestObj = tensor("float32", [n], new Float32Array(n).fill(-Infinity));
   const a = perExample(n, alpha, x0.shape.length);
   for (let k = 0; k < o.steps; k++) {
-    const out = await p.step.run({ ...p.feeds, [model.inputName]: x, x0, best_x: bestX, best_obj: bestObj, alpha: a });
+    const out = await p.step.run({ ...p.feeds, ...o.feeds, [model.inputName]: x, x0, best_x: bestX, best_obj: bestObj, alpha: a });
     x = out[p.names.xNext] as Tensor<"float32">;
     bestX = out[p.names.bestX] as Tensor<"float32">;
     bestObj = out[p.names.bestObj] as Tensor<"float32">;
     tick();
   }
-  const last = await p.evaluate.run({ ...p.feeds, [model.inputName]: x });
+  const last = await p.evaluate.run({ ...p.feeds, ...o.feeds, [model.inputName]: x });
   if (o.keep !== "best") return { x, obj: last[p.names.obj]!.data as Float32Array, logits: last[p.names.logits]! };
   // the iterate after the last step competes too
   const lastObj = last[p.names.obj]!.data as Float32Array;
@@ -72,19 +75,19 @@ async function run(p: AttackPrograms, model: Model, x0: Tensor<"float32">, start
     chosen.set(src.subarray(i * per, (i + 1) * per), i * per);
   }
   const xb = tensor("float32", x.shape, chosen) as Tensor<"float32">;
-  const ev = await p.evaluate.run({ ...p.feeds, [model.inputName]: xb });
+  const ev = await p.evaluate.run({ ...p.feeds, ...o.feeds, [model.inputName]: xb });
   return { x: xb, obj: ev[p.names.obj]!.data as Float32Array, logits: ev[p.names.logits]! };
 }
 
 /** Projected gradient descent/ascent on a per-example loss; nothing depends on the batch size. */
-export async function pgd(exec: Executor, model: Model, x0: Tensor<"float32">, o: PgdOptions): Promise<AttackResult> {
+export async function pgd(exec: Executor, model: AttackTarget, x0: Tensor<"float32">, o: PgdOptions): Promise<AttackResult> {
   checkPgdOptions(o);
   const n = model.checkInput(x0);
   const threat: ThreatModel = threatModel(o.threat);
   const alpha = o.stepSize ?? defaultStepSize(o.threat, o.steps);
   const restarts = o.restarts ?? 1;
   const rng = new Rng(o.seed ?? 0);
-  const p = await compileAttack(exec, model, n, o.loss, threat, { straightThrough: o.straightThrough });
+  const p = o.programs ?? await compileAttack(exec, model, n, o.loss, threat, { straightThrough: o.straightThrough });
   let done = 0;
   const tick = () => o.onStep?.(++done, o.steps * restarts);
   try {
@@ -99,7 +102,7 @@ export async function pgd(exec: Executor, model: Model, x0: Tensor<"float32">, o
     const sign = o.loss.goal === "max" ? 1 : -1;
     return { x: best!.x, loss: best!.obj.map((v) => sign * v), logits: best!.logits, success: best!.success };
   } finally {
-    await p.dispose();
+    if (!o.programs) await p.dispose();
   }
 }
 
@@ -122,6 +125,6 @@ function merge(a: Run, b: Run, n: number): Run {
 }
 
 /** FGSM: one L∞ step of size ε from the clean input. */
-export function fgsm(exec: Executor, model: Model, x0: Tensor<"float32">, o: { eps: number; loss: AttackLoss }): Promise<AttackResult> {
+export function fgsm(exec: Executor, model: AttackTarget, x0: Tensor<"float32">, o: { eps: number; loss: AttackLoss }): Promise<AttackResult> {
   return pgd(exec, model, x0, { threat: { kind: "linf", eps: o.eps }, loss: o.loss, steps: 1, stepSize: o.eps, keep: "last" });
 }

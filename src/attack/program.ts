@@ -2,7 +2,7 @@
 import { grad } from "../autodiff/grad.js";
 import { Builder } from "../ir/builder.js";
 import type { Tensor } from "../ir/tensor.js";
-import type { Model } from "../model/model.js";
+import type { Graph } from "../ir/graph.js";
 import type { Executor, Program } from "../runtime/executor.js";
 import type { AttackLoss } from "./losses.js";
 import type { ThreatModel } from "./threat.js";
@@ -18,8 +18,17 @@ export interface AttackPrograms {
   dispose(): Promise<void>;
 }
 
+/** What an attack runs on: an imported Model, or a model being trained whose weights are fed as inputs. */
+export interface AttackTarget {
+  readonly inputName: string;
+  /** A fresh graph for a batch of n whose first output is the logits. */
+  graph(n: number): Graph;
+  /** Checks an image batch and returns its size. */
+  checkInput(x: Tensor, what?: string): number;
+}
+
 /** The objective J = ±loss per example, oriented so the attack always ascends it. */
-export function objective(model: Model, n: number, loss: AttackLoss) {
+export function objective(model: AttackTarget, n: number, loss: AttackLoss) {
   const graph = model.graph(n);
   const g = new Builder(graph);
   const logits = graph.outputs[0]!;
@@ -29,7 +38,7 @@ export function objective(model: Model, n: number, loss: AttackLoss) {
   return { graph, obj, logits, feeds: built.feeds };
 }
 
-export async function compileAttack(exec: Executor, model: Model, n: number, loss: AttackLoss, threat: ThreatModel, options: { straightThrough?: string[] } = {}): Promise<AttackPrograms> {
+export async function compileAttack(exec: Executor, model: AttackTarget, n: number, loss: AttackLoss, threat: ThreatModel, options: { straightThrough?: string[] } = {}): Promise<AttackPrograms> {
   const ev = objective(model, n, loss);
   const evaluate = await exec.compile(ev.graph.prune());
   const st = objective(model, n, loss);

@@ -167,4 +167,18 @@ export class Graph {
     g.outputs = this.outputs.map(copy);
     return { graph: g, map };
   }
+
+  /** Turns the named initializers into graph inputs (weights fed at run time), keeping names; returns them. */
+  liftInitializers(names: readonly string[]): Value[] {
+    const want = new Set(names);
+    const lifted = this.initializers.filter((v) => want.has(v.name));
+    if (lifted.length !== want.size) {
+      const missing = names.filter((n) => !lifted.some((v) => v.name === n));
+      throw new Error(`no initializer named ${missing.map((n) => `"${n}"`).join(", ")} in graph "${this.name}"`);
+    }
+    this.initializers = this.initializers.filter((v) => !want.has(v.name));
+    for (const v of lifted) { v.kind = "input"; v.data = undefined; }
+    this.inputs.push(...lifted);
+    return lifted;
+  }
 }
