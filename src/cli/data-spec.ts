@@ -1,13 +1,20 @@
-// Dataset specs (`--data SPEC`): `npy:X.npy,Y.npy` for now; the dataset readers add more kinds.
+// `--data SPEC` for commands that take every example of a split at once (eval): tensors in [0,1] and int64 labels.
+import { type Dataset, toTensors } from "../data/dataset.js";
+import { type Split, loadDataset } from "../data/node/load.js";
+import { parseDataSpec } from "../data/spec.js";
 import type { Tensor } from "../ir/tensor.js";
 import { readImages, readLabels } from "./io.js";
 
-export interface LabeledImages { images: Tensor<"float32">; labels: Tensor<"int64">; name: string }
+export interface LabeledImages { images: Tensor<"float32">; labels: Tensor<"int64">; name: string; dataset?: Dataset }
 
-export async function loadDataSpec(spec: string): Promise<LabeledImages> {
-  const m = /^npy:([^,]+),(.+)$/.exec(spec);
-  if (!m) throw new Error(`unknown --data "${spec}" (expected npy:X.npy,Y.npy)`);
-  const images = await readImages(m[1]!);
-  const labels = await readLabels(m[2]!, images.shape[0]!);
-  return { images, labels, name: spec };
+/** Loads a spec's split (default test); npy keeps the CLI's own checks (range warning), every other kind goes through loadDataset. */
+export async function loadDataSpec(spec: string, split: Split = "test"): Promise<LabeledImages> {
+  const s = parseDataSpec(spec);
+  if (s.kind === "npy" && s.options.limit === undefined && s.options.flip === undefined) {
+    const images = await readImages(s.images);
+    const labels = await readLabels(s.labels, images.shape[0]!);
+    return { images, labels, name: spec };
+  }
+  const dataset = await loadDataset(spec, split);
+  return { ...toTensors(dataset), name: spec, dataset };
 }

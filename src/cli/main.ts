@@ -46,7 +46,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.command("eval")
     .description("clean and robust accuracy per eps and attack, as a table and a JSON report")
     .requiredOption("--model <file>", "ONNX model")
-    .requiredOption("--data <spec>", "labelled images: npy:X.npy,Y.npy")
+    .requiredOption("--data <spec>", "labelled images (test split): mnist, fashion-mnist, cifar10:DIR, folder:DIR, npy:X.npy,Y.npy; options after ?, e.g. fashion-mnist?limit=1000")
     .option("--threat <kind>", "l2 | linf | unconstrained", "l2")
     .option("--eps <list>", "one or more radii, comma-separated")
     .option("--attacks <list>", "comma-separated: pgd, fgsm, apgd-ce, apgd-dlr", "pgd")
@@ -59,6 +59,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--seed <s>", "random seed", "0")
     .option("--out <file>", "JSON report", "eval-report.json")
     .action(async (o) => (await import("./eval.js")).evalCommand(o));
+  program.command("data")
+    .description("standard datasets: download them for --data")
+    .command("fetch <name>")
+    .description("download cifar10, mnist or fashion-mnist from the official locations and verify the published checksums")
+    .option("--dir <dir>", "where to put the files (default data/<name>)")
+    .option("--base-url <url>", "download from this URL prefix instead of the official locations")
+    .option("--checksums <file>", "JSON {\"FILE\": \"md5:HEX\" | \"sha256:HEX\"} replacing published checksums (for mirrors)")
+    .action(async (name, o) => (await import("./data.js")).dataFetchCommand(name, o));
   try {
     await program.parseAsync([...argv]);
   } catch (e) {
