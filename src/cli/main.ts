@@ -67,6 +67,27 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--base-url <url>", "download from this URL prefix instead of the official locations")
     .option("--checksums <file>", "JSON {\"FILE\": \"md5:HEX\" | \"sha256:HEX\"} replacing published checksums (for mirrors)")
     .action(async (name, o) => (await import("./data.js")).dataFetchCommand(name, o));
+  program.command("train")
+    .description("standard or adversarial training with checkpoints, metrics and an exported model")
+    .requiredOption("--data <spec>", "training data (train split), e.g. fashion-mnist, cifar10:DIR")
+    .requiredOption("--arch <name>", "small-cnn | resnet18 | resnet50 | preact-resnet18 | wrn-28-K")
+    .requiredOption("--out <dir>", "run directory: checkpoint, metrics.jsonl, model.onnx")
+    .option("--epochs <n>", "epochs", "10")
+    .option("--width <w>", "channel width multiplier")
+    .option("--adv <kind>", "adversarial training: l2 | linf (PGD) | fgsm-rs")
+    .option("--eps <e>", "training eps (pixel units)")
+    .option("--steps <k>", "PGD steps for training", "7")
+    .option("--step-size <a>", "PGD step size (default 2.5·eps/steps)")
+    .option("--lr <lr>", "learning rate", "0.1")
+    .option("--momentum <m>", "SGD momentum", "0.9")
+    .option("--weight-decay <wd>", "weight decay", "5e-4")
+    .option("--schedule <s>", "constant | step | cosine | cyclic", "cosine")
+    .option("--batch-size <n>", "batch size", "128")
+    .option("--eval-limit <n>", "test images for the per-epoch adversarial accuracy", "1000")
+    .option("--no-augment", "no random crop / flip")
+    .option("--seed <s>", "random seed", "0")
+    .option("--resume", "continue the run in --out from its last checkpoint")
+    .action(async (o) => (await import("./train.js")).trainCommand(o));
   try {
     await program.parseAsync([...argv]);
   } catch (e) {

@@ -1,0 +1,189 @@
+// The training run: epochs of (attack →) compiled train steps, per-epoch evaluation, atomic checkpoints, resume, export.
+import { existsSync } from "node:fs";
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ceLoss } from "../../attack/losses.js";
+import { pgd } from "../../attack/pgd.js";
+import { type AttackPrograms, type AttackTarget, compileAttack } from "../../attack/program.js";
+import { type ThreatSpec, threatModel } from "../../attack/threat.js";
+import { type Dataset, batches } from "../../data/dataset.js";
+import type { Graph } from "../../ir/graph.js";
+import { toOnnxBytes } from "../../ir/onnx-export.js";
+import { type Tensor, formatShape, tensor } from "../../ir/tensor.js";
+import { buildModel } from "../../nn/archs.js";
+import type { Executor, Program } from "../../runtime/executor.js";
+import { decodeCheckpoint, encodeCheckpoint } from "../checkpoint.js";
+import { type Schedule, learningRate } from "../optimizer.js";
+import { type TrainStepProgram, type TrainableModel, compileTrainStep, stateFeeds } from "../step.js";
+import { writeAtomic } from "./files.js";
+
+export type AdvSpec = { kind: "l2" | "linf"; eps: number; steps: number; stepSize?: number } | { kind: "fgsm-rs"; eps: number };
+
+export interface TrainOptions {
+  train: Dataset; test: Dataset; dataSpec: string;
+  arch: string; width?: number;
+  epochs: number; batchSize: number; lr: number; momentum: number; weightDecay: number; schedule: Schedule;
+  adv?: AdvSpec;
+  /** Test images used for the per-epoch adversarial accuracy (PGD-10 at the training ε). */
+  evalLimit: number;
+  augment: boolean; seed: number; out: string; resume: boolean;
+  onBatch?: (info: { epoch: number; done: number; total: number; loss: number; acc: number; imagesPerSecond: number }) => void;
+  onEpoch?: (metrics: EpochMetrics) => void;
+}
+
+export interface EpochMetrics { epoch: number; lr: number; train_loss: number; train_acc: number; test_acc: number; adv_acc: number | null; seconds: number; images_per_second: number }
+
+const CKPT = "checkpoint.rlck";
+
+/** The attack used in training and for adversarial test accuracy (PGD-10 at the training ε for fgsm-rs). */
+function attackOf(adv: AdvSpec, forEval: boolean): { threat: ThreatSpec; steps: number; stepSize: number } {
+  if (adv.kind === "fgsm-rs") return forEval ? { threat: { kind: "linf", eps: adv.eps }, steps: 10, stepSize: adv.eps / 4 } : { threat: { kind: "linf", eps: adv.eps }, steps: 1, stepSize: 1.25 * adv.eps };
+  const steps = forEval ? 10 : adv.steps;
+  return { threat: { kind: adv.kind, eps: adv.eps }, steps, stepSize: forEval ? (2.5 * adv.eps) / steps : adv.stepSize ?? (2.5 * adv.eps) / adv.steps };
+}
+
+function trainable(o: TrainOptions, weights?: Map<string, Tensor>): TrainableModel & { init: Map<string, Tensor> } {
+  const [C, H] = o.train.shape;
+  const common = { arch: o.arch, inChannels: C, imageSize: H, classes: o.train.classes.length, mean: o.train.norm.mean, std: o.train.norm.std, width: o.width, seed: o.seed, weights };
+  const tr = buildModel({ ...common, mode: "train" });
+  const ev = buildModel({ ...common, mode: "eval" });
+  const init = new Map<string, Tensor>();
+  for (const v of tr.graph.initializers) if (tr.params.includes(v.name) || tr.buffers.includes(v.name)) init.set(v.name, v.data!);
+  return { trainGraph: tr.graph, evalGraph: ev.graph, params: tr.params, buffers: tr.buffers, runningStatOutputs: tr.runningStatOutputs, init };
+}
+
+/** Eval-mode model whose weights are graph inputs, so attack and eval programs compile once per batch size. */
+function evalTarget(m: TrainableModel): AttackTarget & { graphFor(): Graph } {
+  const lifted = m.evalGraph.clone().graph;
+  lifted.liftInitializers([...m.params, ...m.buffers]);
+  const [, ...rest] = lifted.inputs[0]!.shape!;
+  return {
+    inputName: lifted.inputs[0]!.name,
+    graph: () => lifted.clone().graph,
+    graphFor: () => lifted,
+    checkInput: (x) => {
+      if (x.shape.length !== 4 || rest.some((d, i) => d !== x.shape[i + 1])) throw new Error(`batch ${formatShape(x.shape)} does not fit the model`);
+      return x.shape[0]!;
+    },
+  };
+}
+
+export async function train(exec: Executor, o: TrainOptions): Promise<{ best: EpochMetrics | undefined; history: EpochMetrics[] }> {
+  await mkdir(o.out, { recursive: true });
+  const ckptPath = join(o.out, CKPT), metricsPath = join(o.out, "metrics.jsonl");
+  let startEpoch = 0;
+  let weights: Map<string, Tensor>, momentum: Map<string, Tensor>;
+  let history: EpochMetrics[] = [];
+  let m: TrainableModel & { init: Map<string, Tensor> };
+  if (o.resume && existsSync(ckptPath)) {
+    const ck = decodeCheckpoint(new Uint8Array(await readFile(ckptPath)), ckptPath);
+    startEpoch = Number(ck.state.epoch) + 1;
+    history = (ck.state.history as EpochMetrics[]) ?? [];
+    weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith("momentum:")));
+    m = trainable(o, weights);
+    momentum = new Map(m.params.map((p) => [p, ck.tensors.get(`momentum:${p}`)!]));
+    // metrics after the checkpointed epoch came from a killed run: drop them
+    await writeAtomic(metricsPath, history.map((h) => JSON.stringify(h) + "\n").join(""));
+  } else {
+    m = trainable(o);
+    weights = new Map(m.init);
+    momentum = new Map(m.params.map((p) => [p, tensor("float32", weights.get(p)!.shape)]));
+    await writeAtomic(metricsPath, "");
+  }
+  const target = evalTarget(m);
+  const steps = new Map<number, TrainStepProgram>(), attacks = new Map<number, AttackPrograms>(), evals = new Map<number, Program>();
+  const stepFor = async (n: number) => steps.get(n) ?? steps.set(n, await compileTrainStep(exec, m, n, o)).get(n)!;
+  const attackFor = async (n: number, spec: ThreatSpec) => {
+    const key = n * 10 + (spec.kind === "l2" ? 1 : 2);
+    return attacks.get(key) ?? attacks.set(key, await compileAttack(exec, target, n, ceLoss(tensor("int64", [n])), threatModel(spec))).get(key)!;
+  };
+  const evalFor = async (n: number) => {
+    if (!evals.has(n)) { const g = target.graph(n); g.outputs = [g.outputs[0]!]; evals.set(n, await exec.compile(g.prune())); }
+    return evals.get(n)!;
+  };
+  const weightFeeds = () => Object.fromEntries([...m.params, ...m.buffers].map((k) => [k, weights.get(k)!]));
+  const perEpoch = Math.floor(o.train.size / o.batchSize);
+  let best = history.reduce<EpochMetrics | undefined>((b, h) => (!b || score(h) > score(b) ? h : b), undefined);
+  try {
+    for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+      const t0 = performance.now();
+      let lossSum = 0, correct = 0, seen = 0, k = 0, lr = o.lr;
+      for (const batch of batches(o.train, { batchSize: o.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment ? { crop: o.train.shape[1] >= 32 ? 4 : 2, flip: o.train.hflip } : undefined, dropLast: true })) {
+        const n = batch.x.shape[0]!;
+        lr = learningRate(o.schedule, o.lr, (epoch + k / perEpoch) / o.epochs);
+        let x = batch.x;
+        if (o.adv) {
+          const a = attackOf(o.adv, false);
+          const r = await pgd(exec, target, x, { ...a, loss: ceLoss(batch.y), randomStart: true, keep: "last", seed: o.seed * 1000003 + epoch * 10007 + k, programs: await attackFor(n, a.threat), feeds: { ...weightFeeds(), labels: batch.y } });
+          x = r.x;
+        }
+        const sp = await stepFor(n);
+        const out = await sp.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: x, labels: batch.y, lr: tensor("float32", [], [lr]) });
+        m.params.forEach((p, i) => { weights.set(p, out[sp.params[i]!]!); momentum.set(p, out[sp.momentum[i]!]!); });
+        m.buffers.forEach((b, i) => weights.set(b, out[sp.buffers[i]!]!));
+        lossSum += Number(out[sp.loss]!.data[0]) * n; correct += Number(out[sp.correct]!.data[0]); seen += n; k++;
+        o.onBatch?.({ epoch, done: k, total: perEpoch, loss: lossSum / seen, acc: correct / seen, imagesPerSecond: seen / ((performance.now() - t0) / 1000) });
+      }
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const testAcc = await accuracy(o.test, o.test.size, o.batchSize, async (x) => (await (await evalFor(x.shape[0]!)).run({ ...weightFeeds(), [target.inputName]: x }))[target.graphFor().outputs[0]!.name]!);
+      let advAcc: number | null = null;
+      if (o.adv) {
+        const a = attackOf(o.adv, true);
+        advAcc = await accuracy(o.test, Math.min(o.evalLimit, o.test.size), o.batchSize, async (x, y) =>
+          (await pgd(exec, target, x, { ...a, loss: ceLoss(y), keep: "best", programs: await attackFor(x.shape[0]!, a.threat), feeds: { ...weightFeeds(), labels: y } })).logits);
+      }
+      const metrics: EpochMetrics = { epoch, lr, train_loss: lossSum / seen, train_acc: correct / seen, test_acc: testAcc, adv_acc: advAcc, seconds: (performance.now() - t0) / 1000, images_per_second: seen / trainSeconds };
+      history.push(metrics);
+      const ckTensors = new Map<string, Tensor<"float32">>();
+      for (const [kname, t] of weights) ckTensors.set(kname, t as Tensor<"float32">);
+      for (const [kname, t] of momentum) ckTensors.set(`momentum:${kname}`, t as Tensor<"float32">);
+      if (!best || score(metrics) > score(best)) {
+        best = metrics;
+        await exportModel(o, weights, metrics);
+      }
+      await writeAtomic(ckptPath, encodeCheckpoint({ state: { epoch, history, options: describe(o) }, tensors: ckTensors }));
+      await appendFile(metricsPath, JSON.stringify(metrics) + "\n");
+      o.onEpoch?.(metrics);
+    }
+  } finally {
+    for (const p of steps.values()) await p.program.dispose();
+    for (const p of attacks.values()) await p.dispose();
+    for (const p of evals.values()) await p.dispose();
+  }
+  return { best, history };
+}
+
+const score = (h: EpochMetrics) => h.adv_acc ?? h.test_acc;
+
+function describe(o: TrainOptions) {
+  const { train: _t, test: _s, onBatch: _b, onEpoch: _e, ...rest } = o;
+  return rest;
+}
+
+async function accuracy(ds: Dataset, limit: number, batchSize: number, logitsOf: (x: Tensor<"float32">, y: Tensor<"int64">) => Promise<Tensor>): Promise<number> {
+  let correct = 0, seen = 0;
+  for (const b of batches(ds, { batchSize, shuffle: false, seed: 0, epoch: 0 })) {
+    if (seen >= limit) break;
+    const logits = await logitsOf(b.x, b.y);
+    const c = logits.shape[1]!;
+    for (let i = 0; i < b.x.shape[0]! && seen < limit; i++, seen++) {
+      let arg = 0;
+      for (let j = 1; j < c; j++) if ((logits.data[i * c + j] as number) > (logits.data[i * c + arg] as number)) arg = j;
+      if (arg === Number(b.y.data[i])) correct++;
+    }
+  }
+  return correct / Math.max(1, seen);
+}
+
+/** The eval-mode model with the trained weights, normalization inside, and JSON metadata. */
+async function exportModel(o: TrainOptions, weights: Map<string, Tensor>, metrics: EpochMetrics): Promise<void> {
+  const [C, H] = o.train.shape;
+  const built = buildModel({ arch: o.arch, inChannels: C, imageSize: H, classes: o.train.classes.length, mean: o.train.norm.mean, std: o.train.norm.std, width: o.width, seed: o.seed, weights, mode: "eval" });
+  const meta = {
+    dataset: o.dataSpec, classes: o.train.classes, normalization: o.train.norm, arch: o.arch, width: o.width ?? 1,
+    training: describe(o), epoch: metrics.epoch, clean_accuracy: metrics.test_acc, adversarial_accuracy: metrics.adv_acc,
+  };
+  built.graph.metadata.robustlens = JSON.stringify(meta);
+  await writeAtomic(join(o.out, "model.onnx"), toOnnxBytes(built.graph));
+  await writeAtomic(join(o.out, "model.json"), JSON.stringify(meta, null, 2) + "\n");
+}
