@@ -21,3 +21,11 @@ export { ceLoss, targetedCeLoss, argmaxRows, type AttackLoss, type LossContext }
 export { compileAttack, type AttackTarget, type AttackPrograms } from "./attack/program.js";
 export { apgd, type ApgdOptions } from "./attack/apgd.js";
 export { dlrLoss } from "./attack/dlr.js";
+export { buildModel, parseArch, ARCH_NAMES, type ArchName, type BuiltModel, type ModelOptions } from "./nn/archs.js";
+export { compileTrainStep, stateFeeds, type TrainableModel, type TrainStepProgram } from "./train/step.js";
+export { sgdUpdate, learningRate, SCHEDULES, type Schedule } from "./train/optimizer.js";
+export { encodeCheckpoint, decodeCheckpoint, type Checkpoint } from "./train/checkpoint.js";
+export { type Dataset, type Batch, type BatchOptions, batches, makeDataset, subset, take, holdout } from "./data/dataset.js";
+export { DATASET_INFO } from "./data/catalog.js";
+export { parseDataSpec, DATA_SPEC_HELP } from "./data/spec.js";
+export { parseIdx, serializeIdx, type Idx } from "./data/idx.js";

@@ -3,3 +3,6 @@ export * from "./index.js";
 export { NodeExecutor, nodeExecutor } from "./runtime/node.js";
 export { loadNpy, saveNpy } from "./data/node/npy-file.js";
 export { checkGradient, randomTensor, distinctTensor } from "./testing/gradcheck.js";
+export { loadDataset } from "./data/node/load.js";
+export { fetchDataset, SOURCES } from "./data/node/fetch.js";
+export { train, type TrainOptions, type EpochMetrics, type AdvSpec } from "./train/node/train.js";

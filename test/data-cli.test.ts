@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
-import { serializeIdx } from "../src/data/idx.js";
+import { serializeIdx } from "robustlens";
 import { fixtureDir, tmp } from "./helpers.js";
 
 // The test serves files from this process, so the CLI must run without blocking the event loop (no spawnSync).

