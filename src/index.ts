@@ -29,3 +29,5 @@ export { type Dataset, type Batch, type BatchOptions, batches, makeDataset, subs
 export { DATASET_INFO } from "./data/catalog.js";
 export { parseDataSpec, DATA_SPEC_HELP } from "./data/spec.js";
 export { parseIdx, serializeIdx, type Idx } from "./data/idx.js";
+export { buildInto, type ArchSpec, type BuiltValues } from "./nn/archs.js";
+export { Layers, nameValue, BN_MOMENTUM, BN_EPSILON } from "./nn/layers.js";

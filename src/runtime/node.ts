@@ -52,8 +52,9 @@ export class NodeExecutor implements Executor {
         intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
         interOpNumThreads: 1,
         executionMode: "sequential",
-        // Pad_Fusion merges constant Pads into pools unchecked: pads >= kernel fail, and a zero Pad before MaxPool turns into -inf padding
-        extra: { optimization: { disable_specified_optimizers: "Pad_Fusion" } },
+        // Pad_Fusion merges constant Pads into pools unchecked (pads >= kernel fail; a zero Pad before MaxPool becomes -inf padding);
+        // ConstantSharing merges equal initializers that training-mode BatchNormalization then overwrites
+        extra: { optimization: { disable_specified_optimizers: "Pad_Fusion;ConstantSharing" } },
       });
     } catch (e) {
       throw new Error(`onnxruntime rejected graph "${graph.name}": ${String((e as Error).message ?? e).split("\n")[0]}`);
