@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { CIFAR10_FILES, KNOWN_DATASETS, type KnownDataset } from "../catalog.js";
 import { parseCifarBatch } from "../cifar.js";
 import { parseTar } from "../tar.js";
+import { tempPath, writeAtomic } from "./atomic.js";
 import { exists, fsReason } from "./read.js";
 
 interface Source {
@@ -126,9 +127,6 @@ export async function fetchDataset(name: string, o: FetchOptions): Promise<{ dir
   return { dir: o.dir, files: written };
 }
 
-function tempPath(target: string): string {
-  return join(target, "..", `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.part`);
-}
 
 /** Streams `url` into `path`, hashing on the way; aborts after `idleMs` without data. */
 async function download(url: string, path: string, algo: Algo, idleMs: number): Promise<{ digest: string; bytes: number }> {
@@ -190,19 +188,3 @@ async function extractCifar(archive: string, dir: string, source: string): Promi
   return wanted;
 }
 
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = tempPath(path);
-  try {
-    const fh = await open(tmp, "wx");
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw new Error(`cannot write ${path}: ${fsReason(e)}`);
-  }
-}

@@ -15,7 +15,7 @@ import type { Executor, Program } from "../../runtime/executor.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../checkpoint.js";
 import { type Schedule, learningRate } from "../optimizer.js";
 import { type TrainStepProgram, type TrainableModel, compileTrainStep, stateFeeds } from "../step.js";
-import { writeAtomic } from "./files.js";
+import { writeAtomic } from "../../data/node/atomic.js";
 
 export type AdvSpec = { kind: "l2" | "linf"; eps: number; steps: number; stepSize?: number } | { kind: "fgsm-rs"; eps: number };
 
