@@ -37,6 +37,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# the reference PGD (same semantics as the committed PGD fixtures) lives in one place
+from make_fixtures import pgd_l2, pgd_linf  # noqa: E402
+
 OPSET = 17
 N_FIXTURE = 256
 FMNIST_MEAN = 0.2860
@@ -183,39 +186,6 @@ def predict(model, x, bs=1000):
 # --------------------------------------------------------------------------
 # PGD (untargeted; gradient of the SUM of cross-entropy; no random start; keep last iterate)
 # --------------------------------------------------------------------------
-
-def ce_sum_grad(model, x, labels):
-    xr = x.detach().clone().requires_grad_(True)
-    loss = F.cross_entropy(model(xr), labels, reduction="sum")
-    (g,) = torch.autograd.grad(loss, xr)
-    return g
-
-
-def per_example_norm(v):
-    return v.flatten(1).norm(dim=1).view(-1, *([1] * (v.dim() - 1)))
-
-
-def pgd_l2(model, x0, labels, eps, alpha, steps):
-    x0 = x0.detach()
-    x = x0.clone()
-    for _ in range(steps):
-        g = ce_sum_grad(model, x, labels)
-        x = x + alpha * g / (per_example_norm(g) + 1e-12)
-        d = x - x0
-        d = d * torch.clamp(eps / per_example_norm(d), max=1.0)  # min(1, eps/||d||); ||d||=0 -> 1
-        x = torch.clamp(x0 + d, 0.0, 1.0).detach()
-    return x
-
-
-def pgd_linf(model, x0, labels, eps, alpha, steps):
-    x0 = x0.detach()
-    x = x0.clone()
-    for _ in range(steps):
-        g = ce_sum_grad(model, x, labels)
-        x = x + alpha * torch.sign(g)
-        x = torch.clamp(x0 + torch.clamp(x - x0, -eps, eps), 0.0, 1.0).detach()
-    return x
-
 
 def margins(model, x, labels):
     """logit[label] - max other logit, per example (> 0 <=> correct)."""
