@@ -6,3 +6,5 @@ export { checkGradient, randomTensor, distinctTensor } from "./testing/gradcheck
 export { loadDataset } from "./data/node/load.js";
 export { fetchDataset, SOURCES } from "./data/node/fetch.js";
 export { train, type TrainOptions, type EpochMetrics, type AdvSpec } from "./train/node/train.js";
+export { encodePng, writePng, readImageFile } from "./image/node/png.js";
+export { loadImages, type ImageSet } from "./image/node/load-images.js";

@@ -53,9 +53,13 @@ export interface TopActivating {
 
 /** Ranks images by feature R(x)_f (a forward run in batches) and returns the top-k and bottom-k indices. */
 export async function topActivating(exec: Executor, model: Model, images: Tensor<"float32">, feature: number, k: number, o: { rep?: string; batchSize?: number } = {}): Promise<TopActivating> {
-  if (!Number.isInteger(k) || k < 1) throw new Error(`topActivating: k must be a positive integer, got ${k}`);
   const rep = await representationOf(exec, model, images, o);
-  const activations = featureActivations(rep, unitMask(rep.shape.slice(1), [feature]));
+  return rankByFeature(featureActivations(rep, unitMask(rep.shape.slice(1), [feature])), k);
+}
+
+/** Top-k and bottom-k indices of precomputed activations (rank many features from one forward pass). */
+export function rankByFeature(activations: Float32Array, k: number): TopActivating {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`topActivating: k must be a positive integer, got ${k}`);
   // ties broken by index so the ranking is deterministic
   const order = Array.from(activations.keys()).sort((i, j) => activations[j]! - activations[i]! || i - j);
   const kk = Math.min(k, order.length);
