@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/mnist-standard}
-node bin/robustlens.js train --data mnist --arch small-cnn --epochs 10 --batch-size 128 \
+node bin/robustlens.js train --data mnist --arch small-cnn --epochs 5 --batch-size 128 \
   --lr 0.05 --momentum 0.9 --weight-decay 5e-4 --schedule cosine --seed 0 --out "$out" --resume
 mkdir -p models/mnist-standard
 cp "$out/model.onnx" "$out/model.json" "$out/metrics.jsonl" models/mnist-standard/
