@@ -3,7 +3,7 @@ import { grad } from "../autodiff/grad.js";
 import { Builder } from "../ir/builder.js";
 import type { Tensor } from "../ir/tensor.js";
 import { formatShape } from "../ir/tensor.js";
-import type { Executor } from "../runtime/executor.js";
+import type { Executor, Program } from "../runtime/executor.js";
 import { crossEntropy, repDistance, sumOverBatch } from "./losses.js";
 import { type Model, defaultRepresentation } from "./model.js";
 
@@ -11,18 +11,64 @@ export type LossSpec =
   | { kind: "ce"; labels: Tensor<"int64"> }
   | { kind: "rep-distance"; target: Tensor<"float32">; rep?: string };
 
-/** Runs the model and returns the named value (default: first output) for batch x. */
-export async function forward(exec: Executor, model: Model, x: Tensor, valueName?: string): Promise<Tensor> {
-  const n = model.checkInput(x);
+interface CachedForward { prog: Promise<Program>; out: string; busy: number; evicted: boolean }
+
+/** Forward programs kept per executor and model (a few, most recently used): batch loops call forward() per batch. */
+const forwardCache = new WeakMap<Executor, WeakMap<Model, Map<string, CachedForward>>>();
+export const FORWARD_CACHE_SIZE = 4;
+
+function cachedForward(exec: Executor, model: Model, n: number, valueName: string | undefined): CachedForward {
+  let byModel = forwardCache.get(exec);
+  if (!byModel) forwardCache.set(exec, (byModel = new WeakMap()));
+  let entries = byModel.get(model);
+  if (!entries) byModel.set(model, (entries = new Map()));
+  const key = `${n}:${valueName ?? ""}`;
+  let e = entries.get(key);
+  if (e) {
+    // re-insert: Map order is the recency order
+    entries.delete(key);
+    entries.set(key, e);
+    return e;
+  }
   const graph = model.graph(n);
   const out = valueName ? graph.value(valueName) : graph.outputs[0]!;
   graph.outputs = [out];
   graph.prune();
-  const prog = await exec.compile(graph);
+  e = { prog: exec.compile(graph), out: out.name, busy: 0, evicted: false };
+  entries.set(key, e);
+  // a failed compile is not kept, so the next call reports the error again
+  e.prog.catch(() => entries.delete(key));
+  while (entries.size > FORWARD_CACHE_SIZE) {
+    const [oldKey, old] = entries.entries().next().value!;
+    entries.delete(oldKey);
+    old.evicted = true;
+    if (old.busy === 0) void old.prog.then((p) => p.dispose(), () => {});
+  }
+  return e;
+}
+
+/** Disposes the forward programs cached for `model` on `exec` (they are otherwise kept while the model lives). */
+export async function releaseForward(exec: Executor, model: Model): Promise<void> {
+  const entries = forwardCache.get(exec)?.get(model);
+  if (!entries) return;
+  const all = [...entries.values()];
+  entries.clear();
+  for (const e of all) {
+    e.evicted = true;
+    if (e.busy === 0) await e.prog.then((p) => p.dispose(), () => {});
+  }
+}
+
+/** Runs the model and returns the named value (default: first output) for batch x; the compiled program is cached. */
+export async function forward(exec: Executor, model: Model, x: Tensor, valueName?: string): Promise<Tensor> {
+  const n = model.checkInput(x);
+  const e = cachedForward(exec, model, n, valueName);
+  e.busy++;
   try {
-    return (await prog.run({ [model.inputName]: x }))[out.name]!;
+    return (await (await e.prog).run({ [model.inputName]: x }))[e.out]!;
   } finally {
-    await prog.dispose();
+    // an entry evicted while this call ran is disposed by its last user
+    if (--e.busy === 0 && e.evicted) await e.prog.then((p) => p.dispose(), () => {});
   }
 }
 

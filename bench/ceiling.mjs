@@ -1,0 +1,26 @@
+// ORT's own large-MatMul throughput with the bench's thread count: the practical GFLOPS ceiling on this machine.
+// Usage: node bench/ceiling.mjs --threads T [--size 2048] [--reps 7]  → prints {"ceiling_gflops", "size", "ms"}
+import { parseArgs } from "node:util";
+import { Builder, Graph, tensor } from "robustlens";
+import { nodeExecutor } from "robustlens/node";
+
+const { values: a } = parseArgs({ options: { threads: { type: "string" }, size: { type: "string", default: "2048" }, reps: { type: "string", default: "7" } } });
+const n = Number(a.size);
+const g = new Graph();
+const b = new Builder(g);
+const x = g.addInput("a", "float32", [n, n]), y = g.addInput("b", "float32", [n, n]);
+g.outputs = [b.matmul(x, y)];
+const prog = await nodeExecutor.compile(g, { intraOpThreads: Number(a.threads) });
+const rand = () => tensor("float32", [n, n], Float32Array.from({ length: n * n }, () => Math.random() - 0.5));
+const feeds = { a: rand(), b: rand() };
+for (let i = 0; i < 2; i++) await prog.run(feeds);
+const times = [];
+for (let i = 0; i < Number(a.reps); i++) {
+  const t0 = performance.now();
+  await prog.run(feeds);
+  times.push(performance.now() - t0);
+}
+times.sort((p, q) => p - q);
+const ms = times[times.length >> 1];
+console.log(JSON.stringify({ ceiling_gflops: +((2 * n ** 3) / (ms * 1e6)).toFixed(1), size: n, ms: +ms.toFixed(1) }));
+await prog.dispose();

@@ -1,0 +1,223 @@
+// The robustlens side of every workload, through the library's entry points. `run` is the steady state (programs compiled
+// once, as pgd() with `programs`, training and the visualization tools run them); `user` is the public call as a user makes
+// it when that call compiles its own programs (forward(), pgd(), invert(), the CLI's eval loop).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  Model, Rng, argmaxRows, buildModel, ceLoss, compileAttack, compileTrainStep, forward, invert, makeSeeds, pgd,
+  repTargetLoss, resolveRepresentation, stateFeeds, tensor, threatModel,
+} from "robustlens";
+import { loadNpy } from "robustlens/node";
+import { FEED_NAMES } from "../dist/src/vis/search.js";
+import { BATCH, EVAL_BATCH, MODELS, archOptions } from "./assets.mjs";
+
+/** Workload names and what each computes; `models` lists where it runs. */
+export const WORKLOADS = {
+  forward: { what: "forward, batch 32", models: ["r18", "fm"] },
+  "pgd-step": { what: "one L2 PGD step (forward, input gradient, step, projection, keep-best), batch 32", models: ["r18", "fm"] },
+  "pgd-10": { what: "10-step L2 PGD attack (keep best), batch 32", models: ["r18", "fm"] },
+  "adv-train-step": { what: "adversarial training step (PGD-7 random start, then SGD step with BN in training mode), batch 32", models: ["r18", "fm"] },
+  "invert-100": { what: "100 steps of representation inversion (L2, step 1, fake ReLU, keep best), batch 32", models: ["r18"] },
+  "eval-1000": { what: "clean evaluation of 1000 images (batches of 64, as `robustlens eval`)", models: ["r18", "fm"] },
+};
+
+// BENCH_INVERT_STEPS: a shorter inversion for trying the bench out (both sides read it)
+const INVERT_STEPS = Number(process.env.BENCH_INVERT_STEPS ?? 100);
+
+/** Forward FLOPs (2·MACs of Conv, Gemm and MatMul) of a model graph for a batch of n. */
+export function forwardFlops(model, n) {
+  let macs = 0;
+  for (const node of model.graph(n).nodes) {
+    const out = node.outputs[0]?.staticShape;
+    if (!out) continue;
+    const size = out.reduce((a, b) => a * b, 1);
+    if (node.op === "Conv") {
+      const w = node.inputs[1].staticShape;
+      macs += size * w.slice(1).reduce((a, b) => a * b, 1);
+    } else if (node.op === "Gemm" || node.op === "MatMul") {
+      const a = node.inputs[0].staticShape;
+      const k = node.op === "Gemm" && node.attrs.transA ? a[0] : a[a.length - 1];
+      macs += size * k;
+    }
+  }
+  return 2 * macs;
+}
+
+/**
+ * FLOPs of a workload in forward passes F of batch 32 (input gradient ≈ F; input + weight gradients ≈ 2F): pgd-step 2F;
+ * pgd-10 10·2F + 2F (the last iterate and the kept one are evaluated); adv-train-step 7·2F + 3F (what the PyTorch loop
+ * computes; robustlens' pgd() also evaluates the final iterate, F more, not counted); invert-100 F (target
+ * representations) + 100·2F + 2F; eval-1000 1000/32·F.
+ */
+export function workloadFlops(name, f32) {
+  const per = { forward: 1, "pgd-step": 2, "pgd-10": 22, "adv-train-step": 17, "train-step": 3, "invert-100": 1 + 2 * INVERT_STEPS + 2, "eval-1000": 1000 / BATCH };
+  return per[name] * f32;
+}
+
+const rows = (t, lo, hi) => {
+  const per = t.data.length / t.shape[0];
+  return tensor(t.dtype, [hi - lo, ...t.shape.slice(1)], t.data.slice(lo * per, hi * per));
+};
+
+/** Eval-mode model whose weights are graph inputs, as the trainer attacks it (src/train/node/train.ts). */
+function liftedTarget(evalGraph, names) {
+  const lifted = evalGraph.clone().graph;
+  lifted.liftInitializers(names);
+  return { inputName: lifted.inputs[0].name, graph: () => lifted.clone().graph, checkInput: (x) => x.shape[0] };
+}
+
+/** Sets up workload `name` on model `key`; returns { check(), run(), user?(), dispose() }. `save(name, tensor)` shares files with the PyTorch side. */
+export async function makeWorkload(name, key, { exec, assets, save }) {
+  const bytes = new Uint8Array(readFileSync(join(assets, `${key}.onnx`)));
+  const model = new Model(bytes, `${key}.onnx`);
+  const load = (f) => loadNpy(join(assets, `${key}_${f}.npy`));
+  const x = await load("x"), y = await load("y");
+  const spec = { kind: "l2", eps: MODELS[key].eps };
+  const alpha = (2.5 * spec.eps) / 10;
+
+  if (name === "forward") {
+    const g = model.graph(BATCH);
+    g.outputs = [g.outputs[0]];
+    const prog = await exec.compile(g.prune());
+    const out = g.outputs[0].name;
+    return {
+      check: async () => ({ logits: (await prog.run({ [model.inputName]: x }))[out] }),
+      run: () => prog.run({ [model.inputName]: x }),
+      user: () => forward(exec, model, x),
+      dispose: () => prog.dispose(),
+    };
+  }
+
+  if (name === "pgd-step") {
+    const p = await compileAttack(exec, model, BATCH, ceLoss(y), threatModel(spec));
+    const feeds = {
+      ...p.feeds, [model.inputName]: x, x0: x, best_x: x,
+      best_obj: tensor("float32", [BATCH], new Float32Array(BATCH).fill(-Infinity)),
+      alpha: tensor("float32", [BATCH, 1, 1, 1], new Float32Array(BATCH).fill(alpha)),
+    };
+    return {
+      check: async () => {
+        const o = await p.step.run(feeds);
+        return { x_next: o[p.names.xNext], obj: o[p.names.obj], logits: o[p.names.logits] };
+      },
+      run: () => p.step.run(feeds),
+      dispose: () => p.dispose(),
+    };
+  }
+
+  if (name === "pgd-10") {
+    const o = { threat: spec, loss: ceLoss(y), steps: 10, stepSize: alpha, keep: "best" };
+    const p = await compileAttack(exec, model, BATCH, o.loss, threatModel(spec));
+    return {
+      // the first iteration (and the final evaluations): later iterates drift apart by float32 noise at ReLU/MaxPool ties
+      check: async () => { const r = await pgd(exec, model, x, { ...o, steps: 1, programs: p }); return { x: r.x, loss: tensor("float32", [BATCH], r.loss), logits: r.logits }; },
+      run: () => pgd(exec, model, x, { ...o, programs: p }),
+      user: () => pgd(exec, model, x, o),
+      dispose: () => p.dispose(),
+    };
+  }
+
+  if (name === "adv-train-step" || name === "train-step") {
+    const arch = archOptions(bytes);
+    const names = buildModel({ ...arch, weights: undefined, mode: "train" });
+    const keep = new Set([...names.params, ...names.buffers]);
+    const weightsIn = new Map([...arch.weights].filter(([k]) => keep.has(k)));
+    const tr = buildModel({ ...arch, weights: weightsIn, mode: "train" });
+    const ev = buildModel({ ...arch, weights: weightsIn, mode: "eval" });
+    const m = { trainGraph: tr.graph, evalGraph: ev.graph, params: tr.params, buffers: tr.buffers, runningStatOutputs: tr.runningStatOutputs };
+    const target = liftedTarget(ev.graph, [...m.params, ...m.buffers]);
+    const sgd = { momentum: 0.9, weightDecay: 5e-4 };
+    const steps = await compileTrainStep(exec, m, BATCH, sgd);
+    const attack = await compileAttack(exec, target, BATCH, ceLoss(y), threatModel(spec));
+    const weights = new Map(weightsIn), momentum = new Map(m.params.map((p) => [p, tensor("float32", weights.get(p).shape)]));
+    const lr = tensor("float32", [], [MODELS[key].lr]);
+    let k = 0;
+    const step = async (seed, pgdSteps = 7) => {
+      const wf = Object.fromEntries([...m.params, ...m.buffers].map((n) => [n, weights.get(n)]));
+      // train-step (profiling only): the update alone, on the clean batch
+      const r = name === "train-step" ? { x } : await pgd(exec, target, x, { threat: spec, steps: pgdSteps, stepSize: MODELS[key].trainStep, loss: ceLoss(y), randomStart: true, keep: "last", seed, programs: attack, feeds: { ...wf, labels: y } });
+      const out = await steps.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: r.x, labels: y, lr });
+      m.params.forEach((p, i) => { weights.set(p, out[steps.params[i]]); momentum.set(p, out[steps.momentum[i]]); });
+      m.buffers.forEach((b, i) => weights.set(b, out[steps.buffers[i]]));
+      return { x_adv: r.x, loss: out[steps.loss] };
+    };
+    return {
+      check: async () => {
+        // the PyTorch side starts from the same random start (pgd() draws it from Rng(seed) exactly so)
+        await save("start", threatModel(spec).randomStart(x, new Rng(0)));
+        const r = await step(0, 1); // the first PGD iteration, then the update
+        // the first conv, the classifier and (ResNet) the first BN's running mean after the update
+        const shown = ["conv1.weight", "linear.weight", "bn1.running_mean"].filter((k) => weights.has(k));
+        return { x_adv: r.x_adv, loss: r.loss, ...Object.fromEntries(shown.map((k) => [k, weights.get(k)])) };
+      },
+      run: () => step(++k),
+      dispose: async () => { await steps.program.dispose(); await attack.dispose(); },
+    };
+  }
+
+  if (name === "invert-100") {
+    const targets = await load("targets");
+    const { rep, fakeRelu } = resolveRepresentation(model.graph(BATCH));
+    const straightThrough = fakeRelu ? [fakeRelu.name] : [];
+    const rg = model.graph(BATCH);
+    rg.outputs = [rg.value(rep.name)];
+    const repProg = await exec.compile(rg.prune());
+    const threat = { kind: "l2", eps: 1000 };
+    const zeros = tensor("float32", [BATCH, ...rep.staticShape.slice(1)]);
+    const p = await compileAttack(exec, model, BATCH, repTargetLoss(rep.name, zeros), threatModel(threat), { straightThrough });
+    const steady = async (steps) => {
+      const targetRep = (await repProg.run({ [model.inputName]: targets }))[rep.name];
+      const loss = repTargetLoss(rep.name, targetRep);
+      const x0 = makeSeeds(model, "noise", BATCH, 0);
+      return pgd(exec, model, x0, { threat, loss, steps, stepSize: 1, keep: "best", straightThrough, programs: p, feeds: { [FEED_NAMES.target]: targetRep } });
+    };
+    return {
+      check: async () => {
+        await save("seed", makeSeeds(model, "noise", BATCH, 0));
+        const r = await steady(1);
+        return { x: r.x, distance: tensor("float32", [BATCH], r.loss) };
+      },
+      run: () => steady(INVERT_STEPS),
+      user: () => invert(exec, model, targets, { steps: INVERT_STEPS, rngSeed: 0 }),
+      dispose: async () => { await repProg.dispose(); await p.dispose(); },
+    };
+  }
+
+  if (name === "eval-1000") {
+    const xe = await load("x_eval"), ye = await load("y_eval");
+    const n = xe.shape[0];
+    const progs = new Map();
+    for (let i = 0; i < n; i += EVAL_BATCH) {
+      const b = Math.min(EVAL_BATCH, n - i);
+      if (progs.has(b)) continue;
+      const g = model.graph(b);
+      g.outputs = [g.outputs[0]];
+      progs.set(b, { prog: await exec.compile(g.prune()), out: g.outputs[0].name });
+    }
+    // the CLI's clean-accuracy loop; `logitsOf` is forward() (user path) or a cached program (steady state)
+    const loop = async (logitsOf, keepLogits) => {
+      let correct = 0;
+      const all = [];
+      for (let i = 0; i < n; i += EVAL_BATCH) {
+        const j = Math.min(n, i + EVAL_BATCH);
+        const logits = await logitsOf(rows(xe, i, j));
+        if (keepLogits) all.push(logits);
+        correct += argmaxRows(logits).filter((p, k) => p === Number(ye.data[i + k])).length;
+      }
+      return { correct, all };
+    };
+    const cached = async (xb) => { const p = progs.get(xb.shape[0]); return (await p.prog.run({ [model.inputName]: xb }))[p.out]; };
+    return {
+      check: async () => {
+        const { correct, all } = await loop(cached, true);
+        const c = all[0].shape[1], data = new Float32Array(n * c);
+        all.forEach((t, i) => data.set(t.data, i * EVAL_BATCH * c));
+        return { logits: tensor("float32", [n, c], data), correct: tensor("float32", [1], [correct]) };
+      },
+      run: () => loop(cached, false),
+      user: () => loop((xb) => forward(exec, model, xb), false),
+      dispose: async () => { for (const p of progs.values()) await p.prog.dispose(); },
+    };
+  }
+  throw new Error(`unknown workload "${name}"`);
+}
