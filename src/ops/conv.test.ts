@@ -7,6 +7,7 @@ import { type Tensor, toNumbers } from "../ir/tensor.js";
 import { nodeExecutor } from "../runtime/node.js";
 import { checkGradient, randomTensor } from "../testing/gradcheck.js";
 import type { ConvTransposeAttrs } from "./attrs.js";
+import { IM2COL_MAX_FLOATS } from "./conv.js";
 
 // ORT's CPU Conv and ConvTranspose are float-only: float32 with a wide step (both ops are linear, so the step adds no error)
 const f32 = (shape: number[], seed: number) => randomTensor("float32", shape, { seed });
@@ -188,4 +189,33 @@ test("Conv and ConvTranspose shape errors are one line naming the node and shape
   const wt = graph.addInput("wt", "float32", [3, 2, 3, 3]);
   one(() => g.add("ConvTranspose", [x, wt], { strides: [2, 2], output_padding: [2, 0] }, { name: "op" }), /^ConvTranspose "op": output_padding \[2,0\] must be in \[0, stride\)/);
   one(() => g.add("ConvTranspose", [x, wt], { output_shape: [1, 2, 64, 64] }, { name: "os" }), /^ConvTranspose "os": output_shape \[1,2,64,64\] must have 2 entries/);
+});
+
+test("Conv weight gradients: one im2col GEMM within the size cap, the batch-axis Conv beyond it, same values", async () => {
+  const cases: [number[], number[], ConvTransposeAttrs][] = [
+    [[4, 3, 9, 9], [5, 3, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }],
+    [[2, 4, 8, 8], [6, 4, 1, 1], { strides: [2, 2] }],
+    [[2, 2, 9, 8], [3, 2, 3, 2], { dilations: [2, 1], pads: [0, 1, 2, 0] }],
+  ];
+  const saved = { ...IM2COL_MAX_FLOATS };
+  for (const [xs, ws, attrs] of cases) {
+    const run = async (gemm: boolean) => {
+      const graph = new Graph();
+      const g = new Builder(graph);
+      const x = graph.addInput("x", "float32", ["N", ...xs.slice(1)]);
+      const w = graph.addInput("w", "float32", ws);
+      const y = g.conv(x, w, null, attrs);
+      graph.outputs = [g.reduceSum(g.mul(y, y), [], false)];
+      if (!gemm) IM2COL_MAX_FLOATS.perExample = 0;
+      let r;
+      try { r = grad(graph, { loss: graph.outputs[0]!, wrt: [w] }); } finally { Object.assign(IM2COL_MAX_FLOATS, saved); }
+      const ops = r.graph.nodes.map((n) => n.op);
+      assert.equal(ops.includes("Gemm"), gemm, `${ops}`);
+      assert.equal(ops.filter((o) => o === "Conv").length, gemm ? 1 : 2);
+      const prog = await nodeExecutor.compile(r.graph);
+      try { return toNumbers((await prog.run({ x: f32(xs, 1), w: f32(ws, 2) }))[r.grads[0]!.name]!); } finally { await prog.dispose(); }
+    };
+    const [a, b] = [await run(true), await run(false)];
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-4 * Math.max(1, Math.abs(b[i]!)), `${xs} ${JSON.stringify(attrs)} [${i}]: ${v} vs ${b[i]}`));
+  }
 });

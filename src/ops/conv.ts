@@ -95,6 +95,44 @@ function flippedConv(g: Builder, dy: Value, w: Value, win: Window & { pads: numb
   return g.conv(dy, wt, null, attrs);
 }
 
+/** Most floats the im2col matrix of gemmWeightGrad may hold per example and in all (256 MB); larger layers use the batch-axis Conv. */
+export const IM2COL_MAX_FLOATS = { perExample: 1 << 20, total: 1 << 26 };
+
+/**
+ * dW of an ungrouped Conv as one GEMM over im2col columns, [Cout, N·P] × [N·P, taps·Cin]: MLAS runs it near MatMul speed,
+ * while the batch-axis Conv (a huge kernel, a tiny output) runs at a fraction of it; null when it does not apply.
+ */
+function gemmWeightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value | null {
+  const n = inSp.length;
+  const [batch, cin] = inp.shape!, cout = gout.shape![1];
+  if (group !== 1 || typeof cin !== "number" || typeof cout !== "number") return null;
+  const outSp = win.out as number[];
+  const taps = win.k.reduce((a, b) => a * b, 1), rows = taps * cin * outSp.reduce((a, b) => a * b, 1);
+  if (rows > IM2COL_MAX_FLOATS.perExample || (typeof batch === "number" && rows * batch > IM2COL_MAX_FLOATS.total)) return null;
+  const sp = range(2, n + 2);
+  // channels first, so every tap's window slice stacks into rows of one [taps·Cin, N·P] matrix
+  let a = g.transpose(inp, [1, 0, ...sp]);
+  const pb = win.pads.slice(0, n);
+  const reach = range(0, n).map((i) => (win.k[i]! - 1) * win.d[i]! + (outSp[i]! - 1) * win.s[i]! + 1);
+  const pe = range(0, n).map((i) => Math.max(0, reach[i]! - pb[i]! - inSp[i]!));
+  if ([...pb, ...pe].some((p) => p > 0)) a = g.pad(a, [0, 0, ...pb, 0, 0, ...pe]);
+  const padded = range(0, n).map((i) => inSp[i]! + pb[i]! + pe[i]!);
+  const cols: Value[] = [];
+  for (let t = 0; t < taps; t++) {
+    // tap t as a multi-index over the kernel, last axis fastest (the order of W's k... axes)
+    const k: number[] = [];
+    for (let i = n - 1, r = t; i >= 0; i--) { k[i] = r % win.k[i]!; r = Math.floor(r / win.k[i]!); }
+    const starts = k.map((v, i) => v * win.d[i]!), ends = starts.map((s0, i) => s0 + (outSp[i]! - 1) * win.s[i]! + 1);
+    const whole = starts.every((s0, i) => s0 === 0 && ends[i] === padded[i] && win.s[i] === 1);
+    cols.push(whole ? a : g.slice(a, starts, ends, sp, win.s));
+  }
+  const im2col = g.reshape(cols.length === 1 ? cols[0]! : g.concat(cols, 0), [taps * cin, -1]);
+  const dy = g.reshape(g.transpose(gout, [1, 0, ...sp]), [cout, -1]);
+  // [Cout, taps·Cin] → [Cout, k..., Cin] → [Cout, Cin, k...]
+  const z = g.gemm(dy, im2col, null, { transB: 1 });
+  return g.transpose(g.reshape(z, [cout, ...win.k, cin]), [0, n + 1, ...range(1, n + 1)]);
+}
+
 /** dW [Cout, Cin/group, k...] of a Conv from its input and output gradient: one (grouped) Conv over the batch axis with gout as kernel. */
 function weightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value {
   const n = inSp.length;
@@ -158,7 +196,7 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
         const { win, xs } = geometry(node, xv, w);
         return [
           needs[0] ? flippedConv(g, dy, w, win, group) ?? adjointWindow(g, dy, w, win, group, xs) : null,
-          needs[1] ? weightGrad(g, xv, dy, win, group, xs) : null,
+          needs[1] ? gemmWeightGrad(g, xv, dy, win, group, xs) ?? weightGrad(g, xv, dy, win, group, xs) : null,
           needs[2] ? biasGrad(g, dy) : null,
         ];
       },
@@ -200,7 +238,7 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
           // output_padding < stride, so the Conv's floor drops exactly the padded tail: x's size comes back
           dx = g.conv(dy, w, null, cattrs);
         }
-        return [dx, needs[1] ? weightGrad(g, dy, xv, back, group, ys) : null, needs[2] ? biasGrad(g, dy) : null];
+        return [dx, needs[1] ? gemmWeightGrad(g, dy, xv, back, group, ys) ?? weightGrad(g, dy, xv, back, group, ys) : null, needs[2] ? biasGrad(g, dy) : null];
       },
     },
   },

@@ -161,3 +161,46 @@ test("pool shape rules keep a symbolic batch; errors are one line naming the nod
   const v = graph.addInput("v", "float32", [4, 16]);
   one(() => g.add("GlobalMaxPool", [v], {}, { name: "gmp" }), /^GlobalMaxPool "gmp": input \[4,16\] must be \[N,C,spatial...\]/);
 });
+
+/** dx of MaxPool (no pads, no dilation) by definition: each window's dy goes to its first maximum in row-major order. */
+function maxPoolGradRef(xv: number[], dyv: number[], [n, c, h, w]: number[], [kh, kw]: number[], [sh, sw]: number[]): number[] {
+  const ho = Math.floor((h - kh) / sh) + 1, wo = Math.floor((w - kw) / sw) + 1;
+  const dx = new Array<number>(xv.length).fill(0);
+  for (let p = 0; p < n * c; p++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        let best = -1;
+        for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
+          const at = p * h * w + (i * sh + a) * w + j * sw + b;
+          if (best < 0 || xv[at]! > xv[best]!) best = at;
+        }
+        dx[best]! += dyv[(p * ho + i) * wo + j]!;
+      }
+    }
+  }
+  return dx;
+}
+
+test("MaxPool gradient with tied maxima: each window's dy goes to its first maximum (floor-mode crop, symbolic batch)", async () => {
+  const cases: [number[], number[], string | number][] = [[[2, 3, 6, 8], [2, 2], 2], [[1, 2, 7, 9], [2, 3], "N"], [[2, 1, 9, 6], [3, 3], "N"]];
+  for (const [shape, k, batch] of cases) {
+    // values from {0, 1, 2}: most windows have tied maxima
+    const x = randomTensor("float32", shape, { seed: 11 });
+    const xq = Float32Array.from(x.data as Float32Array, (v) => Math.floor(((v + 1) / 2) * 3));
+    const graph = new Graph();
+    const g = new Builder(graph);
+    const xv = graph.addInput("x", "float32", [batch, ...shape.slice(1)]);
+    const y = g.one("MaxPool", [xv], { kernel_shape: k, strides: k });
+    const ho = Math.floor(shape[2]! / k[0]!), wo = Math.floor(shape[3]! / k[1]!);
+    const wy = randomTensor("float32", [shape[0]!, shape[1]!, ho, wo], { seed: 12 });
+    const wv = graph.addInput("w", "float32", [...wy.shape]);
+    graph.outputs = [g.reduceSum(g.mul(y, wv), [], false)];
+    const r = grad(graph, { loss: graph.outputs[0]!, wrt: [xv] });
+    const prog = await nodeExecutor.compile(r.graph);
+    try {
+      const got = toNumbers((await prog.run({ x: { ...x, data: xq }, w: wy }))[r.grads[0]!.name]!);
+      const want = maxPoolGradRef([...xq], toNumbers(wy), shape, k, k);
+      got.forEach((v, j) => assert.ok(Math.abs(v - want[j]!) < 1e-6, `${shape} k${k} [${j}]: ${v} vs ${want[j]}`));
+    } finally { await prog.dispose(); }
+  }
+});
