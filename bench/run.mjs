@@ -106,8 +106,9 @@ async function benchOne(assets, key, name, torchVersion) {
   }
   // peak RSS of the steady state (setup, check, warm-up, timed runs), before the user path compiles more
   const rq = await rl.ask("rss"), pq = await pt.ask("quit");
-  const userRuns = !wantUser ? 0 : name === "invert-100" ? 3 : rounds;
-  for (let r = 0; r < userRuns; r++) user.push(...(await rl.ask("run 1 user")).times);
+  // as many user-path runs as steady ones, in the same bursts of k (a lone run of a 2 ms workload meets parked threads)
+  const userRounds = !wantUser ? 0 : name === "invert-100" ? 3 : rounds;
+  for (let r = 0; r < userRounds; r++) user.push(...(await rl.ask(`run ${k} user`)).times);
   await rl.ask("quit");
   rl.kill(); pt.kill();
   rmSync(check, { recursive: true, force: true });
@@ -131,7 +132,7 @@ async function main() {
   const assets = mkdtempSync(join(tmpdir(), "rl-bench-"));
   await prepareAssets(assets);
   const ceiling = JSON.parse(execFileSync(process.execPath, ["bench/ceiling.mjs", "--threads", String(threads)], { encoding: "utf8" }));
-  console.log(`ORT MatMul ${ceiling.size}³ with ${threads} threads: ${ceiling.ceiling_gflops} GFLOPS`);
+  console.log(`ORT MatMul (best of ${ceiling.sizes.join(", ")}, square) with ${threads} threads: ${ceiling.ceiling_gflops} GFLOPS at ${ceiling.size}`);
   const jobs = Object.entries(WORKLOADS).flatMap(([name, w]) => w.models.map((key) => `${key}/${name}`))
     .filter((j) => (opt.quick ? QUICK.includes(j) : true) && (!opt.only || j.includes(opt.only)));
   const results = [];

@@ -2,7 +2,7 @@
 import { saveNpy } from "../data/node/npy-file.js";
 import { argmaxRows } from "../attack/losses.js";
 import { type AttackResult } from "../attack/pgd.js";
-import { effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
+import { AttackCache, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
 import { parseThreat, threatModel } from "../attack/threat.js";
 import type { Tensor } from "../ir/tensor.js";
 import { forward } from "../model/gradient.js";
@@ -47,25 +47,30 @@ export async function attackCommand(o: AttackOptions): Promise<void> {
   const tm = threatModel(threat);
   const advParts: Tensor[] = [];
   let clean = 0, adv = 0, reached = 0, normSum = 0;
-  for (let i = 0, b = 1; i < n; i += bs, b++) {
-    const j = Math.min(n, i + bs);
-    const xb = rows(x, i, j), yb = rows(labels, i, j), tb = targets && rows(targets, i, j);
-    const bar = progress(steps * restarts, `batch ${b}`);
-    const r: AttackResult = await runAttack(nodeExecutor, model, xb, { ...req, labels: yb, targetLabels: tb, onStep: (d) => bar.update(d) });
-    bar.stop();
-    const cleanPred = argmaxRows(await forward(nodeExecutor, model, xb));
-    const advPred = argmaxRows(r.logits);
-    const per = xb.data.length / (j - i);
-    for (let k = 0; k < j - i; k++) {
-      const y = Number(yb.data[k]);
-      if (cleanPred[k] === y) clean++;
-      if (advPred[k] === y) adv++;
-      if (tb && advPred[k] === Number(tb.data[k])) reached++;
-      const d = Array.from({ length: per }, (_, q) => r.x.data[k * per + q]! - xb.data[k * per + q]!);
-      normSum += tm.norm(d);
+  const cache = new AttackCache(nodeExecutor, model);
+  try {
+    for (let i = 0, b = 1; i < n; i += bs, b++) {
+      const j = Math.min(n, i + bs);
+      const xb = rows(x, i, j), yb = rows(labels, i, j), tb = targets && rows(targets, i, j);
+      const bar = progress(steps * restarts, `batch ${b}`);
+      const r: AttackResult = await runAttack(nodeExecutor, model, xb, { ...req, labels: yb, targetLabels: tb, onStep: (d) => bar.update(d) }, cache);
+      bar.stop();
+      const cleanPred = argmaxRows(await forward(nodeExecutor, model, xb));
+      const advPred = argmaxRows(r.logits);
+      const per = xb.data.length / (j - i);
+      for (let k = 0; k < j - i; k++) {
+        const y = Number(yb.data[k]);
+        if (cleanPred[k] === y) clean++;
+        if (advPred[k] === y) adv++;
+        if (tb && advPred[k] === Number(tb.data[k])) reached++;
+        const d = Array.from({ length: per }, (_, q) => r.x.data[k * per + q]! - xb.data[k * per + q]!);
+        normSum += tm.norm(d);
+      }
+      advParts.push(r.x);
+      process.stderr.write(`batch ${b}: ${j}/${n} images, adversarial accuracy so far ${((100 * adv) / j).toFixed(2)}%\n`);
     }
-    advParts.push(r.x);
-    process.stderr.write(`batch ${b}: ${j}/${n} images, adversarial accuracy so far ${((100 * adv) / j).toFixed(2)}%\n`);
+  } finally {
+    await cache.dispose();
   }
   await saveNpy(o.out, concatRows(advParts));
   const normName = threat.kind === "linf" ? "L∞" : "L2";

@@ -1,7 +1,7 @@
 // `robustlens eval`: clean and robust accuracy per ε and per attack, with progress and a JSON report.
 import { writeFile, rename } from "node:fs/promises";
 import { argmaxRows } from "../attack/losses.js";
-import { type AttackMethod, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
+import { type AttackMethod, AttackCache, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
 import { type ThreatSpec, parseThreat } from "../attack/threat.js";
 import { forward } from "../model/gradient.js";
 import { nodeExecutor } from "../runtime/node.js";
@@ -32,18 +32,23 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   const t0 = performance.now();
   const bar = progress(Math.ceil(n / bs) * (runs.length + 1), "eval");
   let done = 0;
-  for (let i = 0; i < n; i += bs) {
-    const j = Math.min(n, i + bs);
-    const xb = rows(data.images, i, j), yb = rows(data.labels, i, j);
-    const y = Array.from(yb.data, Number);
-    const pred = argmaxRows(await forward(nodeExecutor, model, xb));
-    clean += pred.filter((p, k) => p === y[k]).length;
-    bar.update(++done);
-    for (let r = 0; r < runs.length; r++) {
-      const res = await runAttack(nodeExecutor, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: Number(o.seed) });
-      correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
-      bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
+  const cache = new AttackCache(nodeExecutor, model);
+  try {
+    for (let i = 0; i < n; i += bs) {
+      const j = Math.min(n, i + bs);
+      const xb = rows(data.images, i, j), yb = rows(data.labels, i, j);
+      const y = Array.from(yb.data, Number);
+      const pred = argmaxRows(await forward(nodeExecutor, model, xb));
+      clean += pred.filter((p, k) => p === y[k]).length;
+      bar.update(++done);
+      for (let r = 0; r < runs.length; r++) {
+        const res = await runAttack(nodeExecutor, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: Number(o.seed) }, cache);
+        correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
+        bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
+      }
     }
+  } finally {
+    await cache.dispose();
   }
   bar.stop();
   const seconds = (performance.now() - t0) / 1000;

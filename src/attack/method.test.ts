@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { loadNpy } from "../data/node/npy-file.js";
+import type { Graph } from "../ir/graph.js";
+import { type Tensor, tensor } from "../ir/tensor.js";
+import { Model } from "../model/model.js";
+import type { CompileOptions, Executor, Program } from "../runtime/executor.js";
+import { nodeExecutor } from "../runtime/node.js";
+import { AttackCache, runAttack } from "./method.js";
+
+/** nodeExecutor, counting compiles and disposals. */
+function counting() {
+  const c = { compiled: 0, disposed: 0 };
+  const exec: Executor = {
+    compile: async (g: Graph, o?: CompileOptions): Promise<Program> => {
+      c.compiled++;
+      const p = await nodeExecutor.compile(g, o);
+      return { inputNames: p.inputNames, outputNames: p.outputNames, run: (f, fetch) => p.run(f, fetch), dispose: async () => { c.disposed++; await p.dispose(); } };
+    },
+  };
+  return { exec, c };
+}
+
+const rows = <T extends Tensor>(t: T, lo: number, hi: number): T => {
+  const per = t.data.length / t.shape[0]!;
+  return tensor(t.dtype, [hi - lo, ...t.shape.slice(1)], t.data.slice(lo * per, hi * per) as never) as T;
+};
+
+test("AttackCache: batches reuse compiled PGD programs with their own labels and give the uncached results", async () => {
+  const path = "test/fixtures/fmnist_small/model.onnx";
+  const model = new Model(new Uint8Array(readFileSync(path)), path);
+  const x = (await loadNpy("test/fixtures/fmnist_small/x.npy")) as Tensor<"float32">;
+  const labels = (await loadNpy("test/fixtures/fmnist_small/labels.npy")) as Tensor<"int64">;
+  const req = { method: "pgd" as const, threat: { kind: "l2" as const, eps: 1 }, steps: 3, keep: "best" as const };
+  const { exec, c } = counting();
+  const cache = new AttackCache(exec, model);
+  // three batches of 4 (one compile: programs for step and evaluation), then a batch of 2 (a second compile)
+  const cuts = [[0, 4], [4, 8], [8, 12], [12, 14]] as const;
+  for (const [lo, hi] of cuts) {
+    const xb = rows(x, lo, hi), yb = rows(labels, lo, hi);
+    const cached = await runAttack(exec, model, xb, { ...req, labels: yb }, cache);
+    const fresh = await runAttack(nodeExecutor, model, xb, { ...req, labels: yb });
+    assert.deepEqual(cached.loss, fresh.loss);
+    assert.deepEqual(cached.x.data, fresh.x.data);
+  }
+  assert.equal(c.compiled, 2 * 2);
+  assert.equal(c.disposed, 0);
+  await assert.rejects(runAttack(exec, model, rows(x, 0, 4), { ...req, labels: rows(labels, 0, 3) }, cache), /labels \[3\] do not match a batch of 4/);
+  await cache.dispose();
+  assert.equal(c.disposed, 4);
+});
