@@ -27,7 +27,8 @@ export interface OpAttrMap {
   MatMul: None; Gemm: { alpha?: number; beta?: number; transA?: number; transB?: number };
   // conv and pool
   Conv: ConvAttrs; ConvTranspose: ConvTransposeAttrs;
-  MaxPool: MaxPoolAttrs; AveragePool: AveragePoolAttrs; GlobalAveragePool: None; GlobalMaxPool: None;
+  MaxPool: MaxPoolAttrs; MaxUnpool: { kernel_shape: number[]; pads?: number[]; strides?: number[] };
+  AveragePool: AveragePoolAttrs; GlobalAveragePool: None; GlobalMaxPool: None;
   // normalization
   BatchNormalization: { epsilon?: number; momentum?: number; training_mode?: number };
   // reductions and softmax

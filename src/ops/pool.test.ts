@@ -204,3 +204,55 @@ test("MaxPool gradient with tied maxima: each window's dy goes to its first maxi
     } finally { await prog.dispose(); }
   }
 });
+
+test("MaxPool float32 gradients with disjoint windows go through MaxUnpool (gaps, pads, ceil_mode); overlapping ones scatter", async () => {
+  const cases: [number[], MaxPoolAttrs, string][] = [
+    [[2, 3, 6, 8], { kernel_shape: [2, 2], strides: [2, 2] }, "MaxUnpool"],
+    [[1, 2, 7, 9], { kernel_shape: [2, 2], strides: [3, 3] }, "MaxUnpool"],
+    [[2, 2, 7, 7], { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 0, 0, 1], ceil_mode: 1 }, "MaxUnpool"],
+    [[2, 2, 9], { kernel_shape: [3], strides: [3] }, "MaxUnpool"],
+    [[1, 2, 7, 7], { kernel_shape: [3, 3], strides: [2, 2] }, "ScatterElements"],
+  ];
+  for (const [shape, attrs, op] of cases) {
+    // distinct values 2/size apart: a small step keeps every maximum in place
+    await checkGradient({
+      inputs: { x: distinctTensor("float32", shape, 9) }, eps: 1e-3, rtol: 2e-2, atol: 1e-3,
+      build: (g, { x }) => g.one("MaxPool", [x!], attrs),
+    });
+    const graph = new Graph();
+    const g = new Builder(graph);
+    const xv = graph.addInput("x", "float32", shape);
+    graph.outputs = [g.reduceSum(g.one("MaxPool", [xv], attrs), [], false)];
+    assert.ok(grad(graph, { loss: graph.outputs[0]!, wrt: [xv] }).graph.nodes.some((n) => n.op === op), `${JSON.stringify(attrs)} uses ${op}`);
+  }
+});
+
+test("MaxUnpool: shape rule (default size and output_shape) agrees with onnxruntime; gradient gathers dy at the indices", async () => {
+  for (const withShape of [false, true]) {
+    // the default size is (in − 1)·stride + kernel: 7 rows pool to 3 and unpool to 6, so only output_shape restores 7
+    const x = distinctTensor("float32", [2, 3, withShape ? 7 : 6, 6], 10);
+    const [y, idx] = await runPool("MaxPool", x, { kernel_shape: [2, 2], strides: [2, 2] }, 2);
+    const graph = new Graph();
+    const g = new Builder(graph);
+    const yv = graph.addInput("y", "float32", [...y!.t.shape]);
+    const iv = graph.addInput("i", "int64", [...idx!.t.shape]);
+    const u = g.one("MaxUnpool", withShape ? [yv, iv, g.int64s([2, 3, 7, 6])] : [yv, iv], { kernel_shape: [2, 2], strides: [2, 2] });
+    assert.deepEqual(u.shape, withShape ? [2, 3, 7, 6] : [2, 3, 6, 6]);
+    graph.outputs = [u];
+    const prog = await nodeExecutor.compile(graph);
+    try {
+      const out = (await prog.run({ y: y!.t, i: idx!.t }))[u.name]!;
+      assert.deepEqual(out.shape, u.shape);
+      if (withShape) {
+        // every maximum back in its place, zeros elsewhere
+        const xs = toNumbers(x), o = toNumbers(out), is = new Set(toNumbers(idx!.t));
+        o.forEach((v, j) => assert.equal(v, is.has(j) ? xs[j] : 0));
+      }
+    } finally { await prog.dispose(); }
+  }
+  const [y, idx] = await runPool("MaxPool", distinctTensor("float32", [2, 3, 7, 6], 10), { kernel_shape: [2, 2], strides: [2, 2] }, 2);
+  await checkGradient({
+    inputs: { y: y!.t }, eps: 1e-1, rtol: 2e-2, atol: 1e-3,
+    build: (g, { y: yv }) => g.one("MaxUnpool", [yv!, g.constant(idx!.t), g.int64s([2, 3, 7, 6])], { kernel_shape: [2, 2], strides: [2, 2] }),
+  });
+});

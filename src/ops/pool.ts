@@ -2,7 +2,7 @@
 import type { Builder } from "../ir/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType, tensor } from "../ir/tensor.js";
-import type { OpType, PoolAttrs } from "./attrs.js";
+import type { OpAttrMap, OpType, PoolAttrs } from "./attrs.js";
 import { adjointWindow } from "./conv.js";
 import type { InferCtx, OpTable, ValueType } from "./types.js";
 import { opLabel } from "./util.js";
@@ -54,7 +54,7 @@ function globalInfer<K extends OpType>({ node, inputs }: InferCtx<K>): ValueType
   return [{ dtype: x.dtype, shape: x.shape ? [x.shape[0]!, x.shape[1]!, ...x.shape.slice(2).map(() => 1)] : null }];
 }
 
-export const poolOps: OpTable<"MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool"> = {
+export const poolOps: OpTable<"MaxPool" | "MaxUnpool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool"> = {
   MaxPool: {
     attrs: { ...POOL_SCHEMA, storage_order: "int" }, arity: [1, 1],
     // Indices only when the model asks for them
@@ -71,17 +71,48 @@ export const poolOps: OpTable<"MaxPool" | "AveragePool" | "GlobalAveragePool" | 
       vjp: ({ g, node, x }, [dy]) => {
         if (!dy) return [null];
         const xv = x[0]!;
-        poolGeometry(node, xv);
+        const { win } = poolGeometry(node, xv);
         // storage_order only changes how Indices are written; the gradient reads them in row-major order
         const attrs = { ...node.attrs };
         delete attrs.storage_order;
         const idx = g.add("MaxPool", [xv], attrs, { outputs: 2 })[1]!;
+        // disjoint windows give distinct indices: MaxUnpool places dy there (far faster on ORT than a scatter-add; float only)
+        if (dy.dtype === "float32" && win.k.every((k, i) => win.s[i]! >= (k - 1) * win.d[i]! + 1)) {
+          const ua: OpAttrMap["MaxUnpool"] = { kernel_shape: win.k, strides: win.s, pads: win.pads };
+          return [g.one("MaxUnpool", [dy, idx, xv.staticShape ? g.int64s(xv.staticShape) : g.shapeOf(xv)], ua)];
+        }
         const size = xv.staticShape?.reduce((a, b) => a * b, 1);
         const zeros = size !== undefined
           ? g.one("ConstantOfShape", [g.int64s([size])], { value: tensor(xv.dtype, [1], [0]) })
           : g.reshape(g.zerosLike(xv), [-1]);
         const flat = g.one("ScatterElements", [zeros, g.reshape(idx, [-1]), g.reshape(dy, [-1])], { axis: 0, reduction: "add" });
         return [g.reshape(flat, shapeFor(g, xv))];
+      },
+    },
+  },
+  MaxUnpool: {
+    attrs: { kernel_shape: "ints", pads: "ints", strides: "ints" }, arity: [2, 3],
+    infer: ({ node, inputs, consts, freshDim }) => {
+      const label = opLabel("MaxUnpool", node.name);
+      const [x, idx] = [inputs[0]!, inputs[1]!];
+      checkInput(label, x);
+      if (idx.dtype !== "int64") throw new Error(`${label}: indices ${idx.toString()} must be int64`);
+      const given = consts[2];
+      if (given) return [{ dtype: x.dtype, shape: Array.from(given.data, Number) }];
+      if (inputs[2] || !x.shape) return [{ dtype: x.dtype, shape: inputs[2]?.staticShape ? Array.from({ length: inputs[2].staticShape[0]! }, freshDim) : null }];
+      // default size: (in − 1)·stride − pads + kernel
+      const n = x.shape.length - 2, k = node.attrs.kernel_shape, s = node.attrs.strides ?? k.map(() => 1), p = node.attrs.pads ?? new Array<number>(2 * n).fill(0);
+      const sp = x.shape.slice(2).map((d, i) => (typeof d === "number" ? (d - 1) * s[i]! - p[i]! - p[i + n]! + k[i]! : freshDim()));
+      return [{ dtype: x.dtype, shape: [x.shape[0]!, x.shape[1]!, ...sp] }];
+    },
+    grad: {
+      kind: "vjp",
+      // y[I[j]] = x[j] (flat, distinct indices)  ⇒  dx[j] = dy[I[j]]
+      // NOTE: with repeated indices ORT keeps one write; every repeat still reads dy there
+      vjp: ({ g, x }, [dy]) => {
+        if (!dy) return [null, null, null];
+        const gathered = g.one("GatherElements", [g.reshape(dy, [-1]), g.reshape(x[1]!, [-1])], { axis: 0 });
+        return [g.reshape(gathered, shapeFor(g, x[0]!)), null, null];
       },
     },
   },
