@@ -54,7 +54,9 @@ export class NodeExecutor implements Executor {
         executionMode: "sequential",
         // Pad_Fusion merges constant Pads into pools unchecked (pads >= kernel fail; a zero Pad before MaxPool becomes -inf padding);
         // ConstantSharing merges equal initializers that training-mode BatchNormalization then overwrites
-        extra: { optimization: { disable_specified_optimizers: "Pad_Fusion;ConstantSharing" } },
+        // force_spinning_stop: a session's idle threads stop spinning when its run ends, so loops alternating programs
+        // (attack step, evaluation, train step) do not compete with the previous session's spinning threads for the cores
+        extra: { optimization: { disable_specified_optimizers: "Pad_Fusion;ConstantSharing" }, session: { force_spinning_stop: "1" } },
       });
     } catch (e) {
       throw new Error(`onnxruntime rejected graph "${graph.name}": ${String((e as Error).message ?? e).split("\n")[0]}`);
