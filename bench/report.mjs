@@ -1,4 +1,4 @@
-// Bench output: the console table, bench/results.json and the markdown table in bench/README.md (between markers).
+// Bench output: the console table, bench/results.json and the markdown table in bench/README.md and README.md (between markers).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { tmpdir } from "node:os";
@@ -39,7 +39,7 @@ export function markdown(res) {
 
 const START = "<!-- bench-table -->", END = "<!-- /bench-table -->";
 
-/** Writes results.json (a full run) or a temporary file (--quick / --only), and the README table for full runs. */
+/** Writes results.json (a full run) or a temporary file (--quick / --only), and the README tables for full runs. */
 export function writeResults({ results, ceiling, threads, torchVersion, quick, partial, seconds }) {
   const res = {
     machine: machine(), date: new Date().toISOString(), threads, onnxruntime: ort(), torch: torchVersion, node: process.version,
@@ -48,10 +48,16 @@ export function writeResults({ results, ceiling, threads, torchVersion, quick, p
   const full = !quick && !partial;
   const path = full ? "bench/results.json" : join(tmpdir(), `robustlens-bench-${quick ? "quick" : "partial"}.json`);
   writeFileSync(path, JSON.stringify(res, null, 2) + "\n");
-  if (full && existsSync("bench/README.md")) {
-    const md = readFileSync("bench/README.md", "utf8");
-    const i = md.indexOf(START), j = md.indexOf(END);
-    if (i >= 0 && j > i) writeFileSync("bench/README.md", md.slice(0, i + START.length) + "\n" + markdown(res) + "\n" + md.slice(j));
-  }
+  if (full) writeTables(res);
   return path;
+}
+
+/** The results table in bench/README.md and the project README, between the markers. */
+export function writeTables(res) {
+  for (const file of ["bench/README.md", "README.md"]) {
+    if (!existsSync(file)) continue;
+    const md = readFileSync(file, "utf8");
+    const i = md.indexOf(START), j = md.indexOf(END);
+    if (i >= 0 && j > i) writeFileSync(file, md.slice(0, i + START.length) + "\n" + markdown(res) + "\n" + md.slice(j));
+  }
 }

@@ -54,9 +54,11 @@ async function startWorker(cmd, args, label) {
   };
   const ready = await next();
   if (ready !== "READY") throw new Error(`${label}: expected READY, got ${ready}`);
+  const exited = new Promise((resolve) => child.once("exit", resolve));
   return {
     ask: async (line) => { child.stdin.write(line + "\n"); return JSON.parse(await next()); },
     kill: () => child.kill(),
+    exited,
   };
 }
 
@@ -106,6 +108,9 @@ async function benchOne(assets, key, name, torchVersion) {
   }
   // peak RSS of the steady state (setup, check, warm-up, timed runs), before the user path compiles more
   const rq = await rl.ask("rss"), pq = await pt.ask("quit");
+  // the user path runs alone: PyTorch's process gone and its OpenMP threads with it
+  await pt.exited;
+  await new Promise((r) => setTimeout(r, 300));
   // as many user-path runs as steady ones, in the same bursts of k (a lone run of a 2 ms workload meets parked threads)
   const userRounds = !wantUser ? 0 : name === "invert-100" ? 3 : rounds;
   for (let r = 0; r < userRounds; r++) user.push(...(await rl.ask(`run ${k} user`)).times);
