@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from nn_reference import Net  # noqa: E402
+from onnx_torch import FakeReLU  # noqa: E402
 
 BATCH, EVAL_BATCH = 32, 64
 INVERT_STEPS = int(os.environ.get("BENCH_INVERT_STEPS", "100"))  # a shorter inversion for trying the bench out
@@ -43,18 +44,6 @@ def load_net(path):
     sd = {k: (v if k.endswith("num_batches_tracked") else inits[k]) for k, v in state.items()}
     net.load_state_dict(sd, strict=True)
     return net.eval()
-
-
-class FakeReLU(torch.autograd.Function):
-    """ReLU forward, identity backward (the paper's fake ReLU at the representation)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.clamp(min=0)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g
 
 
 def fake_relu_last_block(net):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from onnx import helper, numpy_helper
 
 
-class _FakeReLU(torch.autograd.Function):
+class FakeReLU(torch.autograd.Function):
     """relu forward, identity backward (dead units still receive gradient)."""
 
     @staticmethod
@@ -360,7 +360,7 @@ class OnnxModule(torch.nn.Module):
         if op == "Constant":
             return _constant(n, a)
         if op == "Relu":
-            return _FakeReLU.apply(ins[0]) if n.output[0] in self.fake_relu else F.relu(ins[0])
+            return FakeReLU.apply(ins[0]) if n.output[0] in self.fake_relu else F.relu(ins[0])
         if op == "Softmax":
             return _softmax(n, a, ins[0], self.opset)
         if op == "BatchNormalization":

@@ -2,25 +2,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadNpy } from "../data/node/npy-file.js";
-import type { Graph } from "../ir/graph.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
 import { Model } from "../model/model.js";
-import type { CompileOptions, Executor, Program } from "../runtime/executor.js";
 import { nodeExecutor } from "../runtime/node.js";
+import { countingExecutor } from "../testing/counting.js";
 import { AttackCache, runAttack } from "./method.js";
-
-/** nodeExecutor, counting compiles and disposals. */
-function counting() {
-  const c = { compiled: 0, disposed: 0 };
-  const exec: Executor = {
-    compile: async (g: Graph, o?: CompileOptions): Promise<Program> => {
-      c.compiled++;
-      const p = await nodeExecutor.compile(g, o);
-      return { inputNames: p.inputNames, outputNames: p.outputNames, run: (f, fetch) => p.run(f, fetch), dispose: async () => { c.disposed++; await p.dispose(); } };
-    },
-  };
-  return { exec, c };
-}
 
 const rows = <T extends Tensor>(t: T, lo: number, hi: number): T => {
   const per = t.data.length / t.shape[0]!;
@@ -33,7 +19,7 @@ test("AttackCache: batches reuse compiled PGD programs with their own labels and
   const x = (await loadNpy("test/fixtures/fmnist_small/x.npy")) as Tensor<"float32">;
   const labels = (await loadNpy("test/fixtures/fmnist_small/labels.npy")) as Tensor<"int64">;
   const req = { method: "pgd" as const, threat: { kind: "l2" as const, eps: 1 }, steps: 3, keep: "best" as const };
-  const { exec, c } = counting();
+  const { exec, counts: c } = countingExecutor();
   const cache = new AttackCache(exec, model);
   // three batches of 4 (one compile: programs for step and evaluation), then a batch of 2 (a second compile)
   const cuts = [[0, 4], [4, 8], [8, 12], [12, 14]] as const;

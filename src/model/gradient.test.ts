@@ -2,25 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadNpy } from "../data/node/npy-file.js";
-import type { Graph } from "../ir/graph.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import type { CompileOptions, Executor, Program } from "../runtime/executor.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { countingExecutor } from "../testing/counting.js";
 import { FORWARD_CACHE_SIZE, forward, releaseForward } from "./gradient.js";
 import { Model } from "./model.js";
-
-/** nodeExecutor, counting compiles and disposals. */
-function counting() {
-  const c = { compiled: 0, disposed: 0 };
-  const exec: Executor = {
-    compile: async (g: Graph, o?: CompileOptions): Promise<Program> => {
-      c.compiled++;
-      const p = await nodeExecutor.compile(g, o);
-      return { inputNames: p.inputNames, outputNames: p.outputNames, run: (f, fetch) => p.run(f, fetch), dispose: async () => { c.disposed++; await p.dispose(); } };
-    },
-  };
-  return { exec, c };
-}
 
 const rowsOf = (x: Tensor, n: number) => tensor("float32", [n, ...x.shape.slice(1)], (x.data as Float32Array).slice(0, (n * x.data.length) / x.shape[0]!));
 
@@ -28,7 +13,7 @@ test("forward() compiles once per batch size and value, keeps the most recent fe
   const path = "test/fixtures/fmnist_small/model.onnx";
   const model = new Model(new Uint8Array(readFileSync(path)), path);
   const x = await loadNpy("test/fixtures/fmnist_small/x.npy");
-  const { exec, c } = counting();
+  const { exec, counts: c } = countingExecutor();
   const first = await forward(exec, model, x);
   const again = await forward(exec, model, x);
   assert.equal(c.compiled, 1);
