@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   Model, Rng, argmaxRows, buildModel, ceLoss, compileAttack, compileTrainStep, forward, invert, makeSeeds, pgd,
-  repTargetLoss, resolveRepresentation, stateFeeds, tensor, threatModel,
+  repTargetLoss, resolveRepresentation, sliceBatch, stateFeeds, tensor, threatModel,
 } from "robustlens";
 import { loadNpy } from "robustlens/node";
 import { FEED_NAMES } from "../dist/src/vis/search.js";
@@ -53,11 +53,6 @@ export function workloadFlops(name, f32) {
   const per = { forward: 1, "pgd-step": 2, "pgd-10": 22, "adv-train-step": 17, "train-step": 3, "invert-100": 1 + 2 * INVERT_STEPS + 2, "eval-1000": 1000 / BATCH };
   return per[name] * f32;
 }
-
-const rows = (t, lo, hi) => {
-  const per = t.data.length / t.shape[0];
-  return tensor(t.dtype, [hi - lo, ...t.shape.slice(1)], t.data.slice(lo * per, hi * per));
-};
 
 /** Eval-mode model whose weights are graph inputs, as the trainer attacks it (src/train/node/train.ts). */
 function liftedTarget(evalGraph, names) {
@@ -200,7 +195,7 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
       const all = [];
       for (let i = 0; i < n; i += EVAL_BATCH) {
         const j = Math.min(n, i + EVAL_BATCH);
-        const logits = await logitsOf(rows(xe, i, j));
+        const logits = await logitsOf(sliceBatch(xe, i, j));
         if (keepLogits) all.push(logits);
         correct += argmaxRows(logits).filter((p, k) => p === Number(ye.data[i + k])).length;
       }

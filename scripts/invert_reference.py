@@ -108,7 +108,7 @@ def invert(module, rep, targets, x0, steps, step_size, eps):
         trace.append(last)
         better = last < best_loss
         best_x[better] = x[better]
-        return best_x, loss_of(best_x), torch.stack(trace)
+        return best_x, torch.where(better, last, best_loss), torch.stack(trace)
 
 
 def main():

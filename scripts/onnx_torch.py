@@ -89,14 +89,18 @@ def _pool_fns(k, kind):
     return {1: (F.max_pool1d, F.avg_pool1d), 2: (F.max_pool2d, F.avg_pool2d), 3: (F.max_pool3d, F.avg_pool3d)}[k][kind]
 
 
-def _maxpool(node, a, x):
+def _pool_window(node, a):
+    """kernel, spatial rank, begin/end pads, strides and ceil mode of a MaxPool/AveragePool node."""
     _check_auto_pad(node, a)
     ks = a["kernel_shape"]
     k = len(ks)
     begins, ends = _spatial_pads(a.get("pads"), k)
-    strides = a.get("strides", [1] * k)
+    return ks, k, begins, ends, a.get("strides", [1] * k), bool(a.get("ceil_mode", 0))
+
+
+def _maxpool(node, a, x):
+    ks, k, begins, ends, strides, ceil = _pool_window(node, a)
     dil = a.get("dilations", [1] * k)
-    ceil = bool(a.get("ceil_mode", 0))
     # torch pads at most half a kernel and symmetrically; otherwise pad with -inf explicitly
     if begins != ends or any(2 * p > kk for p, kk in zip(begins, ks)):
         x = F.pad(x, _torch_pad_list(begins, ends), value=-math.inf)
@@ -105,12 +109,7 @@ def _maxpool(node, a, x):
 
 
 def _avgpool(node, a, x):
-    _check_auto_pad(node, a)
-    ks = a["kernel_shape"]
-    k = len(ks)
-    begins, ends = _spatial_pads(a.get("pads"), k)
-    strides = a.get("strides", [1] * k)
-    ceil = bool(a.get("ceil_mode", 0))
+    ks, k, begins, ends, strides, ceil = _pool_window(node, a)
     include = bool(a.get("count_include_pad", 0))
     avg = _pool_fns(k, 1)
     if begins == ends and all(2 * p <= kk for p, kk in zip(begins, ks)):

@@ -2,6 +2,7 @@
 export { Graph, Node, Value, type Dim, type Shape } from "./ir/graph.js";
 export { Builder } from "./ir/builder.js";
 export { type DType, type Tensor, tensor, sizeOf } from "./ir/tensor.js";
+export { sliceBatch, concatBatch } from "./ir/batch.js";
 export { importOnnx } from "./ir/onnx-import.js";
 export { toOnnxBytes, OPSET } from "./ir/onnx-export.js";
 export { printGraph } from "./ir/print.js";

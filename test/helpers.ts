@@ -10,6 +10,8 @@ export const GEN = "test/fixtures/.gen";
 
 export const tmp = (): string => mkdtempSync(join(tmpdir(), "robustlens-test-"));
 
+export const mean = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
+
 export function cli(args: readonly string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ["bin/robustlens.js", ...args], { encoding: "utf8" });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

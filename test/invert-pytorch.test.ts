@@ -5,9 +5,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { Model, type Tensor, invert, makeSeeds, relativeRepDistance, representation, representationOf, tensor } from "robustlens";
+import { Model, type Tensor, invert, makeSeeds, relativeRepDistance, representation, representationOf, sliceBatch } from "robustlens";
 import { loadNpy, nodeExecutor, saveNpy } from "robustlens/node";
-import { FIXTURES, tmp } from "./helpers.js";
+import { FIXTURES, mean, tmp } from "./helpers.js";
 
 const run = promisify(execFile);
 const STEPS = 100;
@@ -16,13 +16,6 @@ const LOCKSTEP = 10;
 
 interface Reference { distance: number[]; initial: number[]; best_by_step: number[][] }
 
-/** The first n images of a batch. */
-function head(x: Tensor<"float32">, n: number): Tensor<"float32"> {
-  const per = x.data.length / x.shape[0]!;
-  return tensor("float32", [n, ...x.shape.slice(1)], x.data.slice(0, n * per)) as Tensor<"float32">;
-}
-
-const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
 const relDev = (a: number, b: number) => Math.abs(a - b) / b;
 const fmt = (a: ArrayLike<number>) => Array.from(a, (v) => v.toFixed(4)).join(" ");
 
@@ -37,7 +30,7 @@ const cases = [
 for (const c of cases) {
   test(`invert ${c.name}: ${STEPS} steps reach PyTorch's relative representation distance within 10%`, async (t) => {
     const model = new Model(new Uint8Array(readFileSync(c.model)), c.model);
-    const targets = head((await loadNpy(c.targets)) as Tensor<"float32">, c.n);
+    const targets = sliceBatch((await loadNpy(c.targets)) as Tensor<"float32">, 0, c.n);
     const seed = makeSeeds(model, "noise", c.n, 7);
     const info = representation(model);
     assert.ok(info.fakeRelu, `no fake ReLU found before "${info.name}"`);

@@ -2,16 +2,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadNpy } from "../data/node/npy-file.js";
-import { type Tensor, tensor } from "../ir/tensor.js";
+import { sliceBatch } from "../ir/batch.js";
+import type { Tensor } from "../ir/tensor.js";
 import { Model } from "../model/model.js";
 import { nodeExecutor } from "../runtime/node.js";
 import { countingExecutor } from "../testing/counting.js";
 import { AttackCache, runAttack } from "./method.js";
-
-const rows = <T extends Tensor>(t: T, lo: number, hi: number): T => {
-  const per = t.data.length / t.shape[0]!;
-  return tensor(t.dtype, [hi - lo, ...t.shape.slice(1)], t.data.slice(lo * per, hi * per) as never) as T;
-};
 
 test("AttackCache: batches reuse compiled PGD programs with their own labels and give the uncached results", async () => {
   const path = "test/fixtures/fmnist_small/model.onnx";
@@ -24,7 +20,7 @@ test("AttackCache: batches reuse compiled PGD programs with their own labels and
   // three batches of 4 (one compile: programs for step and evaluation), then a batch of 2 (a second compile)
   const cuts = [[0, 4], [4, 8], [8, 12], [12, 14]] as const;
   for (const [lo, hi] of cuts) {
-    const xb = rows(x, lo, hi), yb = rows(labels, lo, hi);
+    const xb = sliceBatch(x, lo, hi), yb = sliceBatch(labels, lo, hi);
     const cached = await runAttack(exec, model, xb, { ...req, labels: yb }, cache);
     const fresh = await runAttack(nodeExecutor, model, xb, { ...req, labels: yb });
     assert.deepEqual(cached.loss, fresh.loss);
@@ -32,7 +28,7 @@ test("AttackCache: batches reuse compiled PGD programs with their own labels and
   }
   assert.equal(c.compiled, 2 * 2);
   assert.equal(c.disposed, 0);
-  await assert.rejects(runAttack(exec, model, rows(x, 0, 4), { ...req, labels: rows(labels, 0, 3) }, cache), /labels \[3\] do not match a batch of 4/);
+  await assert.rejects(runAttack(exec, model, sliceBatch(x, 0, 4), { ...req, labels: sliceBatch(labels, 0, 3) }, cache), /labels \[3\] do not match a batch of 4/);
   await cache.dispose();
   assert.equal(c.disposed, 4);
 });

@@ -7,7 +7,8 @@ import { parseThreat, threatModel } from "../attack/threat.js";
 import type { Tensor } from "../ir/tensor.js";
 import { forward } from "../model/gradient.js";
 import { nodeExecutor } from "../runtime/node.js";
-import { concatRows, readImages, readLabels, readModel, rows } from "./io.js";
+import { readImages, readLabels, readModel } from "./io.js";
+import { concatBatch, sliceBatch } from "../ir/batch.js";
 import { progress } from "./progress.js";
 
 export interface AttackOptions {
@@ -51,7 +52,7 @@ export async function attackCommand(o: AttackOptions): Promise<void> {
   try {
     for (let i = 0, b = 1; i < n; i += bs, b++) {
       const j = Math.min(n, i + bs);
-      const xb = rows(x, i, j), yb = rows(labels, i, j), tb = targets && rows(targets, i, j);
+      const xb = sliceBatch(x, i, j), yb = sliceBatch(labels, i, j), tb = targets && sliceBatch(targets, i, j);
       const bar = progress(steps * restarts, `batch ${b}`);
       const r: AttackResult = await runAttack(nodeExecutor, model, xb, { ...req, labels: yb, targetLabels: tb, onStep: (d) => bar.update(d) }, cache);
       bar.stop();
@@ -72,7 +73,7 @@ export async function attackCommand(o: AttackOptions): Promise<void> {
   } finally {
     await cache.dispose();
   }
-  await saveNpy(o.out, concatRows(advParts));
+  await saveNpy(o.out, concatBatch(advParts));
   const normName = threat.kind === "linf" ? "L∞" : "L2";
   console.log(`clean accuracy ${((100 * clean) / n).toFixed(2)}%  adversarial accuracy ${((100 * adv) / n).toFixed(2)}%` +
     `${targets ? `  target reached ${((100 * reached) / n).toFixed(2)}%` : ""}  mean ${normName} perturbation ${(normSum / n).toFixed(4)}  (${n} images; wrote ${o.out})`);

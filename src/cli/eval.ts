@@ -7,7 +7,8 @@ import { forward } from "../model/gradient.js";
 import { nodeExecutor } from "../runtime/node.js";
 import { positiveInt, positiveNumber } from "./attack.js";
 import { loadDataSpec } from "./data-spec.js";
-import { readModel, rows } from "./io.js";
+import { readModel } from "./io.js";
+import { sliceBatch } from "../ir/batch.js";
 import { progress } from "./progress.js";
 
 export interface EvalOptions {
@@ -36,7 +37,7 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   try {
     for (let i = 0; i < n; i += bs) {
       const j = Math.min(n, i + bs);
-      const xb = rows(data.images, i, j), yb = rows(data.labels, i, j);
+      const xb = sliceBatch(data.images, i, j), yb = sliceBatch(data.labels, i, j);
       const y = Array.from(yb.data, Number);
       const pred = argmaxRows(await forward(nodeExecutor, model, xb));
       clean += pred.filter((p, k) => p === y[k]).length;

@@ -2,7 +2,8 @@
 import { tensor, type Tensor } from "../ir/tensor.js";
 import { nodeExecutor } from "../runtime/node.js";
 import { addFeature, rankByFeature, visualizeFeature } from "../vis/features.js";
-import { type Seed, concatBatch, featureActivations, representation, representationOf, unitMask } from "../vis/representation.js";
+import { type Seed, featureActivations, representation, representationOf, unitMask } from "../vis/representation.js";
+import { concatBatch } from "../ir/batch.js";
 import { VIS_DEFAULTS } from "../vis/search.js";
 import { positiveInt } from "./attack.js";
 import { type SearchFlags, fmt, gridScale, interleaveRows, loadModel, readImagesArg, searchOptions, withProgress, writeOutputs } from "./vis-common.js";

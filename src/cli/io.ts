@@ -30,18 +30,3 @@ export async function readLabels(path: string, n: number): Promise<Tensor<"int64
   return t;
 }
 
-/** Rows [from, to) of a batch tensor. */
-export function rows<T extends Tensor>(t: T, from: number, to: number): T {
-  const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
-  return { dtype: t.dtype, shape: [to - from, ...t.shape.slice(1)], data: t.data.subarray(from * per, to * per) } as unknown as T;
-}
-
-/** Stacks batch tensors along axis 0. */
-export function concatRows(parts: readonly Tensor[]): Tensor {
-  const first = parts[0]!;
-  const total = parts.reduce((a, p) => a + p.shape[0]!, 0);
-  const data = new (first.data.constructor as Float32ArrayConstructor)(parts.reduce((a, p) => a + p.data.length, 0));
-  let off = 0;
-  for (const p of parts) { data.set(p.data as Float32Array, off); off += p.data.length; }
-  return { dtype: first.dtype, shape: [total, ...first.shape.slice(1)], data } as Tensor;
-}

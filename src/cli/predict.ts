@@ -2,7 +2,8 @@
 import { saveNpy } from "../data/node/npy-file.js";
 import { forward } from "../model/gradient.js";
 import { nodeExecutor } from "../runtime/node.js";
-import { concatRows, readImages, readModel, rows } from "./io.js";
+import { readImages, readModel } from "./io.js";
+import { concatBatch, sliceBatch } from "../ir/batch.js";
 
 export interface PredictOptions { model: string; input: string; out: string; output?: string; batchSize: string }
 
@@ -14,8 +15,8 @@ export async function predict(o: PredictOptions): Promise<void> {
   if (!Number.isInteger(bs) || bs < 1) throw new Error(`--batch-size must be a positive integer, got "${o.batchSize}"`);
   const n = x.shape[0]!;
   const parts = [];
-  for (let i = 0; i < n; i += bs) parts.push(await forward(nodeExecutor, model, rows(x, i, Math.min(n, i + bs)), o.output));
-  const y = concatRows(parts);
+  for (let i = 0; i < n; i += bs) parts.push(await forward(nodeExecutor, model, sliceBatch(x, i, Math.min(n, i + bs)), o.output));
+  const y = concatBatch(parts);
   await saveNpy(o.out, y);
   process.stderr.write(`wrote ${o.out} ${y.dtype}[${y.shape.join(",")}]\n`);
 }

@@ -8,10 +8,11 @@ import { writePng } from "../image/node/png.js";
 import type { Tensor } from "../ir/tensor.js";
 import { type Figure, type MetricRow, renderReport } from "../report/html.js";
 import { type ModelResults, type ReportInputs, classify, reportWork, runModel } from "../report/experiments.js";
+import { mean } from "../report/measure.js";
 import { syntheticShapes } from "../report/shapes.js";
 import { nodeExecutor } from "../runtime/node.js";
 import { labelAgreement } from "../vis/metrics.js";
-import { concatBatch } from "../vis/representation.js";
+import { concatBatch } from "../ir/batch.js";
 import { positiveInt, positiveNumber } from "./attack.js";
 import { pick } from "./features.js";
 import { progress } from "./progress.js";
@@ -108,7 +109,6 @@ function numbers(r: ModelResults, agreement: number) {
 }
 
 const pct = (v: number) => (Number.isNaN(v) ? "n/a" : `${(100 * v).toFixed(1)}%`);
-const avg = (a: readonly number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 
 function metricRows(results: ModelResults[], agreement: number[], judges: (LoadedModel | undefined)[]): MetricRow[] {
   const col = (g: (r: ModelResults, k: number) => string) => results.map(g);
@@ -121,8 +121,8 @@ function metricRows(results: ModelResults[], agreement: number[], judges: (Loade
     { label: "OOD inversion: relative rep distance ↓", values: col((r) => fmt(r.ood.metrics.distance)) },
     { label: "OOD inversion: SSIM to target ↑", values: col((r) => fmt(r.ood.metrics.ssim)) },
     { label: "interpolation: relative rep distance ↓", values: col((r) => fmt(r.interpolate.distance)), help: "mean over frames, to (1−λ)R(a) + λR(b)" },
-    { label: "feature visualization: reached / dataset max", values: col((r) => fmt(avg(r.features.map((f) => f.reached / f.datasetMax)), 2)), help: "activation reached from noise over the feature's largest activation on the dataset (mean over features)" },
-    { label: "maximizing input: reached / dataset max", values: col((r) => fmt(avg(r.features.map((f) => f.reachedMaximizing / f.datasetMax)), 2)), help: "the same from a gray start with ε = 500" },
+    { label: "feature visualization: reached / dataset max", values: col((r) => fmt(mean(r.features.map((f) => f.reached / f.datasetMax)), 2)), help: "activation reached from noise over the feature's largest activation on the dataset (mean over features)" },
+    { label: "maximizing input: reached / dataset max", values: col((r) => fmt(mean(r.features.map((f) => f.reachedMaximizing / f.datasetMax)), 2)), help: "the same from a gray start with ε = 500" },
     { label: "feature addition: reached the level", values: col((r) => `${r.add.after.filter((v) => v >= r.add.level * 0.999).length}/${r.add.after.length}`), help: "images whose feature reached its dataset max after the search" },
   ];
 }

@@ -13,7 +13,7 @@ export async function saliencyCommand(f: SaliencyFlags): Promise<void> {
   const res = await saliency(nodeExecutor, m.model, images.x, f.labels ? Array.from(images.labels!) : undefined);
   // the maps are single-channel; the grid promotes them to RGB next to colour images
   const p = await writeOutputs(f.out, interleaveRows([images.x, res.map], 10), res.map, gridScale(m));
-  const pred = await predict(m, images.x);
+  const pred = f.labels ? await predict(m, images.x) : [];
   const name = (c: number) => m.classes?.[c] ?? String(c);
   const lines = images.names.map((nm, i) => `${nm}: explains ${name(res.labels[i]!)}${f.labels ? ` (predicted ${name(pred[i]!)})` : ""}`);
   console.log(`${lines.join("\n")}\n(wrote ${p.png}, ${p.npy})`);

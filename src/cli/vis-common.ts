@@ -5,6 +5,7 @@ import { saveNpy } from "../data/node/npy-file.js";
 import { type RawImage, gridRows } from "../image/grid.js";
 import { type ImageSet, loadImages } from "../image/node/load-images.js";
 import { writePng } from "../image/node/png.js";
+import { sliceBatch } from "../ir/batch.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
 import { forward } from "../model/gradient.js";
 import type { Model } from "../model/model.js";
@@ -94,10 +95,10 @@ export async function writeOutputs(out: string, rows: readonly Tensor<"float32">
 
 /** Splits [N,...] into rows of at most `cols` images. */
 export function chunkRows(x: Tensor<"float32">, cols: number): Tensor<"float32">[] {
-  const n = x.shape[0]!, per = n ? x.data.length / n : 0, out: Tensor<"float32">[] = [];
+  const n = x.shape[0]!, out: Tensor<"float32">[] = [];
   for (let i = 0; i < n; i += cols) {
     const j = Math.min(n, i + cols);
-    out.push({ dtype: "float32", shape: [j - i, ...x.shape.slice(1)], data: x.data.subarray(i * per, j * per) } as Tensor<"float32">);
+    out.push(sliceBatch(x, i, j));
   }
   return out;
 }

@@ -134,7 +134,7 @@ function gemmWeightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pad
 }
 
 /** dW [Cout, Cin/group, k...] of a Conv from its input and output gradient: one (grouped) Conv over the batch axis with gout as kernel. */
-function weightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value {
+function batchAxisWeightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value {
   const n = inSp.length;
   const sp = range(2, n + 2);
   const outSp = win.out as number[];
@@ -163,6 +163,10 @@ function weightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pads: n
   if (zs.some((v, i) => v !== win.k[i])) z = g.slice(z, new Array<number>(n).fill(0), win.k, sp);
   return g.transpose(z, [1, 0, ...sp]);
 }
+
+/** dW of a correlation of `inp` over `win` giving `gout`: the GEMM form where it applies, else the batch-axis Conv. */
+const weightGrad = (g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value =>
+  gemmWeightGrad(g, inp, gout, win, group, inSp) ?? batchAxisWeightGrad(g, inp, gout, win, group, inSp);
 
 /** Sum of the output gradient over every axis but channels. */
 const biasGrad = (g: Builder, dy: Value): Value => g.reduceSum(dy, [0, ...range(2, dy.rank!)], false);
@@ -196,7 +200,7 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
         const { win, xs } = geometry(node, xv, w);
         return [
           needs[0] ? flippedConv(g, dy, w, win, group) ?? adjointWindow(g, dy, w, win, group, xs) : null,
-          needs[1] ? gemmWeightGrad(g, xv, dy, win, group, xs) ?? weightGrad(g, xv, dy, win, group, xs) : null,
+          needs[1] ? weightGrad(g, xv, dy, win, group, xs) : null,
           needs[2] ? biasGrad(g, dy) : null,
         ];
       },
@@ -238,7 +242,7 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
           // output_padding < stride, so the Conv's floor drops exactly the padded tail: x's size comes back
           dx = g.conv(dy, w, null, cattrs);
         }
-        return [dx, needs[1] ? gemmWeightGrad(g, dy, xv, back, group, ys) ?? weightGrad(g, dy, xv, back, group, ys) : null, needs[2] ? biasGrad(g, dy) : null];
+        return [dx, needs[1] ? weightGrad(g, dy, xv, back, group, ys) : null, needs[2] ? biasGrad(g, dy) : null];
       },
     },
   },

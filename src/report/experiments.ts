@@ -1,11 +1,12 @@
 // The report's experiments for one model (browser-safe): every figure of the paper, with the numbers behind it.
 import { argmaxRows } from "../attack/losses.js";
-import { type Tensor, tensor } from "../ir/tensor.js";
+import type { Tensor } from "../ir/tensor.js";
 import type { Model } from "../model/model.js";
 import type { Executor } from "../runtime/executor.js";
 import { addFeature, rankByFeature, visualizeFeature } from "../vis/features.js";
 import { interpolate, invert } from "../vis/invert.js";
-import { concatBatch, featureActivations, representation, representationOf, unitMask } from "../vis/representation.js";
+import { featureActivations, representation, representationOf, unitMask } from "../vis/representation.js";
+import { sliceBatch } from "../ir/batch.js";
 import { saliency } from "../vis/saliency.js";
 import { type SearchOptions, VIS_DEFAULTS } from "../vis/search.js";
 import { type InversionMetrics, inversionMetrics, mean } from "./measure.js";
@@ -51,7 +52,7 @@ export interface FeatureFigure {
 
 export interface ModelResults {
   accuracy: number;
-  invert: { x: Tensor<"float32">; metrics: InversionMetrics; predicted?: number[] };
+  invert: { x: Tensor<"float32">; metrics: InversionMetrics };
   ood: { x: Tensor<"float32">; metrics: InversionMetrics };
   interpolate: { x: Tensor<"float32">; frames: number; distance: number };
   features: FeatureFigure[];
@@ -99,8 +100,7 @@ export async function runModel(
     base += n;
     return { steps: n, batchSize: bs, onStep: (d, total) => onStep(start + Math.round((d / total) * n)) };
   };
-  const logits = await representationOf(exec, model, inp.data, { rep: model.outputName, batchSize: 256 });
-  const pred = argmaxRows(logits);
+  const pred = await classify(exec, model, inp.data);
   const accuracy = mean(pred.map((p, i) => (p === inp.dataLabels[i] ? 1 : 0)));
 
   const inv = await invert(exec, model, inp.targets, { ...phase(steps.invert), seed: "noise" });
@@ -117,14 +117,14 @@ export async function runModel(
   const figs: FeatureFigure[] = features.map((f, k) => {
     const r = rankByFeature(featureActivations(reps, unitMask(info.shape, [f])), cfg.topK);
     return {
-      feature: f, fromNoise: rowOf(noise.x, k), maximizing: rowOf(maxi.x, k), reached: noise.objective[k]!, reachedMaximizing: maxi.objective[k]!,
+      feature: f, fromNoise: sliceBatch(noise.x, k, k + 1), maximizing: sliceBatch(maxi.x, k, k + 1), reached: noise.objective[k]!, reachedMaximizing: maxi.objective[k]!,
       datasetMax: r.activations[r.top[0]!]!, top: r.top, bottom: r.bottom,
     };
   });
 
   // feature addition: the first feature, pushed up to its strongest activation on real data
   const addN = Math.min(cfg.addCount, inp.targets.shape[0]!);
-  const images = firstRows(inp.targets, addN);
+  const images = sliceBatch(inp.targets, 0, addN);
   const f0 = figs[0]!;
   const mask = unitMask(info.shape, [f0.feature]);
   const before = featureActivations(await representationOf(exec, model, images), mask);
@@ -149,14 +149,3 @@ export async function classify(exec: Executor, model: Model, x: Tensor<"float32"
   return argmaxRows(await representationOf(exec, model, x, { rep: model.outputName, batchSize: 256 }));
 }
 
-export function firstRows(x: Tensor<"float32">, n: number): Tensor<"float32"> {
-  const per = x.data.length / x.shape[0]!;
-  return tensor("float32", [n, ...x.shape.slice(1)], x.data.slice(0, n * per)) as Tensor<"float32">;
-}
-
-function rowOf(x: Tensor<"float32">, i: number): Tensor<"float32"> {
-  const per = x.data.length / x.shape[0]!;
-  return tensor("float32", [1, ...x.shape.slice(1)], x.data.slice(i * per, (i + 1) * per)) as Tensor<"float32">;
-}
-
-export const stack = concatBatch;

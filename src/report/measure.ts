@@ -1,6 +1,6 @@
 // Numbers behind the paper's pictures (browser-safe): summaries of inversions and feature visualizations.
 import type { Tensor } from "../ir/tensor.js";
-import { relativeRepDistance, rmse, ssim } from "../vis/metrics.js";
+import { rmse, ssim } from "../vis/metrics.js";
 
 const avg = (a: ArrayLike<number>): number => (a.length ? Array.from(a).reduce((s, v) => s + v, 0) / a.length : NaN);
 
@@ -20,6 +20,5 @@ export function inversionMetrics(targets: Tensor<"float32">, x: Tensor<"float32"
 }
 
 /** The same distance computed from representations (e.g. to re-measure a result under another model). */
-export const repDistanceMean = (r: Tensor<"float32">, t: Tensor<"float32">): number => avg(relativeRepDistance(r, t));
 
 export { avg as mean };

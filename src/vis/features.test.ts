@@ -6,7 +6,8 @@ import type { Tensor } from "../ir/tensor.js";
 import { Model } from "../model/model.js";
 import { nodeExecutor as exec } from "../runtime/node.js";
 import { addFeature, topActivating, visualizeFeature } from "./features.js";
-import { featureActivations, makeSeeds, representationOf, sliceBatch, unitMask } from "./representation.js";
+import { featureActivations, makeSeeds, representationOf, unitMask } from "./representation.js";
+import { sliceBatch } from "../ir/batch.js";
 
 async function fixture(name: string) {
   const path = `test/fixtures/${name}/model.onnx`;

@@ -7,7 +7,8 @@ import { Model } from "../model/model.js";
 import { nodeExecutor as exec } from "../runtime/node.js";
 import { interpolate, invert, invertRepresentation } from "./invert.js";
 import { relativeRepDistance } from "./metrics.js";
-import { makeSeeds, representationOf, sliceBatch } from "./representation.js";
+import { makeSeeds, representationOf } from "./representation.js";
+import { sliceBatch } from "../ir/batch.js";
 
 async function fixture(name: string) {
   const path = `test/fixtures/${name}/model.onnx`;

@@ -1,8 +1,10 @@
 // Representation access for the visualization tools: which value R is, its fake-ReLU node, batched R(x), seeds and unit masks.
 import type { Graph, Node, Value } from "../ir/graph.js";
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
+import { concatBatch, sliceBatch } from "../ir/batch.js";
+import { forward } from "../model/gradient.js";
 import { type Model, defaultRepresentation } from "../model/model.js";
-import type { Executor, Program } from "../runtime/executor.js";
+import type { Executor } from "../runtime/executor.js";
 import { Rng } from "../util/rng.js";
 
 export interface RepresentationInfo {
@@ -66,46 +68,14 @@ export function repSetup(model: Model, n: number, o: RepChoice): { name: string;
   return { name: rep.name, shape: rep.staticShape!.slice(1), straightThrough: use ? [fakeRelu.name] : [] };
 }
 
-/** Copies examples [lo, hi) of a batch. */
-export function sliceBatch<T extends Tensor>(t: T, lo: number, hi: number): T {
-  const per = t.data.length / t.shape[0]!;
-  return tensor(t.dtype, [hi - lo, ...t.shape.slice(1)], t.data.slice(lo * per, hi * per) as never) as T;
-}
-
-/** Joins batches along the first axis. */
-export function concatBatch(parts: readonly Tensor<"float32">[]): Tensor<"float32"> {
-  const total = parts.reduce((s, p) => s + p.data.length, 0);
-  const data = new Float32Array(total);
-  let off = 0;
-  for (const p of parts) { data.set(p.data, off); off += p.data.length; }
-  const n = parts.reduce((s, p) => s + p.shape[0]!, 0);
-  return tensor("float32", [n, ...parts[0]!.shape.slice(1)], data) as Tensor<"float32">;
-}
-
-/** R(x) for a batch of images, run in chunks of `batchSize` (one compiled program per distinct chunk size). */
+/** R(x) for a batch of images, run in chunks of `batchSize` through forward()'s cached programs. */
 export async function representationOf(exec: Executor, model: Model, x: Tensor<"float32">, o: { rep?: string; batchSize?: number } = {}): Promise<Tensor<"float32">> {
   const n = model.checkInput(x, "images");
   const bs = Math.max(1, Math.min(o.batchSize ?? 128, n));
-  const programs = new Map<number, { prog: Program; out: string }>();
+  // the value's name does not depend on the batch size
+  const { rep } = resolveRepresentation(model.graph(bs), o.rep);
   const parts: Tensor<"float32">[] = [];
-  try {
-    for (let lo = 0; lo < n; lo += bs) {
-      const hi = Math.min(n, lo + bs);
-      let p = programs.get(hi - lo);
-      if (!p) {
-        const graph = model.graph(hi - lo);
-        const { rep } = resolveRepresentation(graph, o.rep);
-        graph.outputs = [rep];
-        graph.prune();
-        p = { prog: await exec.compile(graph), out: rep.name };
-        programs.set(hi - lo, p);
-      }
-      const res = await p.prog.run({ [model.inputName]: sliceBatch(x, lo, hi) });
-      parts.push(res[p.out] as Tensor<"float32">);
-    }
-  } finally {
-    for (const p of programs.values()) await p.prog.dispose();
-  }
+  for (let lo = 0; lo < n; lo += bs) parts.push(await forward(exec, model, sliceBatch(x, lo, Math.min(n, lo + bs)), rep.name) as Tensor<"float32">);
   return concatBatch(parts);
 }
 

@@ -7,7 +7,7 @@ import { type Tensor, tensor } from "../ir/tensor.js";
 import { forward } from "../model/gradient.js";
 import { Model } from "../model/model.js";
 import { nodeExecutor as exec } from "../runtime/node.js";
-import { sliceBatch } from "./representation.js";
+import { sliceBatch } from "../ir/batch.js";
 import { channelMaxNormalized, saliency } from "./saliency.js";
 
 async function fixture(name: string) {

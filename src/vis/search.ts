@@ -7,7 +7,8 @@ import type { Tensor } from "../ir/tensor.js";
 import { repDistance } from "../model/losses.js";
 import type { Model } from "../model/model.js";
 import type { Executor } from "../runtime/executor.js";
-import { type RepChoice, concatBatch, repSetup, sliceBatch } from "./representation.js";
+import { type RepChoice, repSetup } from "./representation.js";
+import { concatBatch, sliceBatch } from "../ir/batch.js";
 
 /** The paper's settings (DESIGN.md §4): L2 steps with ε so large that only the [0,1] box constrains. */
 export const VIS_DEFAULTS = {

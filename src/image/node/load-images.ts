@@ -28,9 +28,7 @@ export interface LoadImagesOptions {
   limit?: number;
 }
 
-export const MAX_IMAGES = 100000;
-export const IMAGES_HELP =
-  "a dataset spec with optional :INDICES (mnist:0-9, fashion-mnist?limit=100:0-4), X.npy[:INDICES], or image files/folders (a.png,pics/)";
+const MAX_IMAGES = 100000;
 
 const DATASET_KINDS = /^(mnist|fashion-mnist|cifar10|folder|npy)(:|\?|$)/;
 const IMAGE_EXT = new Set([".png", ".jpg", ".jpeg"]);
