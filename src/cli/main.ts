@@ -1,6 +1,7 @@
 // CLI entry: one file per command, imported lazily; every failure ends as one line on stderr and exit code 1.
 import { Command } from "commander";
 import { registerVisCommands } from "./commands-vis.js";
+import { endCommand } from "./lifetime.js";
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command("robustlens")
@@ -100,5 +101,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     process.stderr.write(`robustlens: ${String(err.message ?? err).split("\n")[0]}\n`);
     process.exitCode = 1;
+  } finally {
+    await endCommand();
   }
 }
