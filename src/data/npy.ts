@@ -279,8 +279,13 @@ export function serializeNpy(t: Tensor): Uint8Array {
 /** Images as float32: uint8 scales by 1/255, float64 narrows, float32 passes through. */
 export function imagesToFloat(t: Tensor, source = "<images>"): Tensor<"float32"> {
   switch (t.dtype) {
-    case "float32": return t as Tensor<"float32">;
-    case "float64": return tensor("float32", t.shape, Float32Array.from(t.data as Float64Array));
+    case "float32":
+    case "float64": {
+      const out = t.dtype === "float32" ? t as Tensor<"float32"> : tensor("float32", t.shape, Float32Array.from(t.data as Float64Array));
+      const bad = firstNonFinite(out.data);
+      if (bad >= 0) throw new Error(`${source}: images must be finite, element ${bad} of ${t.dtype} ${formatShape(t.shape)} is ${out.data[bad]}`);
+      return out;
+    }
     case "uint8": {
       const src = t.data as Uint8Array;
       const out = new Float32Array(src.length);
@@ -317,4 +322,10 @@ export function labelsToInt64(t: Tensor, source = "<labels>"): Tensor<"int64"> {
     default:
       throw new Error(`${source}: labels must be integers (int64, int32, uint8) or whole-valued floats, got ${t.dtype} ${formatShape(t.shape)}`);
   }
+}
+
+/** Index of the first NaN or ±Infinity, or -1. */
+export function firstNonFinite(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+  return -1;
 }
