@@ -1,5 +1,6 @@
 // CLI entry: one file per command, imported lazily; every failure ends as one line on stderr and exit code 1.
 import { Command } from "commander";
+import { escapeControl } from "../util/text.js";
 import { registerVisCommands } from "./commands-vis.js";
 import { LIMITS, METHODS, UsageError, attackGroup, numberList, options, parse } from "./options.js";
 
@@ -89,7 +90,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = err.exitCode ?? 0;
       return;
     }
-    const msg = String(err.message ?? err).split("\n")[0]!.replace(/^error: /, "");
+    // the whole message, escaped: names from files may hold CR/ESC/newlines that would fake or split lines
+    const msg = escapeControl(String(err.message ?? err).trimEnd()).replace(/^error: /, "");
     const usage = err.code?.startsWith("commander.") || err instanceof UsageError;
     process.stderr.write(`robustlens: ${msg}${usage ? ` (see robustlens ${commandPath(program, argv)}--help)` : ""}\n`);
     process.exitCode = 1;
