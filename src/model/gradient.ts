@@ -4,7 +4,7 @@ import { Builder } from "../ir/builder.js";
 import type { Tensor } from "../ir/tensor.js";
 import { formatShape } from "../ir/tensor.js";
 import type { Executor, Program } from "../runtime/executor.js";
-import { crossEntropy, repDistance, sumOverBatch } from "./losses.js";
+import { checkTargetRep, crossEntropy, repDistance, sumOverBatch } from "./losses.js";
 import { type Model, defaultRepresentation } from "./model.js";
 
 export type LossSpec =
@@ -89,6 +89,7 @@ export async function inputGradient(exec: Executor, model: Model, x: Tensor, los
     model.checkInput(loss.target, "target");
     const rep = loss.rep ? graph.value(loss.rep) : defaultRepresentation(graph);
     const targetRep = await forward(exec, model, loss.target, rep.name);
+    checkTargetRep(targetRep, "target image");
     const t = graph.addInput("target_rep", targetRep.dtype, [...targetRep.shape]);
     feeds.target_rep = targetRep;
     perExample = repDistance(g, rep, t);

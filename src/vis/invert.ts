@@ -1,5 +1,6 @@
 // Representation inversion and interpolation: find images whose R matches a target representation (DESIGN.md §4).
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
+import { checkTargetRep } from "../model/losses.js";
 import type { Model } from "../model/model.js";
 import type { Executor } from "../runtime/executor.js";
 import { type Seed, makeSeeds, repSetup, representationOf } from "./representation.js";
@@ -22,6 +23,7 @@ export async function invertRepresentation(exec: Executor, model: Model, targetR
   const n = targetRep.shape[0]!;
   const want = repSetup(model, 1, o);
   if (targetRep.shape.slice(1).join() !== want.shape.join()) throw new Error(`target representation ${formatShape(targetRep.shape)} does not match "${want.name}" [N,${want.shape.join(",")}]`);
+  checkTargetRep(targetRep, "target");
   const x0 = makeSeeds(model, o.seed ?? "noise", n, o.rngSeed);
   const res = await searchInChunks(exec, model, x0, { [FEED_NAMES.target]: targetRep }, (rep, f) => repTargetLoss(rep, f[FEED_NAMES.target]!),
     { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps });
