@@ -2,8 +2,12 @@
 import { loadNpy } from "../data/node/npy-file.js";
 import { saveNpy } from "../data/node/npy-file.js";
 import { imagesToFloat } from "../data/npy.js";
-import { type LossSpec, inputGradient } from "../model/gradient.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { inputGradient } from "../attack/gradient.js";
+import { type AttackLoss, ceLoss } from "../attack/losses.js";
+import { checkTargetRep } from "../model/losses.js";
+import { repTargetLoss } from "../vis/search.js";
+import { representationOf } from "../vis/representation.js";
+import { session } from "./session.js";
 import { modelClasses, readImages, readLabels, readModel } from "./io.js";
 import { UsageError, requireWith } from "./options.js";
 import { checkOutputs } from "./paths.js";
@@ -20,11 +24,18 @@ export async function gradCommand(o: GradOptions): Promise<void> {
   const model = await readModel(o.model);
   const x = await readImages(o.input);
   const n = model.checkInput(x, o.input);
-  if (n === 0) throw new Error(`${o.input}: no images (batch of 0)`);
-  const loss: LossSpec = o.loss === "ce"
-    ? { kind: "ce", labels: await readLabels(o.labels!, n, modelClasses(model)) }
-    : { kind: "rep-distance", target: imagesToFloat(await loadNpy(o.target!), o.target), rep: o.rep };
-  const r = await inputGradient(nodeExecutor, model, x, loss);
+  let loss: AttackLoss;
+  if (o.loss === "ce") {
+    loss = ceLoss(await readLabels(o.labels!, n, modelClasses(model)));
+  } else {
+    const target = imagesToFloat(await loadNpy(o.target!), o.target);
+    if (target.shape.join() !== x.shape.join()) throw new Error(`--target ${o.target} [${target.shape}] does not match --input [${x.shape}]`);
+    const rep = model.representation({ rep: o.rep }).name;
+    const targetRep = await representationOf(session, model, target, { rep });
+    checkTargetRep(targetRep, `--target ${o.target}: image`);
+    loss = repTargetLoss(rep, targetRep);
+  }
+  const r = await inputGradient(session, model, x, loss);
   await saveNpy(o.out, r.grad);
   process.stderr.write(`loss ${r.loss.toFixed(6)}; wrote ${o.out} float32[${r.grad.shape.join(",")}]\n`);
 }

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { escapeControl } from "../util/text.js";
 import { registerVisCommands } from "./commands-vis.js";
+import { endCommand } from "./lifetime.js";
 import { LIMITS, METHODS, UsageError, attackGroup, numberList, options, parse } from "./options.js";
 
 const DATA = "labelled images (test split): mnist, fashion-mnist, cifar10:DIR, folder:DIR, npy:X.npy,Y.npy; options after ?, e.g. fashion-mnist?limit=1000";
@@ -95,6 +96,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const usage = err.code?.startsWith("commander.") || err instanceof UsageError;
     process.stderr.write(`robustlens: ${msg}${usage ? ` (see robustlens ${commandPath(program, argv)}--help)` : ""}\n`);
     process.exitCode = 1;
+  } finally {
+    await endCommand();
   }
 }
 

@@ -91,7 +91,7 @@ export function attackGroup(cmd: Command, d: { steps: number; batchSize: number 
     .addOption(options.seed());
 }
 
-/** The flags of every pixel-space search; defaults come from the paper (DESIGN.md §4) per operation. */
+/** The flags of every pixel-space search; defaults come from the paper (docs/design.md §4) per operation. */
 export function searchGroup(cmd: Command, defaults: string): Command {
   return cmd
     .addOption(options.steps(`iterations (default ${defaults})`))

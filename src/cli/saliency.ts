@@ -1,8 +1,9 @@
 // `robustlens saliency`: |∂ logit / ∂ x| maps for images, above the images in a grid.
-import { nodeExecutor } from "../runtime/node.js";
+import { session } from "./session.js";
+import { interleaveRows } from "../ir/batch.js";
 import { saliency } from "../vis/saliency.js";
 import { checkLabels, modelClasses } from "./io.js";
-import { checkVisOutputs, gridScale, interleaveRows, loadModel, predict, readImagesArg, writeOutputs } from "./vis-common.js";
+import { checkVisOutputs, gridScale, loadModel, predict, readImagesArg, writeOutputs } from "./vis-common.js";
 
 export interface SaliencyFlags { model: string; images: string; labels?: boolean; out: string; limit?: number }
 
@@ -12,7 +13,7 @@ export async function saliencyCommand(f: SaliencyFlags): Promise<void> {
   const images = await readImagesArg(f.images, m, f.limit);
   if (f.labels && !images.labels) throw new Error(`--labels: "${f.images}" has no labels (use a dataset SPEC), so maps explain the predicted class`);
   if (f.labels) checkLabels(images.labels!, modelClasses(m.model), `--images "${f.images}"`);
-  const res = await saliency(nodeExecutor, m.model, images.x, f.labels ? Array.from(images.labels!) : undefined);
+  const res = await saliency(session, m.model, images.x, f.labels ? Array.from(images.labels!) : undefined);
   // the maps are single-channel; the grid promotes them to RGB next to colour images
   const p = await writeOutputs(f.out, interleaveRows([images.x, res.map], 10), res.map, gridScale(m));
   const pred = f.labels ? await predict(m, images.x) : [];

@@ -3,7 +3,7 @@ import type { Schedule } from "../train/optimizer.js";
 import { type AdvSpec, runOptions, train } from "../train/node/train.js";
 import { checkOutputs } from "./paths.js";
 import { loadDataset } from "../data/node/load.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { session } from "./session.js";
 import { openRun } from "../train/node/run-dir.js";
 import { UsageError, requireWith } from "./options.js";
 import { progress } from "./progress.js";
@@ -40,7 +40,7 @@ export async function trainCommand(o: TrainCliOptions): Promise<void> {
     let bar = progress(1, "epoch");
     let barEpoch = -1;
     const t0 = performance.now();
-    const r = await train(nodeExecutor, {
+    const r = await train(session, {
       ...base, train: trainSet, test: testSet, run,
       onBatch: (b) => {
         if (b.epoch !== barEpoch) { bar.stop(); bar = progress(b.total, `epoch ${b.epoch + 1}/${epochs}`); barEpoch = b.epoch; }
