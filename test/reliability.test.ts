@@ -161,3 +161,18 @@ test("a .gz IDX file that inflates past its header's size is refused without inf
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /on 50 images/);
 });
+
+test("a target whose representation is all zeros is refused with a clear message (no Infinity loss, no NaN gradient)", async () => {
+  const { Builder, Graph, toOnnxBytes } = await import("robustlens");
+  // R(x) = relu(−Σx) is 0 for every image in [0,1]; logits = R·W
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const x = graph.addInput("input", "float32", ["N", 1, 2, 2]);
+  const rep = g.relu(g.matmul(g.flatten(x), graph.addInitializer("w1", tensor("float32", [4, 3], new Float32Array(12).fill(-1)))));
+  graph.outputs = [g.matmul(rep, graph.addInitializer("w2", tensor("float32", [3, 2], [1, 2, 3, 4, 5, 6])))];
+  const d = tmp();
+  writeFileSync(join(d, "zero.onnx"), toOnnxBytes(graph));
+  await saveNpy(join(d, "x.npy"), tensor("float32", [2, 1, 2, 2], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]));
+  refuses(["grad", "--model", join(d, "zero.onnx"), "--input", join(d, "x.npy"), "--target", join(d, "x.npy"), "--loss", "rep-distance", "--out", join(d, "g.npy")],
+    /--target .*x\.npy: image 0: its representation is all zeros, so the relative distance .* is undefined/, d);
+});
