@@ -1,4 +1,5 @@
 // `robustlens saliency`: |∂ logit / ∂ x| maps for images, above the images in a grid.
+import { escapeControl } from "../util/text.js";
 import { session } from "./session.js";
 import { interleaveRows } from "../ir/batch.js";
 import { saliency } from "../vis/saliency.js";
@@ -19,5 +20,6 @@ export async function saliencyCommand(f: SaliencyFlags): Promise<void> {
   const pred = f.labels ? await predict(m, images.x) : [];
   const name = (c: number) => m.classes?.[c] ?? String(c);
   const lines = images.names.map((nm, i) => `${nm}: explains ${name(res.labels[i]!)}${f.labels ? ` (predicted ${name(pred[i]!)})` : ""}`);
-  console.log(`${lines.join("\n")}\n(wrote ${p.png}, ${p.npy})`);
+  // image and class names come from files: escaped, they cannot move the cursor or fake lines
+  console.log(`${lines.map(escapeControl).join("\n")}\n(wrote ${p.png}, ${p.npy})`);
 }
