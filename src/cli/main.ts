@@ -29,7 +29,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .addOption(options.choice("--loss <kind>", "ce | rep-distance", ["ce", "rep-distance"] as const, "ce"))
     .option("--labels <file>", "int64 labels .npy (for --loss ce)")
     .option("--target <file>", "target images .npy (for --loss rep-distance)")
-    .option("--rep <name>", "representation value (for --loss rep-distance; default: input of the final Gemm/MatMul)")
+    .option("--rep <name>", "representation value (for --loss rep-distance; default: output \"rep\", else the input of the final Gemm/MatMul)")
     .action(async (o) => (await import("./grad.js")).gradCommand(o));
   attackGroup(program.command("attack")
     .description("write adversarial examples for a batch of images and summarize the attack")
