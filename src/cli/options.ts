@@ -1,5 +1,6 @@
 // CLI option groups declared once, with argument parsers that refuse bad numbers while commander parses.
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { THREAT_HELP, THREAT_KINDS } from "../attack/threat.js";
 
 /** Upper bounds of count options: large enough for any real run, small enough that a typo cannot exhaust memory. */
 export const LIMITS = { steps: 1_000_000, restarts: 10_000, batchSize: 65_536, epochs: 100_000, frames: 1_000, count: 10_000, magnitude: 1e6 } as const;
@@ -76,13 +77,12 @@ export const options = {
   plain: (flags: string, desc: string, dflt?: string) => opt(flags, desc, undefined, dflt),
 };
 
-export const THREATS = ["l2", "linf", "unconstrained"] as const;
-export const METHODS = ["pgd", "fgsm", "apgd-ce", "apgd-dlr"] as const;
+export { ATTACK_METHODS as METHODS } from "../attack/method.js";
 
 /** The attack flags `attack` and `eval` share (eps differs: one radius vs a list). */
 export function attackGroup(cmd: Command, d: { steps: number; batchSize: number }): Command {
   return cmd
-    .addOption(options.choice("--threat <kind>", "l2 | linf | unconstrained", THREATS, "l2"))
+    .addOption(options.choice("--threat <kind>", THREAT_HELP, THREAT_KINDS, "l2"))
     .addOption(options.stepSize())
     .addOption(options.steps("iterations", d.steps))
     .addOption(opt("--random-start", "start from a random point of the threat set"))
