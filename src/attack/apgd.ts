@@ -2,7 +2,7 @@
 import { grad } from "../autodiff/grad.js";
 import { Builder } from "../ir/builder.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import type { Executor, Program } from "../runtime/executor.js";
+import { type Executor, type Program, profileOf } from "../runtime/executor.js";
 import { Rng } from "../util/rng.js";
 import type { AttackLoss } from "./losses.js";
 import type { AttackResult } from "./pgd.js";
@@ -54,7 +54,7 @@ async function compileApgd(exec: Executor, model: AttackTarget, n: number, loss:
   const ev = objective(model, n, loss);
   const evaluate = await exec.compile(ev.graph.prune());
   const st = objective(model, n, loss);
-  const gr = grad(st.graph, { loss: new Builder(st.graph).reduceSum(st.obj, [], false), wrt: [model.inputName] });
+  const gr = grad(st.graph, { loss: new Builder(st.graph).reduceSum(st.obj, [], false), wrt: [model.inputName], profile: profileOf(exec) });
   const graph = gr.graph;
   const g = new Builder(graph);
   const x = graph.inputs.find((v) => v.name === model.inputName)!;

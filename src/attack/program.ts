@@ -3,7 +3,7 @@ import { grad } from "../autodiff/grad.js";
 import { Builder } from "../ir/builder.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Graph } from "../ir/graph.js";
-import type { Executor, Program } from "../runtime/executor.js";
+import { type Executor, type Program, profileOf } from "../runtime/executor.js";
 import type { AttackLoss } from "./losses.js";
 import type { ThreatModel } from "./threat.js";
 
@@ -45,7 +45,7 @@ export async function compileAttack(exec: Executor, model: AttackTarget, n: numb
   const total = st.graph.outputs[0]!;
   const b0 = new Builder(st.graph);
   const sum = b0.reduceSum(total, [], false);
-  const gr = grad(st.graph, { loss: sum, wrt: [model.inputName], straightThrough: options.straightThrough });
+  const gr = grad(st.graph, { loss: sum, wrt: [model.inputName], straightThrough: options.straightThrough, profile: profileOf(exec) });
   const graph = gr.graph;
   const g = new Builder(graph);
   const x = graph.inputs.find((v) => v.name === model.inputName)!;

@@ -3,7 +3,7 @@ import { grad } from "../autodiff/grad.js";
 import { Builder } from "../ir/builder.js";
 import type { Tensor } from "../ir/tensor.js";
 import { formatShape } from "../ir/tensor.js";
-import type { Executor, Program } from "../runtime/executor.js";
+import { type Executor, type Program, profileOf } from "../runtime/executor.js";
 import { crossEntropy, repDistance, sumOverBatch } from "./losses.js";
 import { type Model, defaultRepresentation } from "./model.js";
 
@@ -94,7 +94,7 @@ export async function inputGradient(exec: Executor, model: Model, x: Tensor, los
     perExample = repDistance(g, rep, t);
   }
   const total = sumOverBatch(g, perExample);
-  const gr = grad(graph, { loss: total, wrt: [model.inputName], keepOutputs: false });
+  const gr = grad(graph, { loss: total, wrt: [model.inputName], keepOutputs: false, profile: profileOf(exec) });
   const prog = await exec.compile(gr.graph);
   try {
     const out = await prog.run(feeds);

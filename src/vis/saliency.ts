@@ -5,7 +5,7 @@ import { Builder } from "../ir/builder.js";
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
 import { forward } from "../model/gradient.js";
 import type { Model } from "../model/model.js";
-import type { Executor } from "../runtime/executor.js";
+import { type Executor, profileOf } from "../runtime/executor.js";
 
 export interface SaliencyResult {
   /** [N,1,H,W] in [0,1]: per image, max over channels of |∂ logit_y / ∂x| divided by its largest value (all 0 if the gradient is 0). */
@@ -29,7 +29,7 @@ export async function saliency(exec: Executor, model: Model, images: Tensor<"flo
   const onehot = graph.addInput("saliency_onehot", "float32", [n, c]);
   const g = new Builder(graph);
   const loss = g.reduceSum(g.mul(logits, onehot), [], false);
-  const gr = grad(graph, { loss, wrt: [model.inputName], keepOutputs: false });
+  const gr = grad(graph, { loss, wrt: [model.inputName], keepOutputs: false, profile: profileOf(exec) });
   const prog = await exec.compile(gr.graph);
   let dx: Tensor;
   try {

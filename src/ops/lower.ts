@@ -1,0 +1,39 @@
+// Rewrites of ops a backend lacks into ops it runs (same math); fitGraph applies them only where the profile refuses a node.
+import type { Builder } from "../ir/builder.js";
+import type { Node, Value } from "../ir/graph.js";
+import type { OpType } from "./attrs.js";
+import { normAxis, opLabel } from "./util.js";
+
+export type Lowering<K extends OpType> = (g: Builder, node: Node<K>) => Value[];
+
+const inputs = (n: Node): Value[] => n.inputs.filter((v): v is Value => v !== null);
+
+/** Folds a variadic elementwise op left to right with a binary rewrite. */
+const fold = (g: Builder, n: Node, step: (a: Value, b: Value) => Value): Value => inputs(n).reduce((a, b) => step(a, b));
+
+export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
+  // sign(x) = where(x > 0, 1, where(x < 0, −1, 0))   NOTE: NaN maps to 0 (Sign keeps NaN)
+  Sign: (g, n) => {
+    const x = n.inputs[0]!, zero = g.scalar(0, x.dtype);
+    return [g.where(g.greater(x, zero), g.scalar(1, x.dtype), g.where(g.less(x, zero), g.scalar(-1, x.dtype), zero))];
+  },
+  // log softmax(x) = (x − m) − log Σ exp(x − m), m = max(x) along the axis: the shift keeps exp from overflowing
+  LogSoftmax: (g, n) => {
+    const x = n.inputs[0]!;
+    if (x.rank === undefined) throw new Error(`${opLabel(n.op, n.name)}: rewriting for this backend needs the input's rank`);
+    const axis = normAxis(n.attrs.axis ?? -1, x.rank, opLabel(n.op, n.name));
+    const shifted = g.sub(x, g.reduceMax(x, [axis], true));
+    return [g.sub(shifted, g.log(g.reduceSum(g.exp(shifted), [axis], true)))];
+  },
+  // max(a, b) = where(a > b, a, b)   NOTE: a NaN in a gives b (Max propagates NaN)
+  Max: (g, n) => [fold(g, n, (a, b) => g.where(g.greater(a, b), a, b))],
+  // min(a, b) = where(a < b, a, b)   NOTE: a NaN in a gives b (Min propagates NaN)
+  Min: (g, n) => [fold(g, n, (a, b) => g.where(g.less(a, b), a, b))],
+  // sum(a, b, c) = (a + b) + c
+  Sum: (g, n) => [fold(g, n, (a, b) => g.addv(a, b))],
+  // mean(a, b, c) = ((a + b) + c) / 3
+  Mean: (g, n) => {
+    const xs = inputs(n);
+    return [g.div(fold(g, n, (a, b) => g.addv(a, b)), g.scalar(xs.length, xs[0]!.dtype))];
+  },
+};
