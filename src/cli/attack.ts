@@ -6,7 +6,7 @@ import { AttackCache, effectiveStepSize, parseMethod, runAttack } from "../attac
 import { parseThreat, threatModel } from "../attack/threat.js";
 import type { Tensor } from "../ir/tensor.js";
 import { forward } from "../model/gradient.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { executor } from "./device.js";
 import { readImages, readLabels, readModel } from "./io.js";
 import { concatBatch, sliceBatch } from "../ir/batch.js";
 import { progress } from "./progress.js";
@@ -48,15 +48,15 @@ export async function attackCommand(o: AttackOptions): Promise<void> {
   const tm = threatModel(threat);
   const advParts: Tensor[] = [];
   let clean = 0, adv = 0, reached = 0, normSum = 0;
-  const cache = new AttackCache(nodeExecutor, model);
+  const cache = new AttackCache(executor(), model);
   try {
     for (let i = 0, b = 1; i < n; i += bs, b++) {
       const j = Math.min(n, i + bs);
       const xb = sliceBatch(x, i, j), yb = sliceBatch(labels, i, j), tb = targets && sliceBatch(targets, i, j);
       const bar = progress(steps * restarts, `batch ${b}`);
-      const r: AttackResult = await runAttack(nodeExecutor, model, xb, { ...req, labels: yb, targetLabels: tb, onStep: (d) => bar.update(d) }, cache);
+      const r: AttackResult = await runAttack(executor(), model, xb, { ...req, labels: yb, targetLabels: tb, onStep: (d) => bar.update(d) }, cache);
       bar.stop();
-      const cleanPred = argmaxRows(await forward(nodeExecutor, model, xb));
+      const cleanPred = argmaxRows(await forward(executor(), model, xb));
       const advPred = argmaxRows(r.logits);
       const per = xb.data.length / (j - i);
       for (let k = 0; k < j - i; k++) {

@@ -4,7 +4,7 @@ import { argmaxRows } from "../attack/losses.js";
 import { type AttackMethod, AttackCache, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
 import { type ThreatSpec, parseThreat } from "../attack/threat.js";
 import { forward } from "../model/gradient.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { executor } from "./device.js";
 import { positiveInt, positiveNumber } from "./attack.js";
 import { loadDataSpec } from "./data-spec.js";
 import { readModel } from "./io.js";
@@ -33,17 +33,17 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   const t0 = performance.now();
   const bar = progress(Math.ceil(n / bs) * (runs.length + 1), "eval");
   let done = 0;
-  const cache = new AttackCache(nodeExecutor, model);
+  const cache = new AttackCache(executor(), model);
   try {
     for (let i = 0; i < n; i += bs) {
       const j = Math.min(n, i + bs);
       const xb = sliceBatch(data.images, i, j), yb = sliceBatch(data.labels, i, j);
       const y = Array.from(yb.data, Number);
-      const pred = argmaxRows(await forward(nodeExecutor, model, xb));
+      const pred = argmaxRows(await forward(executor(), model, xb));
       clean += pred.filter((p, k) => p === y[k]).length;
       bar.update(++done);
       for (let r = 0; r < runs.length; r++) {
-        const res = await runAttack(nodeExecutor, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: Number(o.seed) }, cache);
+        const res = await runAttack(executor(), model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: Number(o.seed) }, cache);
         correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
         bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
       }

@@ -1,6 +1,6 @@
 // `robustlens visualize` and `robustlens add-feature`: maximize units of R, rank dataset images by them, add them to images.
 import { tensor, type Tensor } from "../ir/tensor.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { executor } from "./device.js";
 import { addFeature, rankByFeature, visualizeFeature } from "../vis/features.js";
 import { type Seed, featureActivations, representation, representationOf, unitMask } from "../vis/representation.js";
 import { concatBatch } from "../ir/batch.js";
@@ -36,14 +36,14 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
   let seed: Seed = f.maximizing && f.seed === "noise" ? "gray" : "noise";
   if (f.seed === "gray") seed = "gray";
   else if (f.seed !== "noise") seed = (await readImagesArg(f.seed, m)).x;
-  const res = await withProgress("visualize", o, (oo) => visualizeFeature(nodeExecutor, m.model, features, seed, oo));
+  const res = await withProgress("visualize", o, (oo) => visualizeFeature(executor(), m.model, features, seed, oo));
   const seeds = res.x.shape[0]! / features.length;
   // one grid row per feature: its visualizations (one per seed), then the top and bottom dataset images
   const visOf = (k: number) => pick(res.x, Array.from({ length: seeds }, (_, s) => s * features.length + k));
   const rows: Tensor<"float32">[] = [];
   const lines: string[] = [];
   const data = top !== undefined ? await readImagesArg(f.data!, m) : undefined;
-  const reps = data && await representationOf(nodeExecutor, m.model, data.x, { rep: f.rep });
+  const reps = data && await representationOf(executor(), m.model, data.x, { rep: f.rep });
   for (const [k, ft] of features.entries()) {
     const reached = Array.from({ length: seeds }, (_, s) => res.objective[s * features.length + k]!);
     let line = `feature ${ft}: activation reached ${reached.map((v) => fmt(v)).join(", ")}`;
@@ -71,9 +71,9 @@ export async function addFeatureCommand(f: AddFeatureFlags): Promise<void> {
   const images = await readImagesArg(f.images, m);
   const o = searchOptions(f);
   const mask = unitMask(representation(m.model, f.rep).shape, [feature!]);
-  const before = featureActivations(await representationOf(nodeExecutor, m.model, images.x, { rep: f.rep }), mask);
-  const res = await withProgress("add-feature", o, (oo) => addFeature(nodeExecutor, m.model, images.x, feature!, { ...oo, level }));
-  const after = featureActivations(await representationOf(nodeExecutor, m.model, res.x, { rep: f.rep }), mask);
+  const before = featureActivations(await representationOf(executor(), m.model, images.x, { rep: f.rep }), mask);
+  const res = await withProgress("add-feature", o, (oo) => addFeature(executor(), m.model, images.x, feature!, { ...oo, level }));
+  const after = featureActivations(await representationOf(executor(), m.model, res.x, { rep: f.rep }), mask);
   const p = await writeOutputs(f.out, interleaveRows([images.x, res.x], 10), res.x, gridScale(m));
   const lv = level ?? VIS_DEFAULTS.addFeature.level;
   const reached = Array.from(after).filter((v) => v >= lv - 1e-3).length;

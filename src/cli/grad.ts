@@ -3,7 +3,7 @@ import { loadNpy } from "../data/node/npy-file.js";
 import { saveNpy } from "../data/node/npy-file.js";
 import { imagesToFloat } from "../data/npy.js";
 import { type LossSpec, inputGradient } from "../model/gradient.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { executor } from "./device.js";
 import { readImages, readLabels, readModel } from "./io.js";
 
 export interface GradOptions { model: string; input: string; out: string; loss: string; labels?: string; target?: string; rep?: string }
@@ -20,7 +20,7 @@ export async function gradCommand(o: GradOptions): Promise<void> {
     if (!o.target) throw new Error("--loss rep-distance needs --target T.npy");
     loss = { kind: "rep-distance", target: imagesToFloat(await loadNpy(o.target), o.target), rep: o.rep };
   } else throw new Error(`unknown --loss "${o.loss}" (expected ce or rep-distance)`);
-  const r = await inputGradient(nodeExecutor, model, x, loss);
+  const r = await inputGradient(executor(), model, x, loss);
   await saveNpy(o.out, r.grad);
   process.stderr.write(`loss ${r.loss.toFixed(6)}; wrote ${o.out} float32[${r.grad.shape.join(",")}]\n`);
 }

@@ -1,12 +1,16 @@
 // CLI entry: one file per command, imported lazily; every failure ends as one line on stderr and exit code 1.
 import { Command } from "commander";
 import { registerVisCommands } from "./commands-vis.js";
+import { selectDevice } from "./device.js";
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command("robustlens")
     .description("adversarially robust image models and their representations")
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // global, so every command that runs a model takes it (before or after the command name)
+    .option("--device <device>", "where models run: cpu | webgpu (onnxruntime-node's WebGPU EP; needs a GPU)", "cpu")
+    .hook("preAction", (root) => selectDevice(root.opts().device as string));
   program.command("predict")
     .description("write the model's first output (or a named value) for a batch of images")
     .requiredOption("--model <file>", "ONNX model")

@@ -10,7 +10,7 @@ import { type Figure, type MetricRow, renderReport } from "../report/html.js";
 import { type ModelResults, type ReportInputs, classify, reportWork, runModel } from "../report/experiments.js";
 import { mean } from "../report/measure.js";
 import { syntheticShapes } from "../report/shapes.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { executor } from "./device.js";
 import { labelAgreement } from "../vis/metrics.js";
 import { concatBatch } from "../ir/batch.js";
 import { positiveInt, positiveNumber } from "./attack.js";
@@ -55,7 +55,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   const results: ModelResults[] = [];
   for (const [k, m] of models.entries()) {
     const t0 = Date.now();
-    results.push(await runModel(nodeExecutor, m.model, inputs, cfg, (d) => bar.update(k * per + d, { model: m.name })));
+    results.push(await runModel(executor(), m.model, inputs, cfg, (d) => bar.update(k * per + d, { model: m.name })));
     process.stderr.write(`report: ${m.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }
   bar.stop();
@@ -64,7 +64,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   const judges = models.map((_, k) => judge ?? (models.length > 1 ? models[(k + 1) % models.length]! : undefined));
   const agreement = await Promise.all(results.map(async (r, k) => {
     const j = judges[k];
-    return j ? labelAgreement(await classify(nodeExecutor, j.model, r.invert.x), inputs.targetLabels).rate : NaN;
+    return j ? labelAgreement(await classify(executor(), j.model, r.invert.x), inputs.targetLabels).rate : NaN;
   }));
 
   const dir = resolve(f.out);

@@ -10,7 +10,7 @@ import { type Tensor, formatShape } from "../ir/tensor.js";
 import { forward } from "../model/gradient.js";
 import type { Model } from "../model/model.js";
 import { argmaxRows } from "../attack/losses.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { executor } from "./device.js";
 import type { SearchOptions } from "../vis/search.js";
 import { positiveInt, positiveNumber } from "./attack.js";
 import { readModel } from "./io.js";
@@ -112,7 +112,7 @@ export function interleaveRows(batches: readonly Tensor<"float32">[], cols: numb
 }
 
 export async function predict(m: LoadedModel, x: Tensor<"float32">): Promise<number[]> {
-  return argmaxRows(await forward(nodeExecutor, m.model, x));
+  return argmaxRows(await forward(executor(), m.model, x));
 }
 
 export { mean } from "../report/measure.js";

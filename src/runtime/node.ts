@@ -95,7 +95,7 @@ export class NodeExecutor implements Executor {
       try {
         await (await ort.InferenceSession.create(toOnnxBytes(probe), this.sessionOptions(1))).release();
       } catch (e) {
-        throw new Error(`device ${this.device}: onnxruntime-node's WebGPU execution provider could not start (${ortMessage(e)}); it needs a GPU with a Vulkan, Metal or D3D12 driver — use --device cpu`);
+        throw new Error(`device ${this.device}: onnxruntime-node's WebGPU execution provider could not start (${ortMessage(e)}); it needs a GPU with a Vulkan, Metal or D3D12 driver (the cpu device runs everywhere)`);
       }
     })();
     this.ready.catch(() => { this.ready = undefined; });
