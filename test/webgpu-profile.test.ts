@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type Executor, type Graph, Model, type Tensor, WEBGPU_PROFILE, ceLoss, compileAttack, fitGraph, invert, pgd, sliceBatch, threatModel, validateGraph } from "robustlens";
+import { type Executor, type Graph, Model, type Tensor, WEBGPU_PROFILE, buildModel, ceLoss, compileAttack, compileTrainStep, fitGraph, invert, pgd, sliceBatch, stateFeeds, tensor, threatModel, validateGraph } from "robustlens";
 import { NodeExecutor, loadNpy, nodeExecutor } from "robustlens/node";
 import { fixtureDir } from "./helpers.js";
 
@@ -84,4 +84,32 @@ test("the CPU-profile PGD step graph is refused by the webgpu profile, naming th
   assert.throws(() => validateGraph(step, WEBGPU_PROFILE), /^Error: webgpu: op LogSoftmax \(node "logsoftmax"\) has no kernel in ONNX Runtime's WebGPU .*cannot run either \(MaxPool, MaxUnpool, Sign, Max\)$/);
   // fitting rewrites LogSoftmax, Sign and Max but not MaxPool's Indices: grad must be told the profile
   assert.throws(() => fitGraph(step, WEBGPU_PROFILE), /^Error: webgpu: op MaxPool \(node "[^"]+"\) with the Indices output fails at run time .*cannot run either \(MaxUnpool, MaxPool\)$/);
+});
+
+test("a ResNet training step (training-mode BN, SGD momentum) on the webgpu profile: WebGPU ops only, the CPU step's loss, weights and running stats", async () => {
+  const tr = buildModel({ arch: "resnet18", inChannels: 1, imageSize: 28, classes: 10, mean: [0.286], std: [0.353], seed: 0, width: 0.25, mode: "train" });
+  const m = { trainGraph: tr.graph, evalGraph: tr.graph, params: tr.params, buffers: tr.buffers, runningStatOutputs: tr.runningStatOutputs };
+  const n = 8;
+  const { x, y } = await images(n);
+  const { exec, ops } = recordingWebgpu();
+  const weights = new Map(tr.graph.initializers.map((v) => [v.name, v.data!]));
+  const momentum = new Map<string, Tensor>(m.params.map((p) => [p, tensor("float32", weights.get(p)!.shape)]));
+  const feeds = { ...stateFeeds(m, weights, momentum), input: x, labels: y, lr: tensor("float32", [], [0.05]) };
+  const outs = [];
+  for (const e of [nodeExecutor, exec]) {
+    const step = await compileTrainStep(e, m, n, { momentum: 0.9, weightDecay: 5e-4 });
+    try { outs.push({ step, out: await step.program.run(feeds) }); } finally { await step.program.dispose(); }
+  }
+  for (const s of ops) for (const f of FORBIDDEN) assert.ok(!s.has(f), `the train step contains ${f}`);
+  assert.ok(ops.some((s) => s.has("ReduceMean") && !s.has("BatchNormalization/3")), "BN batch statistics by ReduceMean");
+  const [a, b] = outs as [typeof outs[0], typeof outs[0]];
+  const la = Number(a.out[a.step.loss]!.data[0]), lb = Number(b.out[b.step.loss]!.data[0]);
+  assert.ok(Math.abs(la - lb) < 1e-5 * Math.max(1, la), `loss ${la} vs ${lb}`);
+  for (const names of ["params", "buffers"] as const) {
+    a.step[names].forEach((name, k) => {
+      const ta = a.out[name]!, tb = b.out[b.step[names][k]!]!;
+      const d = maxAbsDiff(ta, tb);
+      assert.ok(d < 1e-4, `${names} ${name}: max diff ${d}`);
+    });
+  }
 });

@@ -31,6 +31,26 @@ export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
   Min: (g, n) => [fold(g, n, (a, b) => g.where(g.less(a, b), a, b))],
   // sum(a, b, c) = (a + b) + c
   Sum: (g, n) => [fold(g, n, (a, b) => g.addv(a, b))],
+  // size(x) = Π shape(x)
+  Size: (g, n) => [g.one("ReduceProd", [g.shapeOf(n.inputs[0]!)], { keepdims: 0 })],
+  // training-mode BN from batch statistics (ONNX opset 15): μ, σ² = mean, population variance over N and space;
+  // y = (x − μ)/√(σ² + ε)·scale + B; running stats = input·momentum + batch·(1 − momentum)
+  BatchNormalization: (g, n) => {
+    const [x, scale, bias, mean, varv] = n.inputs as Value[];
+    const label = opLabel(n.op, n.name);
+    if (!n.attrs.training_mode) throw new Error(`internal: ${label} in inference mode needs no rewrite`);
+    if (x!.rank === undefined) throw new Error(`${label}: rewriting for this backend needs the input's rank`);
+    const r = x!.rank;
+    const axes = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
+    const perChannel = (v: Value) => g.reshape(v, [1, -1, ...new Array<number>(r - 2).fill(1)]);
+    const mu = g.reduceMean(x!, axes, true);
+    const xc = g.sub(x!, mu);
+    const v = g.reduceMean(g.mul(xc, xc), axes, true);
+    const y = g.addv(g.mul(g.div(xc, g.sqrt(g.addv(v, g.scalar(n.attrs.epsilon ?? 1e-5, x!.dtype)))), perChannel(scale!)), perChannel(bias!));
+    const m = n.attrs.momentum ?? 0.9;
+    const blend = (running: Value, batch: Value) => g.addv(g.mul(running, g.scalar(m, x!.dtype)), g.mul(g.reshape(batch, [-1]), g.scalar(1 - m, x!.dtype)));
+    return [y, blend(mean!, mu), blend(varv!, v)].slice(0, n.outputs.length);
+  },
   // mean(a, b, c) = ((a + b) + c) / 3
   Mean: (g, n) => {
     const xs = inputs(n);

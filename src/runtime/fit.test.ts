@@ -8,6 +8,7 @@ import { checkGradient, randomTensor } from "../testing/gradcheck.js";
 import { fitGraph, validateGraph } from "./fit.js";
 import { NodeExecutor, nodeExecutor } from "./node.js";
 import { CPU_PROFILE, WEBGPU_PROFILE, parseBackend, runs } from "./profile.js";
+import { Rng } from "../util/rng.js";
 
 const webgpuOnCpu = new NodeExecutor({ profile: WEBGPU_PROFILE });
 
@@ -53,6 +54,23 @@ test("webgpu lowerings compute what the CPU ops compute, on ORT CPU", async () =
   }
 });
 
+test("training-mode BatchNormalization rewritten from batch statistics gives ORT's outputs and running statistics", async () => {
+  const rng = new Rng(3);
+  const [n, c, h, w] = [4, 3, 5, 5];
+  const xb = tensor("float32", [n, c, h, w], Array.from({ length: n * c * h * w }, () => 2 * rng.normal() + 1));
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const xv = graph.addInput("x", "float32", [n, c, h, w]);
+  const p = (v: number[]) => g.constant(tensor("float32", [c], v));
+  graph.outputs = g.add("BatchNormalization", [xv, p([1, 2, 0.5]), p([0, 1, -1]), p([0.1, 0.2, 0.3]), p([1, 2, 3])], { training_mode: 1, momentum: 0.8, epsilon: 1e-3 }, { outputs: 3 });
+  assert.ok(!fitGraph(graph, WEBGPU_PROFILE).nodes.some((m) => m.op === "BatchNormalization"));
+  const [a, b] = await Promise.all([nodeExecutor, webgpuOnCpu].map(async (e) => { const q = await e.compile(graph); try { return await q.run({ x: xb }); } finally { await q.dispose(); } }));
+  for (const v of graph.outputs) {
+    const ta = toNumbers(a![v.name]!), tb = toNumbers(b![v.name]!);
+    ta.forEach((u, i) => assert.ok(Math.abs(u - tb[i]!) <= 1e-5 * Math.max(1, Math.abs(u)), `${v.name}[${i}]: ${u} vs ${tb[i]}`));
+  }
+});
+
 test("a lowered node that is itself a graph output keeps its name", async () => {
   const graph = new Graph();
   const g = new Builder(graph);
@@ -78,7 +96,7 @@ test("the CPU profile leaves graphs untouched (same object, so CPU programs are 
   assert.equal(fitGraph(graph, CPU_PROFILE), graph);
 });
 
-test("validation names the op, the node and why: no kernel, Indices, training-mode BN", async () => {
+test("validation names the op, the node and why: no kernel, Indices, training-mode BN without its rewrite", async () => {
   const unpool = graphOf({ x: tensor("float32", [1, 1, 4, 4], new Array(16).fill(1)) }, (g, v) => {
     const [y, idx] = g.add("MaxPool", [v.x!], { kernel_shape: [2, 2], strides: [2, 2] }, { outputs: 2 });
     return g.one("MaxUnpool", [y!, idx!], { kernel_shape: [2, 2], strides: [2, 2] }, "unpool");

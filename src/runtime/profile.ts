@@ -53,7 +53,7 @@ const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
   MaxPool: (n) => (n.outputs.length > 1 ? "with the Indices output fails at run time (\"not supported yet\")"
     : (n.attrs as { storage_order?: number }).storage_order ? "with storage_order=1 fails at run time" : undefined),
   // webgpu/nn/batch_norm.cc: "BatchNormalization trainingMode is not supported yet"
-  BatchNormalization: (n) => ((n.attrs as { training_mode?: number }).training_mode ? "with training_mode=1 fails at run time (eval-mode BN only)" : undefined),
+  BatchNormalization: (n) => ((n.attrs as { training_mode?: number }).training_mode ? "with training_mode=1 fails at run time (\"trainingMode is not supported yet\")" : undefined),
 };
 
 export const WEBGPU_PROFILE: BackendProfile = {
