@@ -31,6 +31,11 @@ export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
   Min: (g, n) => [fold(g, n, (a, b) => g.where(g.less(a, b), a, b))],
   // sum(a, b, c) = (a + b) + c
   Sum: (g, n) => [fold(g, n, (a, b) => g.addv(a, b))],
+  // clip(x, min) = clip(x, min, +max float): a missing bound is the widest finite one
+  Clip: (g, n) => {
+    const x = n.inputs[0]!, big = x.dtype === "float64" ? Number.MAX_VALUE : 3.4028234663852886e38;
+    return [g.clip(x, n.inputs[1] ?? g.scalar(-big, x.dtype), n.inputs[2] ?? g.scalar(big, x.dtype))];
+  },
   // size(x) = Π shape(x)
   Size: (g, n) => [g.one("ReduceProd", [g.shapeOf(n.inputs[0]!)], { keepdims: 0 })],
   // training-mode BN from batch statistics (ONNX opset 15): μ, σ² = mean, population variance over N and space;

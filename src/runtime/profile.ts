@@ -40,7 +40,9 @@ export const CPU_PROFILE: BackendProfile = { name: "cpu", ops: "all", missing: "
 const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
   Add: true, Sub: true, Mul: true, Div: true, Pow: true, Neg: true, Exp: true, Log: true, Sqrt: true, Abs: true,
   Reciprocal: true, Floor: true, Ceil: true, Erf: true, Relu: true, LeakyRelu: true, Sigmoid: true, Tanh: true, Elu: true,
-  Clip: true, Where: true, Cast: true, Equal: true, Greater: true, Less: true, GreaterOrEqual: true, LessOrEqual: true, Not: true,
+  // webgpu/math/unary_elementwise_ops.cc reads both bounds
+  Clip: (n) => (n.inputs[1] && n.inputs[2] ? undefined : "without both min and max inputs is not supported (the kernel reads both)"),
+  Where: true, Cast: true, Equal: true, Greater: true, Less: true, GreaterOrEqual: true, LessOrEqual: true, Not: true,
   MatMul: true, Gemm: true, Conv: true, ConvTranspose: true, AveragePool: true, GlobalAveragePool: true, GlobalMaxPool: true,
   ReduceSum: true, ReduceMean: true, ReduceMax: true, ReduceMin: true, ReduceL2: true, ReduceProd: true, Softmax: true, ArgMax: true,
   Flatten: true, Reshape: true, Transpose: true, Squeeze: true, Unsqueeze: true, Concat: true, Slice: true, Pad: true, Resize: true,
