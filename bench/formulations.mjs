@@ -4,7 +4,7 @@
 // Rounds alternate the two programs so machine load hits both alike; the median per-call time of each is printed.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Model, WEBGPU_PROFILE, ceLoss, compileAttack, repTargetLoss, representation, tensor, threatModel } from "robustlens";
+import { Model, Session, WEBGPU_PROFILE, attackPrograms, ceLoss, repTargetLoss, tensor, threatModel } from "robustlens";
 import { NodeExecutor } from "robustlens/node";
 
 const { values: a } = parseArgs({ options: {
@@ -19,7 +19,7 @@ const execs = { cpu: wrap(new NodeExecutor()), webgpu: wrap(new NodeExecutor({ p
 
 const x = tensor("float32", [n, 1, 28, 28], Float32Array.from({ length: n * 784 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2));
 const labels = tensor("int64", [n], Array.from({ length: n }, (_, i) => i % 10));
-const rep = representation(model);
+const rep = model.representation();
 const target = tensor("float32", [n, ...rep.shape], Float32Array.from({ length: n * rep.shape.reduce((p, q) => p * q, 1) }, (_, i) => (i % 7) / 7));
 const workloads = {
   "pgd-step l2": () => [ceLoss(labels), threatModel({ kind: "l2", eps: 1.25 })],
@@ -33,9 +33,9 @@ for (const [name, make] of Object.entries(workloads)) {
   const progs = {};
   for (const [k, e] of Object.entries(execs)) {
     const [loss, threat] = make();
-    progs[k] = await compileAttack(e, model, n, loss, threat, name === "invert-step" ? { straightThrough: rep.fakeRelu ? [rep.fakeRelu] : [] } : {});
+    progs[k] = await attackPrograms(new Session(e), model, n, loss, threat, name === "invert-step" ? { straightThrough: rep.straightThrough } : {});
   }
-  const feeds = { ...progs.cpu.feeds, [model.inputName]: x, x0: x, best_x: x, best_obj: tensor("float32", [n], new Float32Array(n).fill(-Infinity)), alpha: tensor("float32", [n, 1, 1, 1], new Float32Array(n).fill(0.1)) };
+  const feeds = { ...make()[0].feeds, [model.inputName]: x, x0: x, best_x: x, best_obj: tensor("float32", [n], new Float32Array(n).fill(-Infinity)), alpha: tensor("float32", [n, 1, 1, 1], new Float32Array(n).fill(0.1)) };
   const times = { cpu: [], webgpu: [] };
   for (const k of Object.keys(progs)) for (let i = 0; i < 3; i++) await progs[k].step.run(feeds);
   for (let r = 0; r < rounds; r++) {

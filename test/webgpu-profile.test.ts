@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type Executor, type Graph, Model, type Tensor, WEBGPU_PROFILE, buildModel, ceLoss, compileAttack, compileTrainStep, fitGraph, invert, pgd, sliceBatch, stateFeeds, tensor, threatModel, validateGraph } from "robustlens";
+import { type Executor, type Graph, Model, Session, type Tensor, WEBGPU_PROFILE, attackPrograms, buildModel, ceLoss, compileTrainStep, fitGraph, invert, pgd, sliceBatch, stateFeeds, tensor, threatModel, validateGraph } from "robustlens";
 import { NodeExecutor, loadNpy, nodeExecutor } from "robustlens/node";
 import { fixtureDir } from "./helpers.js";
 
@@ -75,10 +75,10 @@ test("inversion: the webgpu-profile step graph runs only WebGPU ops and gives th
 
 test("the CPU-profile PGD step graph is refused by the webgpu profile, naming the op and node", async () => {
   const graphs: Graph[] = [];
-  // records what compileAttack builds for the CPU profile, compiles nothing
+  // records what attackPrograms builds for the CPU profile, compiles nothing
   const rec: Executor = { compile: async (g) => { graphs.push(g); return { inputNames: [], outputNames: [], run: async () => ({}), dispose: async () => {} }; } };
   const { y } = await images(4);
-  await compileAttack(rec, model, 4, ceLoss(y), threatModel({ kind: "linf", eps: 0.1 }));
+  await attackPrograms(new Session(rec), model, 4, ceLoss(y), threatModel({ kind: "linf", eps: 0.1 }));
   const step = graphs[1]!;
   assert.ok(step.nodes.some((n) => n.op === "MaxUnpool"), "CPU step graph uses MaxUnpool");
   assert.throws(() => validateGraph(step, WEBGPU_PROFILE), /^Error: webgpu: op LogSoftmax \(node "logsoftmax"\) has no kernel in ONNX Runtime's WebGPU .*cannot run either \(MaxPool, MaxUnpool, Sign, Max\)$/);

@@ -1,6 +1,7 @@
 // The executor CLI commands run models on, chosen once per process by the global --device option.
+import type { Executor } from "../runtime/executor.js";
 import { NodeExecutor, nodeExecutor } from "../runtime/node.js";
-import { parseBackend } from "../runtime/profile.js";
+import { parseBackend } from "../ops/profile.js";
 
 let current: NodeExecutor = nodeExecutor;
 
@@ -10,5 +11,8 @@ export function selectDevice(name: string): void {
   current = device === "cpu" ? nodeExecutor : new NodeExecutor({ device });
 }
 
-/** The executor of the selected device (the same object for the whole run, so program caches work). */
-export const executor = (): NodeExecutor => current;
+/** Runs on the selected device (the CLI session wraps this one object, so its program cache spans the command). */
+export const deviceExecutor: Executor = {
+  get profile() { return current.profile; },
+  compile: (graph, options) => current.compile(graph, options),
+};

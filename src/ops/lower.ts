@@ -1,5 +1,5 @@
 // Rewrites of ops a backend lacks into ops it runs (same math); fitGraph applies them only where the profile refuses a node.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Node, Value } from "../ir/graph.js";
 import type { OpType } from "./attrs.js";
 import { normAxis, opLabel } from "./util.js";

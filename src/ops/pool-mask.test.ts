@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph } from "../ir/graph.js";
 import { type Tensor, tensor, toNumbers } from "../ir/tensor.js";
 import { nodeExecutor } from "../runtime/node.js";
-import { CPU_PROFILE, WEBGPU_PROFILE, type BackendProfile } from "../runtime/profile.js";
+import { CPU_PROFILE, WEBGPU_PROFILE, type BackendProfile } from "./profile.js";
 import { validateGraph } from "../runtime/fit.js";
 import { checkGradient, distinctTensor } from "../testing/gradcheck.js";
 import { Rng } from "../util/rng.js";

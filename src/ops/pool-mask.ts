@@ -1,7 +1,7 @@
 // MaxPool's gradient without its Indices output, for backends that run neither Indices nor MaxUnpool nor ScatterElements
 // (WebGPU): window patches by a one-hot Conv, an equality mask against the pooled maximum keeping the first tied one, and
 // the one-hot ConvTranspose placing dy back. Exact: the Convs only copy values and count 0/1 flags.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Value } from "../ir/graph.js";
 import { tensor } from "../ir/tensor.js";
 import { adjointWindow } from "./conv.js";

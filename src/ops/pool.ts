@@ -1,5 +1,5 @@
 // Max, average and global pools: shape rules per ONNX and ORT (auto_pad, ceil_mode) and VJPs from standard ops.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType, tensor } from "../ir/tensor.js";
 import type { OpAttrMap, OpType, PoolAttrs } from "./attrs.js";
@@ -7,7 +7,7 @@ import { adjointWindow } from "./conv.js";
 import type { InferCtx, OpTable, ValueType } from "./types.js";
 import { opLabel } from "./util.js";
 import { maxPoolMaskVjp } from "./pool-mask.js";
-import { runs } from "../runtime/profile.js";
+import { runs } from "./profile.js";
 import { type Window, forwardWindow, overlap } from "./window.js";
 
 const POOL_SCHEMA = { auto_pad: "string", ceil_mode: "int", dilations: "ints", kernel_shape: "ints", pads: "ints", strides: "ints" } as const;
@@ -97,6 +97,7 @@ export const poolOps: OpTable<"MaxPool" | "MaxUnpool" | "AveragePool" | "GlobalA
     },
   },
   MaxUnpool: {
+    stopGradient: [1, 2],
     attrs: { kernel_shape: "ints", pads: "ints", strides: "ints" }, arity: [2, 3],
     infer: ({ node, inputs, consts, freshDim }) => {
       const label = opLabel("MaxUnpool", node.name);

@@ -1,7 +1,7 @@
 // The runtime boundary: graphs go down as ONNX bytes, tensors come back up. Browser-safe interface only.
 import type { Graph } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
-import { type BackendProfile, CPU_PROFILE } from "./profile.js";
+import { type BackendProfile, CPU_PROFILE } from "../ops/profile.js";
 
 export interface CompileOptions {
   /** Threads for one op; default: all cores. */

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph, type Value } from "../ir/graph.js";
 import { type Tensor, tensor, toNumbers } from "../ir/tensor.js";
 import { checkGradient, randomTensor } from "../testing/gradcheck.js";
 import { fitGraph, validateGraph } from "./fit.js";
 import { NodeExecutor, nodeExecutor } from "./node.js";
-import { CPU_PROFILE, WEBGPU_PROFILE, parseBackend, runs } from "./profile.js";
+import { CPU_PROFILE, WEBGPU_PROFILE, parseBackend, runs } from "../ops/profile.js";
 import { Rng } from "../util/rng.js";
 
 const webgpuOnCpu = new NodeExecutor({ profile: WEBGPU_PROFILE });

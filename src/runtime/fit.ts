@@ -1,9 +1,9 @@
 // Fitting a graph to a backend before it is compiled: rewrite refused nodes where a rewrite exists, then refuse what is left.
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import type { OpType } from "../ops/attrs.js";
 import { LOWERINGS, type Lowering } from "../ops/lower.js";
-import { type BackendProfile, unsupported } from "./profile.js";
+import { type BackendProfile, unsupported } from "../ops/profile.js";
 
 /** Throws naming the first node the backend cannot run (and how many others), e.g. `webgpu: op MaxUnpool (node "m") has no kernel ...`. */
 export function validateGraph(graph: Graph, profile: BackendProfile): void {

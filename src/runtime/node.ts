@@ -2,13 +2,13 @@
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import type { Graph } from "../ir/graph.js";
-import { Builder } from "../ir/builder.js";
-import { toOnnxBytes } from "../ir/onnx-export.js";
+import { Builder } from "../builder/builder.js";
+import { toOnnxBytes } from "../builder/onnx-export.js";
 import { type DType, type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 import { fitGraph } from "./fit.js";
 import { Graph as IrGraph } from "../ir/graph.js";
-import { type BackendName, type BackendProfile, PROFILES } from "./profile.js";
+import { type BackendName, type BackendProfile, PROFILES } from "../ops/profile.js";
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", uint8: "uint8", bool: "bool" };
 
