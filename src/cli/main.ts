@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { escapeControl } from "../util/text.js";
 import { registerVisCommands } from "./commands-vis.js";
+import { selectDevice } from "./device.js";
 import { endCommand } from "./lifetime.js";
 import { LIMITS, METHODS, UsageError, attackGroup, numberList, options, parse } from "./options.js";
 
@@ -12,7 +13,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     .description("adversarially robust image models and their representations")
     // commander's own error text is reprinted below as one line with a pointer to the command's help
     .configureOutput({ outputError: () => undefined })
-    .exitOverride();
+    .exitOverride()
+    // global, so every command that runs a model takes it (before or after the command name)
+    .option("--device <device>", "where models run: cpu | webgpu (onnxruntime-node's WebGPU EP; needs a GPU)", "cpu")
+    .hook("preAction", (root) => selectDevice(root.opts().device as string));
   program.command("predict")
     .description("write the model's first output (or a named value) for a batch of images")
     .addOption(options.model())
