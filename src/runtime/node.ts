@@ -3,8 +3,9 @@ import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import type { Graph } from "../ir/graph.js";
 import { toOnnxBytes } from "../ir/onnx-export.js";
-import { type DType, type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
+import { type DType, type Tensor, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
+import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", uint8: "uint8", bool: "bool" };
 
@@ -22,17 +23,7 @@ class OrtProgram implements Program {
 
   async run(feeds: Readonly<Record<string, Tensor>>, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const v of this.graph.inputs) {
-      const t = feeds[v.name];
-      if (!t) throw new Error(`missing input "${v.name}" ${v.dtype}${formatShape(v.shape)}`);
-      if (t.dtype !== v.dtype) throw new Error(`input "${v.name}": expected ${v.dtype}, got ${t.dtype}`);
-      const want = v.shape;
-      if (want && (want.length !== t.shape.length || want.some((d, i) => typeof d === "number" && d !== t.shape[i]))) {
-        throw new Error(`input "${v.name}": expected shape ${formatShape(want)}, got ${formatShape(t.shape)}`);
-      }
-      if (sizeOf(t.shape) !== t.data.length) throw new Error(`input "${v.name}": ${t.data.length} values for shape ${formatShape(t.shape)}`);
-      ortFeeds[v.name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
-    }
+    for (const [name, t] of checkFeeds(this.graph, feeds)) ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
     const res = fetch ? await this.session.run(ortFeeds, [...fetch]) : await this.session.run(ortFeeds);
     const out: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(res)) out[k] = fromOrt(t, k);
@@ -48,15 +39,10 @@ export class NodeExecutor implements Executor {
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {
-        graphOptimizationLevel: "all",
+        ...ORT_SESSION_OPTIONS,
         intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
         interOpNumThreads: 1,
         executionMode: "sequential",
-        // Pad_Fusion merges constant Pads into pools unchecked (pads >= kernel fail; a zero Pad before MaxPool becomes -inf padding);
-        // ConstantSharing merges equal initializers that training-mode BatchNormalization then overwrites
-        // force_spinning_stop: a session's idle threads stop spinning when its run ends, so loops alternating programs
-        // (attack step, evaluation, train step) do not compete with the previous session's spinning threads for the cores
-        extra: { optimization: { disable_specified_optimizers: "Pad_Fusion;ConstantSharing" }, session: { force_spinning_stop: "1" } },
       });
     } catch (e) {
       throw new Error(`onnxruntime rejected graph "${graph.name}": ${String((e as Error).message ?? e).split("\n")[0]}`);
