@@ -32,6 +32,20 @@ export async function hasWebGpuAdapter(): Promise<boolean> {
   try { return (await gpu.requestAdapter()) != null; } catch { return false; }
 }
 
+/**
+ * Constructs onnxruntime-web's WebGPU EP accepts but cannot run (DESIGN.md §7: the kernel is registered, so nothing falls
+ * back): refused at compile time with the node's name, instead of an opaque run-time failure. The backend op profiles
+ * (issue 11 part 2) replace these by formulations WebGPU runs.
+ */
+export function webGpuBlockers(graph: Graph): string[] {
+  const out: string[] = [];
+  for (const n of graph.nodes) {
+    if (n.op === "MaxPool" && n.outputs.length > 1) out.push(`MaxPool "${n.name}" with its Indices output`);
+    if (n.op === "BatchNormalization" && (n.attrs as { training_mode?: number }).training_mode === 1) out.push(`BatchNormalization "${n.name}" in training mode`);
+  }
+  return out;
+}
+
 class WebProgram implements Program {
   constructor(private readonly ort: Ort, private readonly session: OrtWeb.InferenceSession, private readonly graph: Graph, private readonly backend: string) {}
   get inputNames(): readonly string[] { return this.session.inputNames; }
@@ -86,8 +100,12 @@ export class WebExecutor implements Executor {
   }
 
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
-    const bytes = toOnnxBytes(graph);
     const provider = this.backend.kind;
+    if (provider === "webgpu") {
+      const blockers = webGpuBlockers(graph);
+      if (blockers.length) throw new Error(`onnxruntime-web (webgpu) cannot run graph "${graph.name}": no WebGPU kernel for ${blockers[0]}${blockers.length > 1 ? ` (+${blockers.length - 1} more)` : ""}; use the wasm backend`);
+    }
+    const bytes = toOnnxBytes(graph);
     let session: OrtWeb.InferenceSession;
     try {
       session = await this.ort.InferenceSession.create(bytes, {

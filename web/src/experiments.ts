@@ -2,7 +2,7 @@
 // Pure library code (no DOM, no Worker): the page's worker runs it on onnxruntime-web, tests run it on onnxruntime-node.
 import {
   type Executor, Model, type Tensor, VIS_DEFAULTS, argmaxRows, ceLoss, defaultStepSize, featureActivations, featureLoss, forward,
-  labelAgreement, makeSeeds, rankByFeature, repTargetLoss, representation, representationOf, resizeBatch, saliency, ssim, targetedCeLoss,
+  labelAgreement, makeSeeds, pickFeatures, rankByFeature, repTargetLoss, representation, representationOf, resizeBatch, saliency, ssim, targetedCeLoss,
   Rng, tensor, threatModel, unitMask,
 } from "../../src/index.js";
 import { repSetup } from "../../src/vis/representation.js";
@@ -15,9 +15,10 @@ export type ExperimentSpec =
   /** Inversion of R(targets) from noise, gray or other images (seedImages); "ood" is the same on out-of-distribution targets. */
   | ({ kind: "invert" | "ood"; targets: Images; labels?: number[]; seed: "noise" | "gray" | "images"; seedImages?: Images; rngSeed: number } & Search)
   | ({ kind: "interpolate"; a: Images; b: Images; frames: number } & Search)
-  | ({ kind: "feature"; feature: number; seed: "noise" | "gray"; count: number; rngSeed: number; data?: Images; topK: number } & Search)
-  /** Feature addition restricted to the brushed region (region: H·W in [0,1]). */
-  | ({ kind: "paint"; image: Images; feature: number; region: Float32Array; level: number } & Search)
+  /** feature null: per model, the unit whose activation varies most over `data` (as the report picks). */
+  | ({ kind: "feature"; feature: number | null; seed: "noise" | "gray"; count: number; rngSeed: number; data: Images; topK: number } & Search)
+  /** Feature addition restricted to the brushed region (region: H·W in [0,1]); level null: the unit's largest activation on `data`. */
+  | ({ kind: "paint"; image: Images; feature: number | null; region: Float32Array; level: number | null; data: Images } & Search)
   | { kind: "attack"; images: Images; labels: number[]; threat: "l2" | "linf"; eps: number; steps: number; stepSize?: number; target?: number; randomStart: boolean; rngSeed: number }
   | { kind: "saliency"; images: Images; labels?: number[] };
 
@@ -122,32 +123,32 @@ async function plan(exec: Executor, model: Model, spec: ExperimentSpec): Promise
     }
     case "feature": {
       const setup = repSetup(model, spec.count, {});
-      const mask = unitMask(setup.shape, new Array<number>(spec.count).fill(spec.feature));
+      const unit = await chooseUnit(exec, model, spec.data, setup, spec.feature, spec.topK);
+      const mask = unitMask(setup.shape, new Array<number>(spec.count).fill(unit.feature));
       const x0 = makeSeeds(model, spec.seed, spec.count, spec.rngSeed);
-      let ranking: { top: number[]; bottom: number[]; datasetMax: number } | undefined;
-      if (spec.data) {
-        const reps = await representationOf(exec, model, fitTo(model, spec.data), { rep: setup.name });
-        const r = rankByFeature(featureActivations(reps, unitMask(setup.shape, [spec.feature])), spec.topK);
-        ranking = { top: r.top, bottom: r.bottom, datasetMax: r.activations[r.top[0]!]! };
-      }
       return {
         live: { ...l2(spec), loss: featureLoss(setup.name, mask), x0, straightThrough: setup.straightThrough },
-        finish: async (r) => ({ x: r!.x, metrics: { activation: mean(r!.loss), ...(ranking ?? {}) } }),
+        finish: async (r) => ({ x: r!.x, metrics: { feature: unit.feature, activation: mean(r!.loss), datasetMax: unit.datasetMax, top: unit.top, bottom: unit.bottom } }),
       };
     }
     case "paint": {
       const image = fitTo(model, spec.image);
       const setup = repSetup(model, 1, {});
-      const mask = unitMask(setup.shape, [spec.feature]);
+      const unit = await chooseUnit(exec, model, spec.data, setup, spec.feature, 1);
+      const level = spec.level ?? unit.datasetMax;
+      const mask = unitMask(setup.shape, [unit.feature]);
       const before = featureActivations(await representationOf(exec, model, image, { rep: setup.name }), mask)[0]!;
       return {
-        live: { ...l2(spec), loss: featureLoss(setup.name, mask, spec.level), x0: image, straightThrough: setup.straightThrough, region: spec.region },
+        live: { ...l2(spec), loss: featureLoss(setup.name, mask, level), x0: image, straightThrough: setup.straightThrough, region: spec.region },
         finish: async (r) => {
           const after = featureActivations(await representationOf(exec, model, r!.x, { rep: setup.name }), mask)[0]!;
-          let outside = 0;
+          let outside = 0, inside = 0;
           const plane = spec.region.length;
-          r!.x.data.forEach((v, i) => { if (spec.region[i % plane] === 0) outside = Math.max(outside, Math.abs(v - image.data[i]!)); });
-          return { x: r!.x, reference: image, metrics: { featureBefore: before, featureAfter: after, maxChangeOutside: outside } };
+          r!.x.data.forEach((v, i) => {
+            const d = Math.abs(v - image.data[i]!);
+            if (spec.region[i % plane] === 0) outside = Math.max(outside, d); else inside = Math.max(inside, d);
+          });
+          return { x: r!.x, reference: image, metrics: { feature: unit.feature, level, featureBefore: before, featureAfter: after, maxChangeInside: inside, maxChangeOutside: outside } };
         },
       };
     }
@@ -180,6 +181,14 @@ async function plan(exec: Executor, model: Model, spec: ExperimentSpec): Promise
       };
     }
   }
+}
+
+/** The unit to show (given, or the most varying one over `data`), its top/bottom images in `data` and its largest activation there. */
+async function chooseUnit(exec: Executor, model: Model, data: Images, setup: { name: string; shape: number[] }, feature: number | null, topK: number) {
+  const reps = await representationOf(exec, model, fitTo(model, data), { rep: setup.name });
+  const f = feature ?? pickFeatures(reps, setup.shape, 1)[0]!;
+  const r = rankByFeature(featureActivations(reps, unitMask(setup.shape, [f])), topK);
+  return { feature: f, top: r.top, bottom: r.bottom, datasetMax: r.activations[r.top[0]!]! };
 }
 
 /** Steps of a spec (0 for saliency). */

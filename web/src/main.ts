@@ -122,7 +122,7 @@ async function buildSpec(): Promise<{ spec: WireSpec; targets: Tensor<"float32">
       return { targets: t.x, spec: { kind: "feature", ...base, feature: s.feature, seed: s.start, count: s.count, rngSeed: s.seed, data: wire(d.x), topK: 5 } };
     }
     case "paint":
-      return { targets: first, spec: { kind: "paint", ...base, image: wire(first), feature: s.feature, region: brushPad!.region.slice(), level: s.level } };
+      return { targets: first, spec: { kind: "paint", ...base, image: wire(first), feature: s.feature, region: brushPad!.region.slice(), level: s.level, data: wire((await subset(slots[0]!.dataset)).x) } };
     case "attack": {
       const labels = t.labels ?? [];
       if (!t.labels) throw new Error("attack: uploaded and drawn images have no labels; use the shipped subset");
@@ -222,7 +222,7 @@ function readForm(): void {
 
 function writeForm(): void {
   ($("experiment") as HTMLSelectElement).value = state.experiment;
-  for (const k of FIELDS) ($(k) as HTMLInputElement).value = String(state[k]);
+  for (const k of FIELDS) ($(k) as HTMLInputElement).value = String(state[k] ?? "auto");
   ($("targets") as HTMLInputElement).value = state.targets.join(",");
   ($("from") as HTMLInputElement).value = state.from.join(",");
   for (const k of ["start", "threat", "backend"] as const) ($(k) as HTMLSelectElement).value = state[k];

@@ -17,9 +17,11 @@ export interface State {
   eps: number;
   seed: number;
   frames: number;
-  feature: number;
+  /** Unit of R, or null: per model, the one varying most over the shipped subset. */
+  feature: number | null;
   count: number;
-  level: number;
+  /** Feature-painting level, or null: the unit's largest activation on the shipped subset. */
+  level: number | null;
   threat: "l2" | "linf";
   /** Targeted attack class, or -1 for untargeted. */
   target: number;
@@ -92,9 +94,9 @@ export function parseState(search: string): State {
   if (models.length < 1 || models.length > 2) throw new Error(`URL parameter models: expected one or two names, got "${p.get("models")}"`);
   const steps = num(p, "steps", d.steps, (v) => int(v) && v >= (experiment === "saliency" ? 0 : 1) && v <= 100000, "a positive integer");
   const defaultStep = experiment === "attack" && p.get("eps") ? (2.5 * Number(p.get("eps"))) / steps : experiment === "attack" ? (2.5 * d.eps) / steps : d.stepSize;
-  const region = (p.get("region") ?? "0,0,14,14").split(",").map(Number);
+  const region = (p.get("region") ?? "7,7,21,21").split(",").map(Number);
   if (region.length !== 4 || !region.every((v) => int(v) && v >= 0)) throw new Error(`URL parameter region: expected x0,y0,x1,y1, got "${p.get("region")}"`);
-  return {
+  const s: State = {
     experiment, models, threat,
     targets: parseRange(p.get("targets") ?? (experiment === "interpolate" ? "0,1" : experiment === "paint" || experiment === "feature" ? "0" : "0-9"), "targets"),
     from: parseRange(p.get("from") ?? "", "from"),
@@ -104,9 +106,9 @@ export function parseState(search: string): State {
     eps: num(p, "eps", d.eps, (v) => v > 0, "a positive number"),
     seed: num(p, "seed", 0, int, "an integer"),
     frames: num(p, "frames", 10, (v) => int(v) && v >= 2 && v <= 64, "an integer in 2..64"),
-    feature: num(p, "feature", 0, (v) => int(v) && v >= 0, "a unit index"),
+    feature: p.get("feature") === "auto" ? null : num(p, "feature", NaN, (v) => int(v) && v >= 0, "a unit index or auto"),
     count: num(p, "count", 4, (v) => int(v) && v >= 1 && v <= 64, "an integer in 1..64"),
-    level: num(p, "level", 10, Number.isFinite, "a number"),
+    level: p.get("level") === "auto" ? null : num(p, "level", NaN, Number.isFinite, "a number or auto"),
     target: num(p, "target", -1, (v) => int(v) && v >= -1, "a class index or -1"),
     randomStart: p.get("randomStart") === "1",
     region: region as State["region"],
@@ -114,6 +116,10 @@ export function parseState(search: string): State {
     threads: num(p, "threads", 2, (v) => int(v) && v >= 1 && v <= 16, "an integer in 1..16"),
     autorun: p.get("autorun") === "1",
   };
+  // NaN marks "not given": auto
+  if (Number.isNaN(s.feature)) s.feature = null;
+  if (Number.isNaN(s.level)) s.level = null;
+  return s;
 }
 
 /** The query string of a state (every setting spelled out, so a shared link does not depend on later defaults). */
@@ -124,7 +130,7 @@ export function serializeState(s: State): string {
   p.set("targets", formatRange(s.targets));
   if (s.from.length) p.set("from", formatRange(s.from));
   p.set("start", s.start);
-  for (const k of ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "level", "target", "threads"] as const) p.set(k, String(s[k]));
+  for (const k of ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "level", "target", "threads"] as const) p.set(k, String(s[k] ?? "auto"));
   p.set("threat", s.threat);
   if (s.randomStart) p.set("randomStart", "1");
   p.set("region", s.region.join(","));
