@@ -1,6 +1,6 @@
 // The explorer's model list: folders holding model.onnx (and an optional model.json), as served or copied into web/dist.
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { join, sep } from "node:path";
 
 export interface ModelEntry {
   name: string;
@@ -16,9 +16,11 @@ export interface ModelEntry {
 /** Model folders under `dir` (sorted by name), served under the URL prefix `prefix` (e.g. "models/"). */
 export function listModels(dir: string, prefix: string): ModelEntry[] {
   if (!existsSync(dir)) return [];
+  const base = realpathSync(dir);
   return readdirSync(dir).sort().flatMap((name) => {
     const d = join(dir, name);
-    if (name.startsWith(".") || !statSync(d).isDirectory() || !existsSync(join(d, "model.onnx"))) return [];
+    // a folder linked from elsewhere is not served (the server refuses symlinks out), so it is not listed either
+    if (name.startsWith(".") || !statSync(d).isDirectory() || !realpathSync(d).startsWith(base + sep) || !existsSync(join(d, "model.onnx"))) return [];
     const hasMeta = existsSync(join(d, "model.json"));
     let meta: { dataset?: string; classes?: string[]; training?: { adv?: unknown } } = {};
     if (hasMeta) {
