@@ -84,7 +84,7 @@ test("painting: brushing a region with the mouse and running adds the feature th
   const { page } = await open("experiment=paint&models=mnist-l2&targets=0&steps=40&stepSize=0.5");
   await page.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 120_000 });
   const pad = page.locator("#brushHolder canvas");
-  await page.locator("#clearDraw").click();
+  await page.locator("#clearBrush").click();
   const box = (await pad.boundingBox())!;
   // a stroke across the middle of the image
   await page.mouse.move(box.x + box.width * 0.25, box.y + box.height * 0.5);

@@ -1,6 +1,6 @@
 // `robustlens explore`: serves the explorer bundle (web/dist), the zoo and a user's models folder, cross-origin isolated.
 // Only GET/HEAD of files under those roots; anything else (traversal, symlinks out, bodies, long URLs) is refused.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, realpathSync, statSync, createReadStream } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { dirname, extname, join, resolve, sep } from "node:path";
@@ -117,6 +117,10 @@ export async function exploreCommand(o: { port?: string; host?: string; models?:
   const port = o.port === undefined ? undefined : Number(o.port);
   const s = await startExplore({ port, host: o.host, models: o.models });
   process.stdout.write(`robustlens explorer at ${s.url} (Ctrl-C stops it)\n`);
-  if (o.open) spawnSync("xdg-open", [s.url], { stdio: "ignore" });
+  if (o.open) {
+    const opener = spawn(process.platform === "darwin" ? "open" : "xdg-open", [s.url], { stdio: "ignore", detached: true });
+    opener.on("error", () => process.stderr.write(`explore: could not open a browser; visit ${s.url}\n`));
+    opener.unref();
+  }
   await new Promise<void>((ok) => { process.once("SIGINT", () => { void s.close().then(ok); }); process.once("SIGTERM", () => { void s.close().then(ok); }); });
 }

@@ -1,7 +1,7 @@
 // The explorer page: model pair, targets, settings and live results; all computation happens in the worker (worker.ts).
 import { type Tensor, imagesToFloat, labelsToInt64, parseNpy, resizeBatch, serializeNpy, sliceBatch, syntheticShapes, tensor } from "../../src/index.js";
 import type { Backend, FromWorker, ModelInfo, ToWorker, WireOutcome, WireSpec, WireTensor } from "./protocol.js";
-import { EXPERIMENTS, type State, defaultsFor, parseRange, parseState, serializeState } from "./url.js";
+import { EXPERIMENTS, type State, defaultsFor, formatRange, parseState, serializeState } from "./url.js";
 import { Pad, amplified, asTensor, drawBars, drawCurve, drawGrid, el } from "./view.js";
 
 interface IndexEntry { name: string; path: string; dataset: string | null; classes: string[] | null; robust: unknown }
@@ -22,9 +22,11 @@ const slots: Slot[] = [];
 const panels: Panel[] = [];
 const data = new Map<string, { x: Tensor<"float32">; labels: number[] }>();
 let worker: Worker;
-let runId = 0, running = false, paused = false;
+let runId = 0, running = false, paused = false, threadsUsed = 1;
 let curves: number[][] = [[], []];
-let t0 = 0, tFirst = 0;
+let tFirst = 0;
+/** ms from navigation start to the first step shown (page load, ORT start, model load, compilation). */
+let pageToFirstStep: number | undefined;
 let drawPad: Pad | undefined, brushPad: Pad | undefined;
 let lastRun: { spec: WireSpec; targets: Tensor<"float32">; labels?: number[] } | undefined;
 const pending = new Map<string, (m: FromWorker) => void>();
@@ -146,7 +148,7 @@ function onStep(m: Extract<FromWorker, { type: "step" }>): void {
   });
   drawCurve($("curve"), curves, COLORS);
   // the rate counts from the first step, so program compilation does not dilute it
-  if (m.step === 1) tFirst = performance.now();
+  if (m.step === 1) { tFirst = performance.now(); pageToFirstStep ??= tFirst; }
   const rate = m.step > 1 ? ((m.step - 1) * 1000) / (performance.now() - tFirst) : NaN;
   $("counter").textContent = `step ${m.step} / ${m.total} · ${Number.isFinite(rate) ? rate.toFixed(1) : "…"} steps/s`;
 }
@@ -172,7 +174,8 @@ async function onDone(m: Extract<FromWorker, { type: "done" }>): Promise<void> {
     }
   });
   const result = {
-    experiment: state.experiment, steps: m.steps, ms: m.ms, backend: state.backend, seed: state.seed,
+    experiment: state.experiment, steps: m.steps, ms: m.ms, backend: state.backend, threads: threadsUsed, seed: state.seed,
+    timing: { ...m.timing, pageToFirstStepMs: pageToFirstStep ?? NaN },
     models: m.models.map((o, k) => ({ name: slots[k]!.name, metrics: o.metrics })),
   };
   (window as unknown as { robustlensResult: unknown }).robustlensResult = result;
@@ -194,7 +197,6 @@ async function run(): Promise<void> {
   paused = false;
   syncButtons();
   status("running", `${state.experiment}: running`);
-  t0 = performance.now();
   worker.postMessage({ type: "run", id: ++runId, spec: lastRun.spec } satisfies ToWorker);
 }
 
@@ -204,7 +206,9 @@ function syncButtons(): void {
   ($("pause") as HTMLButtonElement).textContent = paused ? "resume" : "pause";
   ($("stop") as HTMLButtonElement).disabled = !running;
   document.querySelectorAll<HTMLElement>(".only").forEach((e) => { e.hidden = !e.dataset.for!.split(" ").includes(state.experiment); });
-  if (brushPad) brushPad.canvas.hidden = state.experiment !== "paint";
+  const src = ($("source") as HTMLSelectElement).value;
+  $("drawHolder").hidden = src !== "draw";
+  $("uploadLabel").hidden = src !== "upload";
 }
 
 const FIELDS = ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "level", "target"] as const;
@@ -217,17 +221,21 @@ function readForm(): void {
   if (($("randomStart") as HTMLInputElement).checked) q.set("randomStart", "1");
   q.set("region", state.region.join(","));
   state = parseState(q.toString());
-  parseRange(state.targets.join(","), "targets");
 }
 
 function writeForm(): void {
   ($("experiment") as HTMLSelectElement).value = state.experiment;
   for (const k of FIELDS) ($(k) as HTMLInputElement).value = String(state[k] ?? "auto");
-  ($("targets") as HTMLInputElement).value = state.targets.join(",");
-  ($("from") as HTMLInputElement).value = state.from.join(",");
+  ($("targets") as HTMLInputElement).value = formatRange(state.targets);
+  ($("from") as HTMLInputElement).value = formatRange(state.from);
   for (const k of ["start", "threat", "backend"] as const) ($(k) as HTMLSelectElement).value = state[k];
   ($("threads") as HTMLInputElement).value = String(state.threads);
   ($("randomStart") as HTMLInputElement).checked = state.randomStart;
+  // the ε slider spans what makes sense for the experiment: attack radii, or the vis searches' "box only" 1000
+  const eps = $("eps") as HTMLInputElement, max = state.experiment !== "attack" ? 1000 : state.threat === "l2" ? 5 : 0.5;
+  Object.assign(eps, { max: String(max), step: String(max / 500), min: String(max / 500) });
+  eps.value = String(state.eps);
+  $("epsValue").textContent = String(state.eps);
 }
 
 function download(name: string, blob: Blob): void {
@@ -269,6 +277,7 @@ async function main(): Promise<void> {
   worker.onerror = (e) => status("error", `worker: ${e.message}`);
   const backend: Backend = state.backend === "webgpu" ? { kind: "webgpu" } : { kind: "wasm", threads: state.threads };
   const ready = (await call({ type: "init", backend, base: new URL(".", location.href).href }, "ready")) as Extract<FromWorker, { type: "ready" }>;
+  threadsUsed = ready.threads;
   $("backendInfo").textContent = `${ready.backend.kind}${ready.backend.kind === "wasm" ? `, ${ready.threads} thread(s)` : ""}${ready.isolated ? ", cross-origin isolated" : ", not isolated (1 thread)"}`;
   ($("modelA") as HTMLSelectElement).value = state.models[0]!;
   ($("modelB") as HTMLSelectElement).value = state.models[1] ?? state.models[0]!;
@@ -292,7 +301,9 @@ function wire(refreshBrush: () => Promise<void>): void {
   $("run").onclick = () => run().catch((e) => { running = false; syncButtons(); status("error", String(e.message ?? e)); });
   $("pause").onclick = () => { paused = !paused; worker.postMessage({ type: paused ? "pause" : "resume" } satisfies ToWorker); syncButtons(); };
   $("stop").onclick = () => { paused = false; worker.postMessage({ type: "stop" } satisfies ToWorker); };
-  $("clearDraw").onclick = () => { drawPad!.clear(); brushPad!.clear(); };
+  $("clearDraw").onclick = () => drawPad!.clear();
+  $("clearBrush").onclick = () => brushPad!.clear();
+  $("source").onchange = syncButtons;
   $("experiment").onchange = () => {
     const kind = ($("experiment") as HTMLSelectElement).value as State["experiment"];
     state = { ...state, experiment: kind, ...defaultsFor(kind, state.threat) };

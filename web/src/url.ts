@@ -56,7 +56,7 @@ export function parseRange(s: string, what: string): number[] {
   return out;
 }
 
-const formatRange = (v: number[]) => {
+export const formatRange = (v: number[]): string => {
   const parts: string[] = [];
   for (let i = 0; i < v.length;) {
     let j = i;

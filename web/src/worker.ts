@@ -44,6 +44,7 @@ async function run(id: number, spec: ExperimentSpec): Promise<void> {
   paused = false;
   stopped = false;
   const t0 = performance.now();
+  const ticks: number[] = [];
   const res = await runExperiment(exec, pair, spec, {
     gate: async () => {
       await yieldToMessages();
@@ -51,12 +52,16 @@ async function run(id: number, spec: ExperimentSpec): Promise<void> {
       return stopped ? "stop" : "go";
     },
     onStep: (step, total, views) => {
+      ticks.push(performance.now());
       const ms = views.map((v) => ({ x: toWire(v.x), loss: v.loss, probs: v.probs }));
       post({ type: "step", id, step, total, models: ms }, ms.map((m) => m.x.data.buffer));
     },
   });
   const outs = res.models.map((o) => ({ x: toWire(o.x), reference: o.reference && toWire(o.reference), map: o.map && toWire(o.map), metrics: o.metrics }));
-  post({ type: "done", id, steps: res.steps, models: outs, ms: performance.now() - t0 });
+  // per step of the pair (all models), median over the steps after the first (which also pays for warm-up)
+  const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!).sort((a, b) => a - b);
+  const timing = { stepMs: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : NaN, firstStepMs: ticks.length ? ticks[0]! - t0 : NaN };
+  post({ type: "done", id, steps: res.steps, models: outs, ms: performance.now() - t0, timing });
 }
 
 self.onmessage = async (ev: MessageEvent<ToWorker>) => {
