@@ -192,7 +192,12 @@ async function run(): Promise<void> {
   (window as unknown as { robustlensResult?: unknown }).robustlensResult = undefined;
   lastRun = await buildSpec();
   curves = [[], []];
-  panels.forEach((p) => { p.extra.replaceChildren(); p.metrics.replaceChildren(); p.bars.height = 0; drawGrid(p.ref, lastRun!.targets); });
+  panels.forEach((p) => {
+    p.extra.replaceChildren(); p.metrics.replaceChildren(); p.bars.height = 0;
+    // feature visualization starts from noise: no target to show
+    p.ref.hidden = state.experiment === "feature";
+    drawGrid(p.ref, lastRun!.targets);
+  });
   running = true;
   paused = false;
   syncButtons();
