@@ -160,8 +160,9 @@ async function onDone(m: Extract<FromWorker, { type: "done" }>): Promise<void> {
   const d = lastRun && state.experiment === "feature" ? await subset(slots[0]!.dataset) : undefined;
   m.models.forEach((o: WireOutcome, k) => {
     const p = panels[k]!;
-    p.last = o.x;
-    drawGrid(p.now, asTensor(o.map ?? o.x));
+    // what is drawn is what downloads: the saliency map, else the result images
+    p.last = o.map ?? o.x;
+    drawGrid(p.now, asTensor(p.last));
     if (o.reference && state.experiment !== "attack") drawGrid(p.ref, asTensor(o.reference));
     p.metrics.replaceChildren(...Object.entries(o.metrics).filter(([n]) => n !== "perExample").map(([n, v]) => el("div", {}, `${n}: ${fmt(v)}`)));
     p.extra.replaceChildren();

@@ -39,7 +39,8 @@ export function defaultsFor(kind: ExperimentKind, threat: "l2" | "linf" = "l2"):
     const eps = threat === "l2" ? 1 : 0.1, steps = EXPLORER_DEFAULTS.attack.steps;
     return { steps, eps, stepSize: (2.5 * eps) / steps };
   }
-  if (kind === "saliency") return { steps: 0, stepSize: 0, eps: 0 };
+  // saliency is one gradient, no search: the step settings are unused
+  if (kind === "saliency") return { steps: 0, stepSize: 1, eps: 1 };
   const d = EXPLORER_DEFAULTS[kind];
   return { steps: d.steps, stepSize: d.stepSize, eps: d.eps };
 }
