@@ -9,6 +9,8 @@ interface Slot { name: string; info?: ModelInfo; classes: string[]; dataset: str
 interface Panel { root: HTMLElement; title: HTMLElement; now: HTMLCanvasElement; ref: HTMLCanvasElement; bars: HTMLCanvasElement; extra: HTMLElement; metrics: HTMLElement; last?: WireTensor }
 
 const COLORS = ["#d62", "#27c"];
+/** Dropped models are parsed in the worker's memory, twice (import + per-batch graphs): keep them to classifier sizes. */
+const MAX_DROP_BYTES = 512 * 2 ** 20;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (s: "loading" | "ready" | "running" | "done" | "error", msg = "") => {
   document.body.dataset.status = s;
@@ -326,6 +328,7 @@ function wire(refreshBrush: () => Promise<void>): void {
       const files = [...((ev.target as HTMLInputElement).files ?? [])];
       const onnx = files.find((f) => f.name.endsWith(".onnx")), json = files.find((f) => f.name.endsWith(".json"));
       if (!onnx) return status("error", "dropped files: choose a .onnx classifier (and optionally its model.json)");
+      if (onnx.size > MAX_DROP_BYTES) return status("error", `${onnx.name}: ${(onnx.size / 2 ** 20).toFixed(0)} MiB is over the ${MAX_DROP_BYTES / 2 ** 20} MiB the explorer loads`);
       const meta = json ? JSON.parse(await json.text()) : undefined;
       await loadSlot(k, onnx.name, await onnx.arrayBuffer(), meta).then(() => status("ready", `loaded ${onnx.name}`), (e) => status("error", e.message));
     };
