@@ -1,6 +1,7 @@
 // CLI entry: one file per command, imported lazily; every failure ends as one line on stderr and exit code 1.
 import { Command } from "commander";
 import { registerVisCommands } from "./commands-vis.js";
+import { endCommand } from "./lifetime.js";
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command("robustlens")
@@ -23,7 +24,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--loss <kind>", "ce | rep-distance", "ce")
     .option("--labels <file>", "int64 labels .npy (for --loss ce)")
     .option("--target <file>", "target images .npy (for --loss rep-distance)")
-    .option("--rep <name>", "representation value (default: input of the final Gemm/MatMul)")
+    .option("--rep <name>", "representation value (default: output \"rep\", else the input of the final Gemm/MatMul)")
     .action(async (o) => (await import("./grad.js")).gradCommand(o));
   program.command("attack")
     .description("write adversarial examples for a batch of images and summarize the attack")
@@ -107,5 +108,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     process.stderr.write(`robustlens: ${String(err.message ?? err).split("\n")[0]}\n`);
     process.exitCode = 1;
+  } finally {
+    await endCommand();
   }
 }

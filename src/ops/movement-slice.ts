@@ -1,5 +1,5 @@
 // Slice and Pad: shape rules, folding (also of Slice on Shape outputs) and VJPs, static or with run-time offsets.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 import { INT64_MAX, INT64_MIN, freshShape, isStaticDims, label, remap, sliceAxis, smallConsts, stridesOf, symInts, vectorLength } from "./movement-util.js";
@@ -164,6 +164,7 @@ function padFold(ctx: InferCtx<"Pad">): Tensor[] | undefined {
 export const sliceOps: OpTable<"Slice" | "Pad"> = {
   // d slice: dx = zeros(x) with dy written back at the sliced positions (a Pad, after undoing reversal and strides)
   Slice: {
+    stopGradient: [1, 2, 3, 4],
     attrs: {}, arity: [3, 5],
     infer: (ctx): ValueType[] => [{ dtype: ctx.inputs[0]!.dtype, shape: sliceShape(ctx) }],
     fold: sliceFold,
@@ -178,6 +179,7 @@ export const sliceOps: OpTable<"Slice" | "Pad"> = {
   },
   // d pad (constant mode): dx = slice(dy, pads_begin, shape(dy) - pads_end), zero-padded back where pads were negative (crops)
   Pad: {
+    stopGradient: [1, 2, 3],
     attrs: { mode: "string" }, arity: [2, 3],
     infer: (ctx): ValueType[] => [{ dtype: ctx.inputs[0]!.dtype, shape: padShape(ctx) }],
     fold: padFold,

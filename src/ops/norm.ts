@@ -1,5 +1,5 @@
 // BatchNormalization: inference mode (a per-channel affine map) and training mode (batch statistics).
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Value } from "../ir/graph.js";
 import type { OpTable } from "./types.js";
 import { opLabel } from "./util.js";
@@ -10,6 +10,7 @@ const nonChannelAxes = (rank: number) => [0, ...Array.from({ length: rank - 2 },
 
 export const normOps: OpTable<"BatchNormalization"> = {
   BatchNormalization: {
+    stopGradient: [3, 4],
     attrs: { epsilon: "float", momentum: "float", training_mode: "int" }, arity: [5, 5],
     outputs: (n) => (n.attrs.training_mode ? 3 : 1),
     infer: ({ node, inputs }) => {

@@ -1,5 +1,5 @@
 // Max, average and global pools: shape rules per ONNX and ORT (auto_pad, ceil_mode) and VJPs from standard ops.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType, tensor } from "../ir/tensor.js";
 import type { OpAttrMap, OpType, PoolAttrs } from "./attrs.js";
@@ -91,6 +91,7 @@ export const poolOps: OpTable<"MaxPool" | "MaxUnpool" | "AveragePool" | "GlobalA
     },
   },
   MaxUnpool: {
+    stopGradient: [1, 2],
     attrs: { kernel_shape: "ints", pads: "ints", strides: "ints" }, arity: [2, 3],
     infer: ({ node, inputs, consts, freshDim }) => {
       const label = opLabel("MaxUnpool", node.name);

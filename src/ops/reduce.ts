@@ -1,5 +1,5 @@
 // Reductions, Softmax/LogSoftmax, ArgMax and TopK.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Value } from "../ir/graph.js";
 import type { OpType } from "./attrs.js";
 import type { InferCtx, OpDef, OpTable, ValueType, VjpCtx } from "./types.js";
@@ -75,7 +75,8 @@ type Ks = "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceL2" | 
 
 export const reduceOps: OpTable<Ks> = {
   // d sum(x) = expand(dy)
-  ReduceSum: reduceOp({ kind: "vjp", vjp: (c, [dy]) => [expandBack(c as VjpCtx<OpType>, dy!)] }, false),
+  // the axes input is an integer operand
+  ReduceSum: { ...reduceOp({ kind: "vjp", vjp: (c, [dy]) => [expandBack(c as VjpCtx<OpType>, dy!)] }, false), stopGradient: [1] },
   // d mean(x) = expand(dy) / n
   ReduceMean: reduceOp({ kind: "vjp", vjp: (c, [dy]) => [c.g.div(expandBack(c as VjpCtx<OpType>, dy!), reducedCount(c.g, c.x[0]!, c.y[0]!))] }),
   // d max(x) = dy * [x == max] / #ties   NOTE: ties share dy equally

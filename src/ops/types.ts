@@ -1,5 +1,5 @@
 // The contract every op fulfils: attribute schema, arity, shape rule, optional constant folding, gradient rule.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Node, Shape, Value } from "../ir/graph.js";
 import type { DType, Tensor } from "../ir/tensor.js";
 import type { AttrSchema, OpType } from "./attrs.js";
@@ -46,6 +46,8 @@ export interface OpDef<K extends OpType> {
   /** Evaluates the node in JS when its inputs are constant (shape subgraphs); undefined when it cannot. */
   fold?(ctx: InferCtx<K>): Tensor[] | undefined;
   grad: GradRule<K>;
+  /** Inputs that never receive gradients (shape/index operands, running statistics). */
+  stopGradient?: readonly number[];
 }
 
 export type OpTable<Ks extends OpType> = { [K in Ks]: OpDef<K> };

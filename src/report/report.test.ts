@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import { pickFeatures, reportSteps, reportWork } from "./experiments.js";
+import { pickFeatures, reportSteps } from "./experiments.js";
+import { reportWork } from "./run.js";
 import { escapeHtml, renderReport } from "./html.js";
 import { inversionMetrics } from "./measure.js";
 import { syntheticShapes } from "./shapes.js";

@@ -2,7 +2,7 @@
 // The ORT module is passed in (not imported) so the caller picks the build (plain wasm or the WebGPU one) and bundles it.
 import type * as OrtWeb from "onnxruntime-web";
 import type { Graph } from "../ir/graph.js";
-import { toOnnxBytes } from "../ir/onnx-export.js";
+import { toOnnxBytes } from "../builder/onnx-export.js";
 import { type DType, type Tensor, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";

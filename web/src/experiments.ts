@@ -1,11 +1,10 @@
 // The explorer's experiments as data: each model of a pair gets a live search, stepped in turn, then the report's metrics.
 // Pure library code (no DOM, no Worker): the page's worker runs it on onnxruntime-web, tests run it on onnxruntime-node.
 import {
-  type Executor, Model, type Tensor, VIS_DEFAULTS, argmaxRows, ceLoss, defaultStepSize, featureActivations, featureLoss, forward,
-  labelAgreement, makeSeeds, pickFeatures, rankByFeature, repTargetLoss, representation, representationOf, resizeBatch, saliency, ssim, targetedCeLoss,
-  Rng, tensor, threatModel, unitMask,
+  type Executor, Model, type Runner, Session, type Tensor, VIS_DEFAULTS, argmaxRows, ceLoss, defaultStepSize, exampleNoise, featureActivations,
+  featureLoss, forward, labelAgreement, makeSeeds, pickFeatures, rankByFeature, repTargetLoss, representationOf, resizeBatch, saliency, ssim,
+  targetedCeLoss, tensor, threatModel, unitMask,
 } from "../../src/index.js";
-import { repSetup } from "../../src/vis/representation.js";
 import { type LiveResult, LiveSearch, type LiveSpec } from "./live.js";
 
 type Images = Tensor<"float32">;
@@ -71,7 +70,7 @@ export function fitTo(model: Model, x: Images): Images {
   return resizeBatch(x, { channels: c, height: h, width: w });
 }
 
-const predict = async (exec: Executor, model: Model, x: Images) => argmaxRows(await forward(exec, model, x));
+const predict = async (exec: Runner, model: Model, x: Images) => argmaxRows(await forward(exec, model, x));
 
 function softmax(logits: Tensor): Float32Array {
   const [n, c] = logits.shape as [number, number];
@@ -97,12 +96,12 @@ interface Plan {
   finish(res: LiveResult | undefined): Promise<ModelOutcome>;
 }
 
-async function plan(exec: Executor, model: Model, spec: ExperimentSpec): Promise<Plan> {
+async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<Plan> {
   const l2 = (s: Search) => ({ threat: { kind: "l2" as const, eps: s.eps }, stepSize: s.stepSize, keep: "best" as const });
   switch (spec.kind) {
     case "invert": case "ood": {
       const targets = fitTo(model, spec.targets), n = targets.shape[0]!;
-      const setup = repSetup(model, n, {});
+      const setup = model.representation({}, n);
       const tRep = await representationOf(exec, model, targets, { rep: setup.name });
       const x0 = spec.seed === "images" && spec.seedImages ? makeSeeds(model, fitTo(model, spec.seedImages), n) : makeSeeds(model, spec.seed === "gray" ? "gray" : "noise", n, spec.rngSeed);
       return {
@@ -114,7 +113,7 @@ async function plan(exec: Executor, model: Model, spec: ExperimentSpec): Promise
       const a = fitTo(model, spec.a), b = fitTo(model, spec.b);
       if (!Number.isInteger(spec.frames) || spec.frames < 2) throw new Error(`interpolate: frames must be an integer ≥ 2, got ${spec.frames}`);
       const lambdas = Array.from({ length: spec.frames }, (_, j) => j / (spec.frames - 1));
-      const setup = repSetup(model, spec.frames, {});
+      const setup = model.representation({}, spec.frames);
       const ra = await representationOf(exec, model, a, { rep: setup.name }), rb = await representationOf(exec, model, b, { rep: setup.name });
       return {
         live: { ...l2(spec), loss: repTargetLoss(setup.name, mix(ra, rb, lambdas)), x0: mix(a, b, lambdas), straightThrough: setup.straightThrough },
@@ -122,7 +121,7 @@ async function plan(exec: Executor, model: Model, spec: ExperimentSpec): Promise
       };
     }
     case "feature": {
-      const setup = repSetup(model, spec.count, {});
+      const setup = model.representation({}, spec.count);
       const unit = await chooseUnit(exec, model, spec.data, setup, spec.feature, spec.topK);
       const mask = unitMask(setup.shape, new Array<number>(spec.count).fill(unit.feature));
       const x0 = makeSeeds(model, spec.seed, spec.count, spec.rngSeed);
@@ -133,7 +132,7 @@ async function plan(exec: Executor, model: Model, spec: ExperimentSpec): Promise
     }
     case "paint": {
       const image = fitTo(model, spec.image);
-      const setup = repSetup(model, 1, {});
+      const setup = model.representation({}, 1);
       const unit = await chooseUnit(exec, model, spec.data, setup, spec.feature, 1);
       const level = spec.level ?? unit.datasetMax;
       const mask = unitMask(setup.shape, [unit.feature]);
@@ -159,7 +158,7 @@ async function plan(exec: Executor, model: Model, spec: ExperimentSpec): Promise
       const idx = (v: number[]) => tensor("int64", [n], BigInt64Array.from(v, BigInt)) as Tensor<"int64">;
       const loss = spec.target === undefined ? ceLoss(idx(spec.labels)) : targetedCeLoss(idx(new Array<number>(n).fill(spec.target)));
       const clean = await predict(exec, model, images);
-      const start = spec.randomStart ? threatModel(threat).randomStart(images, new Rng(spec.rngSeed)) : undefined;
+      const start = spec.randomStart ? threatModel(threat).randomStart(images, exampleNoise(spec.rngSeed, 0, 0)) : undefined;
       return {
         live: { threat, loss, stepSize: spec.stepSize ?? defaultStepSize(threat, spec.steps), keep: "best", x0: images, start },
         finish: async (r) => {
@@ -184,7 +183,7 @@ async function plan(exec: Executor, model: Model, spec: ExperimentSpec): Promise
 }
 
 /** The unit to show (given, or the most varying one over `data`), its top/bottom images in `data` and its largest activation there. */
-async function chooseUnit(exec: Executor, model: Model, data: Images, setup: { name: string; shape: number[] }, feature: number | null, topK: number) {
+async function chooseUnit(exec: Session, model: Model, data: Images, setup: { name: string; shape: number[] }, feature: number | null, topK: number) {
   const reps = await representationOf(exec, model, fitTo(model, data), { rep: setup.name });
   const f = feature ?? pickFeatures(reps, setup.shape, 1)[0]!;
   const r = rankByFeature(featureActivations(reps, unitMask(setup.shape, [f])), topK);
@@ -198,11 +197,13 @@ export const stepsOf = (spec: ExperimentSpec): number => ("steps" in spec ? spec
 export async function runExperiment(exec: Executor, models: readonly Model[], spec: ExperimentSpec, hooks: Hooks = {}): Promise<ExperimentResult> {
   const total = stepsOf(spec);
   if (total !== 0 && (!Number.isInteger(total) || total < 1)) throw new Error(`steps must be a positive integer, got ${total}`);
-  const plans: Plan[] = [];
-  for (const m of models) plans.push(await plan(exec, m, spec));
+  // one session per run: every program compiled for it is disposed at the end
+  const session = new Session(exec);
   const searches: (LiveSearch | undefined)[] = [];
   try {
-    for (const [k, p] of plans.entries()) searches.push(p.live ? await LiveSearch.create(exec, models[k]!, p.live) : undefined);
+    const plans: Plan[] = [];
+    for (const m of models) plans.push(await plan(session, m, spec));
+    for (const [k, p] of plans.entries()) searches.push(p.live ? await LiveSearch.create(session, models[k]!, p.live) : undefined);
     let done = 0;
     while (done < total && (await hooks.gate?.()) !== "stop") {
       const views: StepView[] = [];
@@ -215,10 +216,10 @@ export async function runExperiment(exec: Executor, models: readonly Model[], sp
     }
     const outcomes: ModelOutcome[] = [];
     for (const [k, p] of plans.entries()) outcomes.push(await p.finish(searches[k] ? await searches[k]!.finish() : undefined));
-    if (spec.kind === "invert" || spec.kind === "ood") await addLabelAgreement(exec, models, spec, outcomes);
+    if (spec.kind === "invert" || spec.kind === "ood") await addLabelAgreement(session, models, spec, outcomes);
     return { experiment: spec.kind, steps: done, models: outcomes };
   } finally {
-    for (const s of searches) await s?.dispose();
+    await session.dispose();
   }
 }
 
@@ -226,7 +227,7 @@ export async function runExperiment(exec: Executor, models: readonly Model[], sp
  * Label agreement as the report measures it: the other model of the pair labels each model's inversions; the expected
  * labels are the targets' true labels, or (uploaded and drawn targets) the judge's own label of the target.
  */
-async function addLabelAgreement(exec: Executor, models: readonly Model[], spec: { targets: Images; labels?: number[] }, outcomes: ModelOutcome[]): Promise<void> {
+async function addLabelAgreement(exec: Session, models: readonly Model[], spec: { targets: Images; labels?: number[] }, outcomes: ModelOutcome[]): Promise<void> {
   if (models.length < 2) return;
   for (const [k, o] of outcomes.entries()) {
     const judge = models[(k + 1) % models.length]!;
@@ -237,7 +238,7 @@ async function addLabelAgreement(exec: Executor, models: readonly Model[], spec:
 
 /** The representation's name and size, and the class count, of a model (for the UI's unit picker and class list). */
 export function describe(model: Model): { rep: string; units: number; repShape: number[]; classes: number | undefined } {
-  const info = representation(model);
+  const info = model.representation();
   const c = model.graph(1).outputs[0]!.shape?.[1];
   return { rep: info.name, units: info.shape[0]!, repShape: info.shape, classes: typeof c === "number" ? c : undefined };
 }

@@ -1,7 +1,7 @@
-// One search (attack, inversion, feature visualization) advanced a step at a time, so a page can show every iterate.
-// It runs the programs compileAttack builds and keeps pgd()'s semantics (best iterate before each step and after the last),
-// until pgd()'s step callback hands out iterates (issue 12); then this shrinks to a thin wrapper.
-import { type AttackLoss, type AttackPrograms, type Executor, type Model, type Tensor, type ThreatSpec, compileAttack, tensor, threatModel } from "../../src/index.js";
+// One search (attack, inversion, feature visualization) advanced a step at a time under the caller's control: the page
+// pauses, resumes and interleaves two models step by step, which pgd()'s synchronous onStep cannot do. It runs the programs
+// attackPrograms builds with pgd()'s semantics (best iterate before each step and after the last); tests pin it to pgd().
+import { type AttackLoss, type AttackPrograms, type Model, type Session, type Tensor, type ThreatSpec, attackPrograms, tensor, threatModel } from "../../src/index.js";
 
 export interface LiveSpec {
   loss: AttackLoss;
@@ -44,13 +44,14 @@ export class LiveSearch {
     this.sign = spec.loss.goal === "max" ? 1 : -1;
   }
 
-  static async create(exec: Executor, model: Model, spec: LiveSpec): Promise<LiveSearch> {
+  /** Programs are cached on (and disposed with) the session. */
+  static async create(session: Session, model: Model, spec: LiveSpec): Promise<LiveSearch> {
     const n = model.checkInput(spec.x0, "x0");
     if (spec.start) model.checkInput(spec.start, "start");
     if (!(spec.stepSize > 0 && Number.isFinite(spec.stepSize))) throw new Error(`step size must be positive, got ${spec.stepSize}`);
     const plane = spec.x0.shape[2]! * spec.x0.shape[3]!;
     if (spec.region && spec.region.length !== plane) throw new Error(`region has ${spec.region.length} pixels, images have ${plane}`);
-    const p = await compileAttack(exec, model, n, spec.loss, threatModel(spec.threat), { straightThrough: spec.straightThrough });
+    const p = await attackPrograms(session, model, n, spec.loss, threatModel(spec.threat), { straightThrough: spec.straightThrough });
     return new LiveSearch(p, model, spec);
   }
 
@@ -58,11 +59,11 @@ export class LiveSearch {
 
   async step(): Promise<LiveStep> {
     const { p, model, spec } = this;
-    const out = await p.step.run({ ...p.feeds, ...spec.feeds, [model.inputName]: this.x, x0: spec.x0, best_x: this.bestX, best_obj: this.bestObj, alpha: this.alpha });
+    const out = await p.step.run({ ...spec.loss.feeds, ...spec.feeds, [model.inputName]: this.x, x0: spec.x0, best_x: this.bestX, best_obj: this.bestObj, alpha: this.alpha });
     let next = out[p.names.xNext] as Tensor<"float32">;
     if (spec.region) next = masked(this.x, next, spec.region);
-    this.bestX = out[p.names.bestX] as Tensor<"float32">;
-    this.bestObj = out[p.names.bestObj] as Tensor<"float32">;
+    this.bestX = out[p.names.bestX!] as Tensor<"float32">;
+    this.bestObj = out[p.names.bestObj!] as Tensor<"float32">;
     this.x = next;
     this.steps++;
     const obj = out[p.names.obj]!.data as Float32Array;
@@ -72,7 +73,7 @@ export class LiveSearch {
   /** The kept iterate (as pgd(): best per example, the one after the last step included) with its loss and logits. */
   async finish(): Promise<LiveResult> {
     const { p, model, spec } = this;
-    const last = await p.evaluate.run({ ...p.feeds, ...spec.feeds, [model.inputName]: this.x });
+    const last = await p.evaluate.run({ ...spec.loss.feeds, ...spec.feeds, [model.inputName]: this.x });
     const lastObj = last[p.names.obj]!.data as Float32Array;
     if (spec.keep === "last" || this.steps === 0) return { x: this.x, loss: lastObj.map((v) => this.sign * v), logits: last[p.names.logits]! };
     const n = this.x.shape[0]!, per = this.x.data.length / n;
@@ -82,11 +83,9 @@ export class LiveSearch {
       chosen.set(src.subarray(i * per, (i + 1) * per), i * per);
     }
     const xb = tensor("float32", this.x.shape, chosen) as Tensor<"float32">;
-    const ev = await p.evaluate.run({ ...p.feeds, ...spec.feeds, [model.inputName]: xb });
+    const ev = await p.evaluate.run({ ...spec.loss.feeds, ...spec.feeds, [model.inputName]: xb });
     return { x: xb, loss: (ev[p.names.obj]!.data as Float32Array).map((v) => this.sign * v), logits: ev[p.names.logits]! };
   }
-
-  dispose(): Promise<void> { return this.p.dispose(); }
 }
 
 /** x + region·(next − x): only the brushed pixels move. */
