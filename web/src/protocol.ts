@@ -21,6 +21,6 @@ export type FromWorker =
   | { type: "ready"; backend: Backend; threads: number; isolated: boolean }
   | { type: "loaded"; slot: number; info: ModelInfo }
   | { type: "step"; id: number; step: number; total: number; models: { x: WireTensor; loss: number; probs?: Float32Array }[] }
-  /** timing: median ms per step of the whole pair, and ms from the run request to the first step (compilation included). */
-  | { type: "done"; id: number; steps: number; models: WireOutcome[]; ms: number; timing: { stepMs: number; firstStepMs: number } }
+  /** timing: median and 10th-percentile ms per step of the whole pair, ms from the run request to the first step (compilation included). */
+  | { type: "done"; id: number; steps: number; models: WireOutcome[]; ms: number; timing: { stepMs: number; stepMsP10: number; firstStepMs: number } }
   | { type: "error"; id?: number; message: string };
