@@ -7,6 +7,9 @@ import { type DType, type Tensor, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
 
+// onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
+ort.env.logLevel = "fatal";
+
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", uint8: "uint8", bool: "bool" };
 
 function fromOrt(t: ort.Tensor, name: string): Tensor {
@@ -16,14 +19,33 @@ function fromOrt(t: ort.Tensor, name: string): Tensor {
   return tensor(dtype, [...t.dims], data as Tensor["data"]);
 }
 
+/** Inputs onnxruntime may write into: training-mode BatchNormalization updates its running mean/var buffers in place. */
+const WRITTEN_INPUTS: Partial<Record<string, readonly number[]>> = { BatchNormalization: [3, 4] };
+
+function writtenFeeds(graph: Graph): Set<string> {
+  const inputs = new Set(graph.inputs.map((v) => v.name));
+  const out = new Set<string>();
+  for (const n of graph.nodes) {
+    const at = WRITTEN_INPUTS[n.op];
+    if (!at || (n.op === "BatchNormalization" && !(n.attrs as { training_mode?: number }).training_mode)) continue;
+    for (const i of at) { const v = n.inputs[i]; if (v && inputs.has(v.name)) out.add(v.name); }
+  }
+  return out;
+}
+
 class OrtProgram implements Program {
-  constructor(private readonly session: ort.InferenceSession, private readonly graph: Graph) {}
+  /** Feeds copied before each run so that a run never changes a caller's tensor. */
+  private readonly copied: Set<string>;
+  constructor(private readonly session: ort.InferenceSession, private readonly graph: Graph) { this.copied = writtenFeeds(graph); }
   get inputNames(): readonly string[] { return this.session.inputNames; }
   get outputNames(): readonly string[] { return this.session.outputNames; }
 
   async run(feeds: Readonly<Record<string, Tensor>>, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of checkFeeds(this.graph, feeds)) ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
+    for (const [name, t] of checkFeeds(this.graph, feeds)) {
+      const data = this.copied.has(name) ? t.data.slice() : t.data;
+      ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], data as never, [...t.shape]);
+    }
     const res = fetch ? await this.session.run(ortFeeds, [...fetch]) : await this.session.run(ortFeeds);
     const out: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(res)) out[k] = fromOrt(t, k);
@@ -40,6 +62,7 @@ export class NodeExecutor implements Executor {
     try {
       session = await ort.InferenceSession.create(bytes, {
         ...ORT_SESSION_OPTIONS,
+        logSeverityLevel: 4,
         intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
         interOpNumThreads: 1,
         executionMode: "sequential",
