@@ -86,6 +86,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--resume", "continue the run in --out from its last checkpoint (options must match the run's)")
     .option("--overwrite", "start afresh in an --out that holds a run, replacing it")
     .action(async (o) => (await import("./train.js")).trainCommand(o));
+  program.command("explore")
+    .description("serve the explorer (live inversion, features, attacks in the browser) with the zoo and your models")
+    .option("--port <p>", "port (0: any free one)", "8417")
+    .option("--host <h>", "interface to listen on (default 127.0.0.1; give it explicitly to listen elsewhere)")
+    .option("--models <dir>", "a folder of model folders (model.onnx, optional model.json) to list after the zoo")
+    .option("--open", "open the page in the default browser")
+    .action(async (o) => (await import("./explore.js")).exploreCommand(o));
   registerVisCommands(program);
   try {
     await program.parseAsync([...argv]);

@@ -4,11 +4,12 @@ import * as ort from "onnxruntime-node";
 import type { Graph } from "../ir/graph.js";
 import { Builder } from "../builder/builder.js";
 import { toOnnxBytes } from "../builder/onnx-export.js";
-import { type DType, type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
+import { type DType, type Tensor, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 import { fitGraph } from "./fit.js";
 import { Graph as IrGraph } from "../ir/graph.js";
 import { type BackendName, type BackendProfile, PROFILES } from "../ops/profile.js";
+import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -45,17 +46,9 @@ class OrtProgram implements Program {
 
   async run(feeds: Readonly<Record<string, Tensor>>, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const v of this.graph.inputs) {
-      const t = feeds[v.name];
-      if (!t) throw new Error(`missing input "${v.name}" ${v.dtype}${formatShape(v.shape)}`);
-      if (t.dtype !== v.dtype) throw new Error(`input "${v.name}": expected ${v.dtype}, got ${t.dtype}`);
-      const want = v.shape;
-      if (want && (want.length !== t.shape.length || want.some((d, i) => typeof d === "number" && d !== t.shape[i]))) {
-        throw new Error(`input "${v.name}": expected shape ${formatShape(want)}, got ${formatShape(t.shape)}`);
-      }
-      if (sizeOf(t.shape) !== t.data.length) throw new Error(`input "${v.name}": ${t.data.length} values for shape ${formatShape(t.shape)}`);
-      const data = this.copied.has(v.name) ? t.data.slice() : t.data;
-      ortFeeds[v.name] = new ort.Tensor(ORT_TYPE[t.dtype], data as never, [...t.shape]);
+    for (const [name, t] of checkFeeds(this.graph, feeds)) {
+      const data = this.copied.has(name) ? t.data.slice() : t.data;
+      ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], data as never, [...t.shape]);
     }
     const res = fetch ? await this.session.run(ortFeeds, [...fetch]) : await this.session.run(ortFeeds);
     const out: Record<string, Tensor> = {};
@@ -91,17 +84,12 @@ export class NodeExecutor implements Executor {
 
   private sessionOptions(threads: number | undefined): ort.InferenceSession.SessionOptions {
     return {
+      ...ORT_SESSION_OPTIONS,
       executionProviders: [this.device],
-      graphOptimizationLevel: "all",
       logSeverityLevel: 4,
       intraOpNumThreads: threads ?? availableParallelism(),
       interOpNumThreads: 1,
       executionMode: "sequential",
-      // Pad_Fusion merges constant Pads into pools unchecked (pads >= kernel fail; a zero Pad before MaxPool becomes -inf padding);
-      // ConstantSharing merges equal initializers that training-mode BatchNormalization then overwrites
-      // force_spinning_stop: a session's idle threads stop spinning when its run ends, so loops alternating programs
-      // (attack step, evaluation, train step) do not compete with the previous session's spinning threads for the cores
-      extra: { optimization: { disable_specified_optimizers: "Pad_Fusion;ConstantSharing" }, session: { force_spinning_stop: "1" } },
     };
   }
 
