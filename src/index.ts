@@ -43,3 +43,6 @@ export { renderReport, escapeHtml, type ReportDoc, type MetricRow, type Figure }
 export { runModel, reportSteps, pickFeatures, type ReportInputs, type ReportConfig, type ModelResults } from "./report/experiments.js";
 export { inversionMetrics, type InversionMetrics } from "./report/measure.js";
 export { syntheticShapes } from "./report/shapes.js";
+export { robustnessSpec, trainingSpec, objectiveSpec, specValues, epsTitle, TRAINING_SERIES, type TrainingRun, type ObjectivePoint, type RobustnessPlotOptions } from "./plot/specs.js";
+export { robustnessPoints, parseEvalReport, parseMetricsJsonl, attackLabel, modelDisplayName, type EvalReport, type EvalResult, type EpochRecord, type RobustnessPoint } from "./plot/data.js";
+export { PALETTE } from "./plot/style.js";

@@ -10,10 +10,15 @@ import { loadDataSpec } from "./data-spec.js";
 import { readModel } from "./io.js";
 import { sliceBatch } from "../ir/batch.js";
 import { progress } from "./progress.js";
+import { modelDisplayName } from "../plot/data.js";
+import { plotPathFor, writeEvalPlot } from "../plot/node/files.js";
+import { plotFormat } from "../plot/node/render.js";
 
 export interface EvalOptions {
   model: string; data: string; threat: string; eps?: string; attacks: string; steps: string; stepSize?: string;
   restarts: string; randomStart?: boolean; limit?: string; batchSize: string; out: string; seed: string;
+  /** Accuracy-vs-ε plot file (.svg/.png); default beside --out; false: none. */
+  plot?: string | boolean;
 }
 
 export async function evalCommand(o: EvalOptions): Promise<void> {
@@ -23,6 +28,8 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   const methods: AttackMethod[] = o.attacks.split(",").filter(Boolean).map(parseMethod);
   const steps = positiveInt(o.steps, "--steps"), restarts = positiveInt(o.restarts, "--restarts"), bs = positiveInt(o.batchSize, "--batch-size");
   const stepSize = positiveNumber(o.stepSize, "--step-size");
+  const plotPath = o.plot === false || o.threat === "unconstrained" ? undefined : typeof o.plot === "string" ? o.plot : plotPathFor(o.out);
+  if (plotPath) plotFormat(plotPath, "--plot");
   const model = await readModel(o.model);
   const data = await loadDataSpec(o.data);
   const n = Math.min(data.images.shape[0]!, o.limit ? positiveInt(o.limit, "--limit") : Infinity);
@@ -57,13 +64,17 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
     threat: r.threat.kind, eps: "eps" in r.threat ? r.threat.eps : null, attack: r.method, steps, restarts,
     step_size: effectiveStepSize({ ...r, labels: data.labels, steps, stepSize }) ?? null, robust_accuracy: correct[k] / n,
   }));
-  const report = { model: o.model, data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
+  const report = { model: o.model, name: modelDisplayName(o.model), data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
   const tmpPath = `${o.out}.tmp-${process.pid}`;
   await writeFile(tmpPath, JSON.stringify(report, null, 2) + "\n");
   await rename(tmpPath, o.out);
   console.log(`clean accuracy ${(100 * report.clean_accuracy).toFixed(2)}% on ${n} images`);
   for (const r of results) {
     console.log(`${r.attack.padEnd(8)} ${r.threat} eps=${r.eps ?? "-"} steps=${steps}${r.step_size ? ` step=${r.step_size.toPrecision(3)}` : ""}  robust accuracy ${(100 * r.robust_accuracy).toFixed(2)}%`);
+  }
+  if (plotPath) {
+    await writeEvalPlot(plotPath, [{ report, file: o.out }], { option: "--plot" });
+    console.log(`wrote ${plotPath} (accuracy vs eps)`);
   }
   console.log(`wrote ${o.out} (${seconds.toFixed(1)} s)`);
 }

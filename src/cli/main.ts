@@ -60,6 +60,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--batch-size <n>", "images per batch", "64")
     .option("--seed <s>", "random seed", "0")
     .option("--out <file>", "JSON report", "eval-report.json")
+    .option("--plot <file>", "accuracy-vs-eps plot, .svg or .png (default: beside --out, .svg)")
+    .option("--no-plot", "no plot")
     .action(async (o) => (await import("./eval.js")).evalCommand(o));
   program.command("data")
     .description("standard datasets: download them for --data")
