@@ -1,7 +1,7 @@
 // The training run: epochs of (attack →) compiled train steps, per-epoch evaluation, atomic checkpoints, resume, export.
 import { existsSync } from "node:fs";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { ceLoss } from "../../attack/losses.js";
 import { pgd } from "../../attack/pgd.js";
 import { type AttackPrograms, type AttackTarget, compileAttack } from "../../attack/program.js";
@@ -16,6 +16,7 @@ import { decodeCheckpoint, encodeCheckpoint } from "../checkpoint.js";
 import { type Schedule, learningRate } from "../optimizer.js";
 import { type TrainStepProgram, type TrainableModel, compileTrainStep, stateFeeds } from "../step.js";
 import { writeAtomic } from "../../data/node/atomic.js";
+import { writeTrainingPlot } from "../../plot/node/files.js";
 
 export type AdvSpec = { kind: "l2" | "linf"; eps: number; steps: number; stepSize?: number } | { kind: "fgsm-rs"; eps: number };
 
@@ -143,6 +144,7 @@ export async function train(exec: Executor, o: TrainOptions): Promise<{ best: Ep
       }
       await writeAtomic(ckptPath, encodeCheckpoint({ state: { epoch, history, options: describe(o) }, tensors: ckTensors }));
       await appendFile(metricsPath, JSON.stringify(metrics) + "\n");
+      await writeTrainingPlot(join(o.out, "curves.svg"), [{ name: basename(resolve(o.out)), epochs: history }]);
       o.onEpoch?.(metrics);
     }
   } finally {
