@@ -20,7 +20,8 @@ export interface PgdOptions {
   seed?: number;
   /** Nodes whose gradient passes straight through (fake ReLU), by name. */
   straightThrough?: string[];
-  onStep?: (done: number, total: number) => void;
+  /** After each step; `loss` is the per-example loss at the iterate that step started from. */
+  onStep?: (done: number, total: number, loss: Float32Array) => void;
   /** Programs compiled earlier by compileAttack for this target, batch size, loss structure and threat (reused, not disposed). */
   programs?: AttackPrograms;
   /** Extra or replacing feeds for every call (e.g. current weights, this batch's labels). */
@@ -51,7 +52,7 @@ export function checkPgdOptions(o: PgdOptions): void {
 const perExample = (n: number, v: number, shapeRank: number) => tensor("float32", [n, ...Array(shapeRank - 1).fill(1)], new Float32Array(n).fill(v));
 
 /** One PGD run from `start`; returns the kept iterate and its objective and logits. */
-async function run(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float32">, start: Tensor<"float32">, o: PgdOptions, alpha: number, tick: () => void) {
+async function run(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float32">, start: Tensor<"float32">, o: PgdOptions, alpha: number, tick: (obj: Float32Array) => void) {
   const n = x0.shape[0]!;
   let x = start;
   let bestX = start;
@@ -62,7 +63,7 @@ async function run(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float32">
     x = out[p.names.xNext] as Tensor<"float32">;
     bestX = out[p.names.bestX] as Tensor<"float32">;
     bestObj = out[p.names.bestObj] as Tensor<"float32">;
-    tick();
+    tick(out[p.names.obj]!.data as Float32Array);
   }
   const last = await p.evaluate.run({ ...p.feeds, ...o.feeds, [model.inputName]: x });
   if (o.keep !== "best") return { x, obj: last[p.names.obj]!.data as Float32Array, logits: last[p.names.logits]! };
@@ -89,7 +90,8 @@ export async function pgd(exec: Executor, model: AttackTarget, x0: Tensor<"float
   const rng = new Rng(o.seed ?? 0);
   const p = o.programs ?? await compileAttack(exec, model, n, o.loss, threat, { straightThrough: o.straightThrough });
   let done = 0;
-  const tick = () => o.onStep?.(++done, o.steps * restarts);
+  const sign = o.loss.goal === "max" ? 1 : -1;
+  const tick = (obj: Float32Array) => o.onStep?.(++done, o.steps * restarts, obj.map((v) => sign * v));
   try {
     let best: { x: Tensor<"float32">; obj: Float32Array; logits: Tensor; success?: boolean[] } | undefined;
     for (let r = 0; r < restarts; r++) {
@@ -99,7 +101,6 @@ export async function pgd(exec: Executor, model: AttackTarget, x0: Tensor<"float
       best = best ? merge(best, { ...res, success }, n) : { ...res, success };
       if (best.success?.every(Boolean)) break;
     }
-    const sign = o.loss.goal === "max" ? 1 : -1;
     return { x: best!.x, loss: best!.obj.map((v) => sign * v), logits: best!.logits, success: best!.success };
   } finally {
     if (!o.programs) await p.dispose();

@@ -16,9 +16,10 @@ import { concatBatch } from "../ir/batch.js";
 import { positiveInt, positiveNumber } from "./attack.js";
 import { pick } from "./features.js";
 import { progress } from "./progress.js";
+import { ROBUSTNESS_SOURCES, type RobustnessSource, writeReportPlots } from "./report-plots.js";
 import { type LoadedModel, chunkRows, fmt, gridScale, interleaveRows, loadModel } from "./vis-common.js";
 
-export interface ReportFlags { models: string; data: string; out: string; ood?: string; judge?: string; title?: string; scale: string; count: string }
+export interface ReportFlags { models: string; data: string; out: string; ood?: string; judge?: string; title?: string; scale: string; count: string; robustness?: string; evalEps?: string }
 
 const DATA_LIMIT = 2000;
 const PAIRS = 2;
@@ -26,6 +27,8 @@ const PAIRS = 2;
 export async function reportCommand(f: ReportFlags): Promise<void> {
   const started = Date.now();
   const scale = positiveNumber(f.scale, "--scale")!, count = positiveInt(f.count, "--count");
+  const source = (f.robustness ?? "auto") as RobustnessSource;
+  if (!ROBUSTNESS_SOURCES.includes(source)) throw new Error(`--robustness must be one of ${ROBUSTNESS_SOURCES.join(", ")}, got "${f.robustness}"`);
   const paths = f.models.split(",").filter(Boolean);
   if (paths.length === 0) throw new Error("--models: give at least one model");
   const models = await Promise.all(paths.map(loadModel));
@@ -70,6 +73,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   const dir = resolve(f.out);
   await mkdir(join(dir, "figures"), { recursive: true });
   const figures = await writeFigures(dir, models, results, inputs, data.x);
+  const plots = await writeReportPlots(dir, { models, results, figures, source, data: f.data, eps: f.evalEps ?? "0.25,0.5,1,2" });
   const classes = models[0]!.classes ?? data.classes;
   const doc = {
     title: f.title ?? `robustlens report: ${models.map((m) => m.name).join(" vs ")}`,
@@ -77,6 +81,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
     models: models.map((m) => ({ name: m.name, detail: m.path })),
     metrics: metricRows(results, agreement, judges),
     figures,
+    plots,
     notes: notes(results[0]!, scale, f, judges),
   };
   await writeAtomic(join(dir, "index.html"), renderReport(doc));

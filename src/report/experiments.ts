@@ -60,6 +60,25 @@ export interface ModelResults {
   saliency: { map: Tensor<"float32">; labels: number[] };
   /** Steps each phase ran (for the record). */
   steps: Record<string, number>;
+  /** Per search, its objective at each step's starting iterate, averaged over the search's examples (see OBJECTIVES). */
+  objectives: Record<ObjectiveId, number[]>;
+}
+
+/** The searches whose objective is traced per step. */
+export type ObjectiveId = "invert" | "ood" | "interpolate" | "visualize" | "maximizing" | "add";
+
+/** Per-example losses of one search, step by step (filled through SearchOptions.onLoss). */
+class Trace {
+  readonly rows: Float64Array[] = [];
+  constructor(private readonly n: number) {}
+  readonly onLoss = (step: number, loss: Float32Array, first: number): void => {
+    const row = this.rows[step] ?? (this.rows[step] = new Float64Array(this.n));
+    for (let i = 0; i < loss.length; i++) row[first + i] = loss[i]!;
+  };
+  /** Mean over examples per step of f(loss, example). */
+  mean(f: (v: number, i: number) => number = (v) => v): number[] {
+    return this.rows.map((r) => mean(Array.from(r, f)));
+  }
 }
 
 /** Step counts of every phase at a scale (each at least 1). */
@@ -95,25 +114,28 @@ export async function runModel(
   const bs = cfg.batchSize ?? 128;
   let base = 0;
   // the phases run one after another; onStep sees the total done so far
-  const phase = (n: number): SearchOptions => {
+  const traces = new Map<ObjectiveId, Trace>();
+  const phase = (n: number, id: ObjectiveId, examples: number): SearchOptions => {
     const start = base;
     base += n;
-    return { steps: n, batchSize: bs, onStep: (d, total) => onStep(start + Math.round((d / total) * n)) };
+    const trace = new Trace(examples);
+    traces.set(id, trace);
+    return { steps: n, batchSize: bs, onStep: (d, total) => onStep(start + Math.round((d / total) * n)), onLoss: trace.onLoss };
   };
   const pred = await classify(exec, model, inp.data);
   const accuracy = mean(pred.map((p, i) => (p === inp.dataLabels[i] ? 1 : 0)));
 
-  const inv = await invert(exec, model, inp.targets, { ...phase(steps.invert), seed: "noise" });
-  const ood = await invert(exec, model, inp.ood, { ...phase(steps.ood), seed: "noise", rngSeed: 1 });
+  const inv = await invert(exec, model, inp.targets, { ...phase(steps.invert, "invert", inp.targets.shape[0]!), seed: "noise" });
+  const ood = await invert(exec, model, inp.ood, { ...phase(steps.ood, "ood", inp.ood.shape[0]!), seed: "noise", rngSeed: 1 });
   const frames = VIS_DEFAULTS.interpolate.frames;
-  const itp = await interpolate(exec, model, inp.from, inp.to, { ...phase(steps.interpolate), frames });
+  const itp = await interpolate(exec, model, inp.from, inp.to, { ...phase(steps.interpolate, "interpolate", frames * inp.from.shape[0]!), frames });
 
   const info = representation(model);
   const reps = await representationOf(exec, model, inp.data, { batchSize: 256 });
   const features = pickFeatures(reps, info.shape, cfg.features);
-  const noise = await visualizeFeature(exec, model, features, "noise", { ...phase(steps.visualize), rngSeed: 2 });
+  const noise = await visualizeFeature(exec, model, features, "noise", { ...phase(steps.visualize, "visualize", features.length), rngSeed: 2 });
   const d = VIS_DEFAULTS.maximizingInput;
-  const maxi = await visualizeFeature(exec, model, features, "gray", { ...phase(steps.maximizing), eps: d.eps, stepSize: d.stepSize });
+  const maxi = await visualizeFeature(exec, model, features, "gray", { ...phase(steps.maximizing, "maximizing", features.length), eps: d.eps, stepSize: d.stepSize });
   const figs: FeatureFigure[] = features.map((f, k) => {
     const r = rankByFeature(featureActivations(reps, unitMask(info.shape, [f])), cfg.topK);
     return {
@@ -128,7 +150,7 @@ export async function runModel(
   const f0 = figs[0]!;
   const mask = unitMask(info.shape, [f0.feature]);
   const before = featureActivations(await representationOf(exec, model, images), mask);
-  const added = await addFeature(exec, model, images, f0.feature, { ...phase(steps.add), level: f0.datasetMax });
+  const added = await addFeature(exec, model, images, f0.feature, { ...phase(steps.add, "add", addN), level: f0.datasetMax });
   const after = featureActivations(await representationOf(exec, model, added.x), mask);
 
   const sal = await saliency(exec, model, inp.targets, inp.targetLabels);
@@ -141,6 +163,13 @@ export async function runModel(
     add: { feature: f0.feature, level: f0.datasetMax, images, x: added.x, before: Array.from(before), after: Array.from(after) },
     saliency: { map: sal.map, labels: sal.labels },
     steps,
+    // feature objectives as a fraction of the unit's largest activation on the data, comparable between models
+    objectives: {
+      invert: traces.get("invert")!.mean(), ood: traces.get("ood")!.mean(), interpolate: traces.get("interpolate")!.mean(),
+      visualize: traces.get("visualize")!.mean((v, k) => v / figs[k]!.datasetMax), maximizing: traces.get("maximizing")!.mean((v, k) => v / figs[k]!.datasetMax),
+      // the capped loss is min(activation − level, 0): activation / level, capped at 1
+      add: traces.get("add")!.mean((v) => (v + f0.datasetMax) / f0.datasetMax),
+    },
   };
 }
 

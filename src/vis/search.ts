@@ -35,6 +35,8 @@ export interface SearchOptions extends RepChoice {
   /** Seed of the noise images (seed "noise"). */
   rngSeed?: number;
   onStep?: (done: number, total: number) => void;
+  /** Per step (0-based) and chunk: the loss of examples first … first + loss.length − 1 at the iterate the step started from. */
+  onLoss?: (step: number, loss: Float32Array, first: number) => void;
 }
 
 const TARGET = "vis_target_rep";
@@ -99,7 +101,7 @@ export async function searchInChunks(
       const res = await pgd(exec, model, sliceBatch(x0, lo, hi), {
         threat, loss: makeLoss(entry.rep, feeds), steps: o.steps, stepSize: o.stepSize, keep: o.keep ?? "best",
         straightThrough: entry.straightThrough, programs: entry.programs, feeds,
-        onStep: o.onStep && ((k) => o.onStep!(done + k, o.steps * chunks)),
+        onStep: (k, _total, loss) => { o.onStep?.(done + k, o.steps * chunks); o.onLoss?.(k - 1, loss, lo); },
       });
       done += o.steps;
       xs.push(res.x);
