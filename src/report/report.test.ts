@@ -21,6 +21,22 @@ test("renderReport escapes every text field and lays out one figure per model", 
   assert.equal(escapeHtml(`'"&<>`), "&#39;&quot;&amp;&lt;&gt;");
 });
 
+test("renderReport puts plot sections first or last and objective plots beside a figure's grids", () => {
+  const html = renderReport({
+    title: "t", subtitle: "s", models: [{ name: "a", detail: "p" }, { name: "b", detail: "q" }], metrics: [], notes: [],
+    figures: [{ id: "invert", title: "Inv", caption: "c", cells: [{ src: "0.png" }, { src: "1.png" }], plots: [{ src: "figures/objective-invert.svg", alt: "obj <a>" }] }],
+    plots: [
+      { id: "training", title: "Training", caption: "c", position: "end", plot: { src: "figures/training.svg", alt: "t" } },
+      { id: "robustness", title: "Accuracy", caption: "c", position: "top", plot: { src: "figures/robustness.svg", alt: "r", note: "n&" } },
+    ],
+  });
+  const at = (s: string) => html.indexOf(s);
+  assert.ok(at('<section id="robustness">') > 0 && at('<section id="robustness">') < at('id="metrics"'));
+  assert.ok(at('<section id="training">') > at('<section id="invert">') && at('<section id="training">') < at('id="settings"'));
+  assert.match(html, /<img src="1.png"[^>]*><\/figure><figure class="plot"><img src="figures\/objective-invert.svg" alt="obj &lt;a&gt;"><\/figure><\/div><\/section>/);
+  assert.match(html, /<div class="note">n&amp;<\/div>/);
+});
+
 test("synthetic OOD shapes: [k,C,H,W] in [0,1], distinct, gray or coloured", () => {
   const g = syntheticShapes(10, 1, 28, 28);
   assert.deepEqual(g.x.shape, [8, 1, 28, 28]);
