@@ -32,7 +32,8 @@ export function chooseRobustness(source: RobustnessSource, modelPaths: readonly 
   return missing.length ? "builtin" : "shipped";
 }
 
-async function evalReports(how: "shipped" | "builtin", models: LoadedModel[], dir: string, data: string, eps: string): Promise<{ name: string; report: EvalReport }[]> {
+/** Per model, its eval report: read from eval.json beside it, or computed now into DIR/eval/K-NAME.json. */
+export async function evalReports(how: "shipped" | "builtin", models: LoadedModel[], dir: string, data: string, eps: string): Promise<{ name: string; report: EvalReport }[]> {
   if (how === "shipped") return Promise.all(models.map(async (m) => ({ name: m.name, report: await readEvalReport(shippedEvalPath(m.path)) })));
   await mkdir(join(dir, "eval"), { recursive: true });
   const out: { name: string; report: EvalReport }[] = [];
@@ -65,11 +66,11 @@ export async function writeReportPlots(dir: string, o: { models: LoadedModel[]; 
   if (how !== "none") {
     const reports = await evalReports(how, o.models, dir, o.data, o.eps);
     const src = "figures/robustness.svg";
-    const from = how === "shipped" ? "from the models' eval.json" : `built-in eval: L2 PGD-${BUILTIN_EVAL.steps} on ${o.data}`;
+    const from = how === "shipped" ? "from the models' eval.json" : `built-in eval: L2 PGD-${BUILTIN_EVAL.steps}`;
     await writePlot(join(dir, src), robustnessPlot(reports, from));
     sections.push({
       id: "robustness", title: "Accuracy under attack", position: "top", plot: { src, alt: `accuracy against eps: ${names.join(", ")}` },
-      caption: `Accuracy against the attack radius ε for each model and attack (${from}); ε = 0 is clean accuracy. The robust model keeps its accuracy far longer.`,
+      caption: `Accuracy against the attack radius ε for each model and attack (${how === "shipped" ? from : `${from} on the first ${BUILTIN_EVAL.limit} images of ${o.data}`}); ε = 0 is clean accuracy.`,
     });
   }
   const runs: TrainingRun[] = [];
