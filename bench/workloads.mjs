@@ -1,14 +1,13 @@
 // The robustlens side of every workload, through the library's entry points. `run` is the steady state (programs compiled
-// once, as pgd() with `programs`, training and the visualization tools run them); `user` is the public call as a user makes
-// it when that call compiles its own programs (forward(), pgd(), invert(), the CLI's eval loop).
+// once on a Session, as training, the CLI and the visualization tools run them); `user` is the public call as a user makes
+// it with a bare executor, so that call compiles its own programs (forward(), pgd(), invert()).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  Model, Rng, argmaxRows, buildModel, ceLoss, compileAttack, compileTrainStep, forward, invert, makeSeeds, pgd,
-  repTargetLoss, resolveRepresentation, sliceBatch, stateFeeds, tensor, threatModel,
+  Model, Session, argmaxRows, attackPrograms, buildModel, ceLoss, compileTrainStep, exampleNoise, forward, invert, makeSeeds, pgd,
+  repTargetLoss, resolveRepresentation, sliceBatch, stateFeeds, tensor, threatModel, withSession,
 } from "robustlens";
 import { loadNpy } from "robustlens/node";
-import { FEED_NAMES } from "../dist/src/vis/search.js";
 import { BATCH, EVAL_BATCH, MODELS, archOptions } from "./assets.mjs";
 
 /** Workload names and what each computes; `models` lists where it runs. */
@@ -75,18 +74,21 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
     g.outputs = [g.outputs[0]];
     const prog = await exec.compile(g.prune());
     const out = g.outputs[0].name;
+    const userSession = new Session(exec);
     return {
       check: async () => ({ logits: (await prog.run({ [model.inputName]: x }))[out] }),
       run: () => prog.run({ [model.inputName]: x }),
-      user: () => forward(exec, model, x),
-      dispose: () => prog.dispose(),
+      // a user's session (the CLI keeps one per command): forward() compiles once, then runs the cached program
+      user: () => forward(userSession, model, x),
+      dispose: async () => { await prog.dispose(); await userSession.dispose(); },
     };
   }
 
   if (name === "pgd-step") {
-    const p = await compileAttack(exec, model, BATCH, ceLoss(y), threatModel(spec));
+    const session = new Session(exec), loss = ceLoss(y);
+    const p = await attackPrograms(session, model, BATCH, loss, threatModel(spec));
     const feeds = {
-      ...p.feeds, [model.inputName]: x, x0: x, best_x: x,
+      ...loss.feeds, [model.inputName]: x, x0: x, best_x: x,
       best_obj: tensor("float32", [BATCH], new Float32Array(BATCH).fill(-Infinity)),
       alpha: tensor("float32", [BATCH, 1, 1, 1], new Float32Array(BATCH).fill(alpha)),
     };
@@ -96,19 +98,20 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
         return { x_next: o[p.names.xNext], obj: o[p.names.obj], logits: o[p.names.logits] };
       },
       run: () => p.step.run(feeds),
-      dispose: () => p.dispose(),
+      dispose: () => session.dispose(),
     };
   }
 
   if (name === "pgd-10") {
     const o = { threat: spec, loss: ceLoss(y), steps: 10, stepSize: alpha, keep: "best" };
-    const p = await compileAttack(exec, model, BATCH, o.loss, threatModel(spec));
+    const session = new Session(exec);
+    await attackPrograms(session, model, BATCH, o.loss, threatModel(spec));
     return {
       // the first iteration (and the final evaluations): later iterates drift apart by float32 noise at ReLU/MaxPool ties
-      check: async () => { const r = await pgd(exec, model, x, { ...o, steps: 1, programs: p }); return { x: r.x, loss: tensor("float32", [BATCH], r.loss), logits: r.logits }; },
-      run: () => pgd(exec, model, x, { ...o, programs: p }),
+      check: async () => { const r = await pgd(session, model, x, { ...o, steps: 1 }); return { x: r.x, loss: tensor("float32", [BATCH], r.loss), logits: r.logits }; },
+      run: () => pgd(session, model, x, o),
       user: () => pgd(exec, model, x, o),
-      dispose: () => p.dispose(),
+      dispose: () => session.dispose(),
     };
   }
 
@@ -123,14 +126,15 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
     const target = liftedTarget(ev.graph, [...m.params, ...m.buffers]);
     const sgd = { momentum: 0.9, weightDecay: 5e-4 };
     const steps = await compileTrainStep(exec, m, BATCH, sgd);
-    const attack = await compileAttack(exec, target, BATCH, ceLoss(y), threatModel(spec));
+    const session = new Session(exec);
+    await attackPrograms(session, target, BATCH, ceLoss(y), threatModel(spec));
     const weights = new Map(weightsIn), momentum = new Map(m.params.map((p) => [p, tensor("float32", weights.get(p).shape)]));
     const lr = tensor("float32", [], [MODELS[key].lr]);
     let k = 0;
     const step = async (seed, pgdSteps = 7) => {
       const wf = Object.fromEntries([...m.params, ...m.buffers].map((n) => [n, weights.get(n)]));
       // train-step (profiling only): the update alone, on the clean batch
-      const r = name === "train-step" ? { x } : await pgd(exec, target, x, { threat: spec, steps: pgdSteps, stepSize: MODELS[key].trainStep, loss: ceLoss(y), randomStart: true, keep: "last", seed, programs: attack, feeds: { ...wf, labels: y } });
+      const r = name === "train-step" ? { x } : await pgd(session, target, x, { threat: spec, steps: pgdSteps, stepSize: MODELS[key].trainStep, loss: ceLoss(y), randomStart: true, keep: "last", seed, feeds: wf });
       const out = await steps.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: r.x, labels: y, lr });
       m.params.forEach((p, i) => { weights.set(p, out[steps.params[i]]); momentum.set(p, out[steps.momentum[i]]); });
       m.buffers.forEach((b, i) => weights.set(b, out[steps.buffers[i]]));
@@ -138,15 +142,15 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
     };
     return {
       check: async () => {
-        // the PyTorch side starts from the same random start (pgd() draws it from Rng(seed) exactly so)
-        await save("start", threatModel(spec).randomStart(x, new Rng(0)));
+        // the PyTorch side starts from the same random start (pgd() draws example i's from (seed, restart 0, i) exactly so)
+        await save("start", threatModel(spec).randomStart(x, exampleNoise(0, 0, 0)));
         const r = await step(0, 1); // the first PGD iteration, then the update
         // the first conv, the classifier and (ResNet) the first BN's running mean after the update
         const shown = ["conv1.weight", "linear.weight", "bn1.running_mean"].filter((k) => weights.has(k));
         return { x_adv: r.x_adv, loss: r.loss, ...Object.fromEntries(shown.map((k) => [k, weights.get(k)])) };
       },
       run: () => step(++k),
-      dispose: async () => { await steps.program.dispose(); await attack.dispose(); },
+      dispose: async () => { await steps.program.dispose(); await session.dispose(); },
     };
   }
 
@@ -159,12 +163,13 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
     const repProg = await exec.compile(rg.prune());
     const threat = { kind: "l2", eps: 1000 };
     const zeros = tensor("float32", [BATCH, ...rep.staticShape.slice(1)]);
-    const p = await compileAttack(exec, model, BATCH, repTargetLoss(rep.name, zeros), threatModel(threat), { straightThrough });
+    const session = new Session(exec);
+    await attackPrograms(session, model, BATCH, repTargetLoss(rep.name, zeros), threatModel(threat), { straightThrough });
     const steady = async (steps) => {
       const targetRep = (await repProg.run({ [model.inputName]: targets }))[rep.name];
       const loss = repTargetLoss(rep.name, targetRep);
       const x0 = makeSeeds(model, "noise", BATCH, 0);
-      return pgd(exec, model, x0, { threat, loss, steps, stepSize: 1, keep: "best", straightThrough, programs: p, feeds: { [FEED_NAMES.target]: targetRep } });
+      return pgd(session, model, x0, { threat, loss, steps, stepSize: 1, keep: "best", straightThrough });
     };
     return {
       check: async () => {
@@ -174,7 +179,7 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
       },
       run: () => steady(INVERT_STEPS),
       user: () => invert(exec, model, targets, { steps: INVERT_STEPS, rngSeed: 0 }),
-      dispose: async () => { await repProg.dispose(); await p.dispose(); },
+      dispose: async () => { await repProg.dispose(); await session.dispose(); },
     };
   }
 
@@ -210,7 +215,8 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
         return { logits: tensor("float32", [n, c], data), correct: tensor("float32", [1], [correct]) };
       },
       run: () => loop(cached, false),
-      user: () => loop((xb) => forward(exec, model, xb), false),
+      // the CLI's loop: one session per command, so each batch size compiles once per call
+      user: () => withSession(exec, (s) => loop((xb) => forward(s, model, xb), false)),
       dispose: async () => { for (const p of progs.values()) await p.prog.dispose(); },
     };
   }

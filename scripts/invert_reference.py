@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference of representation inversion (DESIGN.md section 4, the robustness library's procedure) on any ONNX model.
+"""PyTorch reference of representation inversion (docs/design.md section 4, the robustness library's procedure) on any ONNX model.
 
 The model runs through scripts/onnx_torch.py (our own ONNX -> torch evaluator), so robustlens can be checked against an
 independent implementation on the same exported file. Run with Debian's Python (python3-torch, python3-onnx, numpy):

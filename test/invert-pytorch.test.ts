@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { Model, type Tensor, invert, makeSeeds, relativeRepDistance, representation, representationOf, sliceBatch } from "robustlens";
+import { Model, type Tensor, invert, makeSeeds, relativeRepDistance, representationOf, sliceBatch } from "robustlens";
 import { loadNpy, nodeExecutor, saveNpy } from "robustlens/node";
 import { FIXTURES, mean, tmp } from "./helpers.js";
 
@@ -32,7 +32,7 @@ for (const c of cases) {
     const model = new Model(new Uint8Array(readFileSync(c.model)), c.model);
     const targets = sliceBatch((await loadNpy(c.targets)) as Tensor<"float32">, 0, c.n);
     const seed = makeSeeds(model, "noise", c.n, 7);
-    const info = representation(model);
+    const info = model.representation();
     assert.ok(info.fakeRelu, `no fake ReLU found before "${info.name}"`);
     const dir = tmp();
     await saveNpy(join(dir, "targets.npy"), targets);

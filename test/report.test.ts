@@ -47,7 +47,7 @@ test("report: index.html has the metric table and every figure for each model; e
     const sec = new RegExp(`<section id="${id}">([\\s\\S]*?)</section>`).exec(html);
     assert.ok(sec, `section ${id}`);
     assert.equal(sec[1]!.match(/<figure><figcaption>/g)?.length, 2, `section ${id}: one figure per model`);
-    assert.equal(sec[1]!.match(/<figure class="plot"><img src="figures\/objective-[a-z]+\.svg"/g)?.length ?? 0, plotsIn[id], `section ${id}: objective plots`);
+    assert.equal(sec[1]!.match(/<figure class="plot"><img src="figures\/objective-[a-z]+-[a-z]+\.svg"/g)?.length ?? 0, plotsIn[id], `section ${id}: objective plots`);
   }
   // the accuracy-vs-ε curves come first, before the metric table; the training curves after the figures
   assert.ok(html.indexOf('<section id="robustness">') < html.indexOf('id="metrics"'));
@@ -77,16 +77,16 @@ test("report plots: accuracy vs ε from the shipped eval.json, each model's obje
     assert.equal(pgd[0]!.accuracy, Number((100 * ev.clean_accuracy).toPrecision(4)));
     assert.equal(rob.filter((v) => v.model === name && v.attack === "APGD-CE-20").length, pgd.length);
   }
-  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { models: { name: string; invert: { distance: number }; steps: { invert: number } }[] };
-  const inv = specValues(await readPlotSpec(join(dir, "figures/objective-invert.svg")));
+  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { steps: { invert: number }; models: { name: string; invert: { distance: number } }[] };
+  const inv = specValues(await readPlotSpec(join(dir, "figures/objective-invert-distance.svg")));
   for (const m of metrics.models) {
     const curve = inv.filter((v) => v.model === m.name).map((v) => Number(v.value));
-    assert.equal(curve.length, m.steps.invert, m.name);
+    assert.equal(curve.length, metrics.steps.invert, m.name);
     // the search lowers its objective, and the kept (best) iterate is at least as good as every traced one
     assert.ok(Math.min(...curve) < 0.9 * curve[0]!, `${m.name}: ${curve[0]} → ${Math.min(...curve)}`);
     assert.ok(m.invert.distance <= Math.min(...curve) + 1e-4, `${m.name}: best ${m.invert.distance}, curve min ${Math.min(...curve)}`);
   }
-  const vis = specValues(await readPlotSpec(join(dir, "figures/objective-visualize.svg")));
+  const vis = specValues(await readPlotSpec(join(dir, "figures/objective-features-visualize.svg")));
   assert.deepEqual([...new Set(vis.map((v) => v.model))], ["fashion-mnist-standard", "fashion-mnist-l2"]);
   const tr = specValues(await readPlotSpec(join(dir, "figures/training.svg")));
   assert.equal(tr.filter((v) => v.run === "fashion-mnist-l2" && v.series === TRAINING_SERIES.adv).length, 10);

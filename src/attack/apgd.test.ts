@@ -6,7 +6,7 @@ import { loadNpy } from "../data/node/npy-file.js";
 import { Builder } from "../ir/builder.js";
 import { Graph } from "../ir/graph.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import { forward } from "../model/gradient.js";
+import { forward } from "../model/forward.js";
 import { Model } from "../model/model.js";
 import { nodeExecutor } from "../runtime/node.js";
 import { checkGradient, distinctTensor } from "../testing/gradcheck.js";
@@ -69,10 +69,10 @@ test("DLR loss matches a JS computation on the fixture's logits (label on top an
   for (const ys of [labels, tensor("int64", [n], top) as Tensor<"int64">]) {
     const graph = model.graph(n);
     const g = new Builder(graph);
-    const built = dlrLoss(ys).build(g, { graph, logits: graph.outputs[0]!, n });
-    graph.outputs = [g.identity(built.loss, "dlr")];
+    const loss = dlrLoss(ys);
+    graph.outputs = [g.identity(loss.build(g, { graph, logits: graph.outputs[0]!, n }), "dlr")];
     const prog = await nodeExecutor.compile(graph.prune());
-    const got = (await prog.run({ [model.inputName]: x, ...built.feeds })).dlr!.data as Float32Array;
+    const got = (await prog.run({ [model.inputName]: x, ...loss.feeds })).dlr!.data as Float32Array;
     await prog.dispose();
     for (let i = 0; i < n; i++) {
       const z = Array.from(logits.data as Float32Array).slice(i * c, (i + 1) * c);

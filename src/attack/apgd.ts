@@ -1,13 +1,10 @@
 // Auto-PGD (Croce & Hein, ICML 2020): momentum steps, step size halved at checkpoints, restart from the best point.
-import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import type { Executor, Program } from "../runtime/executor.js";
-import { Rng } from "../util/rng.js";
+import { type Runner, withSession } from "../runtime/session.js";
 import type { AttackLoss } from "./losses.js";
-import type { AttackResult } from "./pgd.js";
-import { type AttackTarget, objective } from "./program.js";
-import { type ThreatModel, type ThreatSpec, threatModel } from "./threat.js";
+import { type AttackPrograms, type AttackTarget, type UpdateRule, attackPrograms, perExampleInput } from "./program.js";
+import { type AttackResult, type OnStep, type Run, bestOfRestarts, checkAbort, copyRow, exampleNoise } from "./runs.js";
+import { type ThreatSpec, threatModel } from "./threat.js";
 
 export interface ApgdOptions {
   /** An ε-ball: l2 or linf (APGD's step size is relative to ε). */
@@ -18,12 +15,16 @@ export interface ApgdOptions {
   steps?: number;
   /** Runs, each from its own random start; per example the first successful one is kept (else the highest objective). Default 1. */
   restarts?: number;
+  /** Random starts draw example i's noise from (seed, restart, exampleOffset + i): the same at any batch size. */
   seed?: number;
+  exampleOffset?: number;
   /** Halve η when fewer than ρ of the steps since the last checkpoint increased the objective; default 0.75. */
   rho?: number;
   /** Momentum weight α of the new step; default 0.75. */
   alpha?: number;
-  onStep?: (done: number, total: number) => void;
+  onStep?: OnStep;
+  signal?: AbortSignal;
+  feeds?: Record<string, Tensor>;
 }
 
 /** Checkpoints w_j = ceil(p_j·N): p0 = 0, p1 = 0.22, p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06), kept while ≤ N. */
@@ -41,49 +42,23 @@ export function shouldRestart(s: { ups: number; window: number; eta: number; eta
   return s.ups < rho * s.window || (s.eta === s.etaAtCheck && s.best === s.bestAtCheck);
 }
 
-interface ApgdPrograms {
-  /** (x_k, x_prev, x0, eta, alpha, feeds) → x_{k+1}, objective and logits at x_k (f(x_{k+1}) comes from the next call). */
-  step: Program;
-  /** (x, feeds) → objective, logits. */
-  evaluate: Program;
-  feeds: Record<string, Tensor>;
-  names: { xNext: string; obj: string; logits: string };
-}
-
-async function compileApgd(exec: Executor, model: AttackTarget, n: number, loss: AttackLoss, threat: ThreatModel): Promise<ApgdPrograms> {
-  const ev = objective(model, n, loss);
-  const evaluate = await exec.compile(ev.graph.prune());
-  const st = objective(model, n, loss);
-  const gr = grad(st.graph, { loss: new Builder(st.graph).reduceSum(st.obj, [], false), wrt: [model.inputName] });
-  const graph = gr.graph;
-  const g = new Builder(graph);
-  const x = graph.inputs.find((v) => v.name === model.inputName)!;
-  const x0 = graph.addInput("x0", "float32", x.shape);
-  const xPrev = graph.addInput("x_prev", "float32", x.shape);
-  const eta = graph.addInput("eta", "float32", [n, ...Array((x.rank ?? 4) - 1).fill(1)]);
-  const alpha = graph.addInput("alpha", "float32", []);
-  // z = P(x_k + η·step(∇f));  x_{k+1} = P(x_k + α(z − x_k) + (1 − α)(x_k − x_{k−1}))
-  const z = threat.project(g, threat.step(g, x, gr.grads[0]!, eta), x0);
-  const moved = g.addv(g.addv(x, g.mul(alpha, g.sub(z, x))), g.mul(g.sub(g.scalarLike(1, alpha), alpha), g.sub(x, xPrev)));
-  const xNext = g.identity(threat.project(g, moved, x0), "x_next");
-  const obj = graph.value(st.obj.name), logits = graph.value(st.logits.name);
-  graph.outputs = [xNext, obj, logits];
-  graph.prune();
-  const step = await exec.compile(graph);
-  return { step, evaluate, feeds: ev.feeds, names: { xNext: xNext.name, obj: obj.name, logits: logits.name } };
-}
-
-type Run = { x: Tensor<"float32">; obj: Float32Array; logits: Tensor; success?: boolean[] };
-
-const rows = (t: Tensor, n: number) => t.data.length / n;
-/** Copies example i of `src` into `dst` (both flat, `per` values per example). */
-function copyRow(dst: { set(a: ArrayLike<number>, o: number): void }, src: Tensor, i: number, per: number): void {
-  dst.set((src.data as Float32Array).subarray(i * per, (i + 1) * per), i * per);
-}
+/** APGD's update: z = P(x_k + η·step(∇f)); x_{k+1} = P(x_k + α(z − x_k) + (1 − α)(x_k − x_{k−1})). */
+export const APGD_RULE: UpdateRule = {
+  name: "apgd",
+  build: (g, { graph, x, grad: dx, x0, n, threat }) => {
+    const xPrev = graph.addInput("x_prev", "float32", x.shape);
+    const eta = perExampleInput(graph, "eta", x, n);
+    const alpha = graph.addInput("alpha", "float32", []);
+    const z = threat.project(g, threat.step(g, x, dx, eta), x0);
+    const moved = g.addv(g.addv(x, g.mul(alpha, g.sub(z, x))), g.mul(g.sub(g.scalarLike(1, alpha), alpha), g.sub(x, xPrev)));
+    return { xNext: g.identity(threat.project(g, moved, x0), "x_next") };
+  },
+};
 
 /** One APGD run from `start`: N_iter steps; returns the best iterate per example, its objective and logits. */
-async function runOnce(p: ApgdPrograms, model: AttackTarget, x0: Tensor<"float32">, start: Tensor<"float32">, o: Required<Pick<ApgdOptions, "steps" | "rho" | "alpha">>, eps: number, tick: () => void): Promise<Run> {
-  const n = x0.shape[0]!, per = rows(x0, n), steps = o.steps;
+async function runOnce(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float32">, start: Tensor<"float32">, o: Required<Pick<ApgdOptions, "steps" | "rho" | "alpha">> & Pick<ApgdOptions, "signal" | "feeds">, loss: AttackLoss, eps: number, tick: (x: Tensor<"float32">, obj: Float32Array) => void): Promise<Run> {
+  const feeds = { ...loss.feeds, ...o.feeds };
+  const n = x0.shape[0]!, per = x0.data.length / n, steps = o.steps;
   const checkpoints = new Set(apgdCheckpoints(steps).filter((w) => w > 0));
   const eta = new Float32Array(n).fill(2 * eps);
   const etaTensor = () => tensor("float32", [n, ...Array(x0.shape.length - 1).fill(1)], eta.slice());
@@ -110,10 +85,11 @@ async function runOnce(p: ApgdPrograms, model: AttackTarget, x0: Tensor<"float32
     }
   };
   const stepFrom = (x: Tensor<"float32">, xPrev: Tensor<"float32">, a: number) =>
-    p.step.run({ ...p.feeds, [model.inputName]: x, x_prev: xPrev, x0, eta: etaTensor(), alpha: tensor("float32", [], [a]) });
+    p.step.run({ ...feeds, [model.inputName]: x, x_prev: xPrev, x0, eta: etaTensor(), alpha: tensor("float32", [], [a]) });
 
   let x = start, xPrev = start;
   for (let k = 0; k < steps; k++) {
+    checkAbort(o.signal);
     // x(1) = P(x(0) + η·step): the first step has no momentum
     const a = k === 0 ? 1 : o.alpha;
     let out = await stepFrom(x, xPrev, a);
@@ -145,27 +121,11 @@ async function runOnce(p: ApgdPrograms, model: AttackTarget, x0: Tensor<"float32
     }
     xPrev = x;
     x = out[p.names.xNext] as Tensor<"float32">;
-    tick();
+    tick(x, out[p.names.obj]!.data as Float32Array);
   }
-  const last = await p.evaluate.run({ ...p.feeds, [model.inputName]: x });
+  const last = await p.evaluate.run({ ...feeds, [model.inputName]: x });
   observe(x, last[p.names.obj]!.data as Float32Array, last[p.names.logits]!, steps);
   return { x: tensor("float32", x0.shape, bestX) as Tensor<"float32">, obj: bestObj, logits: tensor("float32", [n, c], bestLogits!) };
-}
-
-/** Per example: keep a successful run (the earlier one), else the higher objective. */
-function keepBetter(a: Run, b: Run, n: number): Run {
-  const per = rows(a.x, n), c = a.logits.shape[1]!;
-  const x = Float32Array.from(a.x.data), obj = Float32Array.from(a.obj), logits = Float32Array.from(a.logits.data as Float32Array);
-  const success = a.success ? [...a.success] : undefined;
-  for (let i = 0; i < n; i++) {
-    const takeB = a.success && b.success ? !a.success[i] && (b.success[i] || b.obj[i]! > a.obj[i]!) : b.obj[i]! > a.obj[i]!;
-    if (!takeB) continue;
-    copyRow(x, b.x, i, per);
-    copyRow(logits, b.logits, i, c);
-    obj[i] = b.obj[i]!;
-    if (success) success[i] = b.success![i]!;
-  }
-  return { x: tensor("float32", a.x.shape, x) as Tensor<"float32">, obj, logits: tensor("float32", a.logits.shape, logits), success };
 }
 
 function checkOptions(o: ApgdOptions): { steps: number; restarts: number; rho: number; alpha: number; eps: number } {
@@ -179,26 +139,16 @@ function checkOptions(o: ApgdOptions): { steps: number; restarts: number; rho: n
 }
 
 /** APGD on a per-example loss within an L2 or L∞ ball; returns the best iterate of the kept restart per example. */
-export async function apgd(exec: Executor, model: AttackTarget, x0: Tensor<"float32">, o: ApgdOptions): Promise<AttackResult> {
+export async function apgd(runner: Runner, model: AttackTarget, x0: Tensor<"float32">, o: ApgdOptions): Promise<AttackResult> {
   const { steps, restarts, rho, alpha, eps } = checkOptions(o);
   const threat = threatModel(o.threat);
   const n = model.checkInput(x0);
-  const rng = new Rng(o.seed ?? 0);
-  const p = await compileApgd(exec, model, n, o.loss, threat);
-  let done = 0;
-  const tick = () => o.onStep?.(++done, steps * restarts);
-  try {
-    let best: Run | undefined;
-    for (let r = 0; r < restarts; r++) {
-      const res = await runOnce(p, model, x0, threat.randomStart(x0, rng), { steps, rho, alpha }, eps, tick);
-      const run = { ...res, success: o.loss.success?.(res.logits) };
-      best = best ? keepBetter(best, run, n) : run;
-      if (best.success?.every(Boolean)) break;
-    }
-    const sign = o.loss.goal === "max" ? 1 : -1;
-    return { x: best!.x, loss: best!.obj.map((v) => sign * v), logits: best!.logits, success: best!.success };
-  } finally {
-    await p.step.dispose();
-    await p.evaluate.dispose();
-  }
+  const sign = o.loss.goal === "max" ? 1 : -1;
+  return withSession(runner, async (session) => {
+    const p = await attackPrograms(session, model, n, o.loss, threat, { rule: APGD_RULE });
+    let done = 0;
+    const tick = (x: Tensor<"float32">, obj: Float32Array) => o.onStep?.(++done, steps * restarts, { x, loss: obj.map((v) => sign * v) });
+    return bestOfRestarts(restarts, o.loss, (r) =>
+      runOnce(p, model, x0, threat.randomStart(x0, exampleNoise(o.seed ?? 0, r, o.exampleOffset ?? 0)), { steps, rho, alpha, signal: o.signal, feeds: o.feeds }, o.loss, eps, tick));
+  });
 }

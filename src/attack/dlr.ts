@@ -2,7 +2,7 @@
 import type { Builder } from "../ir/builder.js";
 import type { Value } from "../ir/graph.js";
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
-import { type AttackLoss, argmaxRows } from "./losses.js";
+import { type AttackLoss, argmaxRows, labelsInput } from "./losses.js";
 
 /** Per-example DLR [N] of logits [N,C] (C ≥ 3) against int64 labels [N]: −(z_y − max_{i≠y} z_i) / (z_π1 − z_π3 + 1e-12). */
 export function dlr(g: Builder, logits: Value, labels: Value): Value {
@@ -24,11 +24,8 @@ export function dlr(g: Builder, logits: Value, labels: Value): Value {
 /** Untargeted DLR: maximized; success = the prediction leaves the true label. */
 export function dlrLoss(labels: Tensor<"int64">): AttackLoss {
   return {
-    name: "dlr", goal: "max",
-    build: (g, ctx) => {
-      if (labels.shape.length !== 1 || labels.shape[0] !== ctx.n) throw new Error(`labels ${formatShape(labels.shape)} do not match a batch of ${ctx.n}`);
-      return { loss: dlr(g, ctx.logits, g.graph.addInput("labels", "int64", [ctx.n])), feeds: { labels } };
-    },
+    name: "dlr", goal: "max", feeds: { labels },
+    build: (g, ctx) => dlr(g, ctx.logits, labelsInput(g, ctx, labels, "labels")),
     success: (logits) => argmaxRows(logits).map((p, i) => p !== Number(labels.data[i])),
   };
 }

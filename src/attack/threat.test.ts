@@ -5,7 +5,7 @@ import { Graph } from "../ir/graph.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
 import { nodeExecutor } from "../runtime/node.js";
 import { Rng } from "../util/rng.js";
-import { type ThreatSpec, parseThreat, threatModel } from "./threat.js";
+import { THREAT_HELP, THREAT_KINDS, type ThreatSpec, defaultStepSize, parseThreat, threatModel } from "./threat.js";
 
 const shape = [3, 2, 4, 4];
 const rand = (seed: number, lo: number, hi: number): Tensor<"float32"> => {
@@ -53,7 +53,7 @@ for (const spec of [{ kind: "l2", eps: 0.5 }, { kind: "linf", eps: 0.1 }, { kind
   test(`${spec.kind}: random start lies in the set and the box`, () => {
     const tm = threatModel(spec);
     const x0 = rand(6, 0, 1);
-    const s = tm.randomStart(x0, new Rng(9));
+    const s = tm.randomStart(x0, (i) => new Rng(9 + i));
     for (const v of s.data) assert.ok(v >= 0 && v <= 1);
     if ("eps" in spec) for (let i = 0; i < 3; i++) assert.ok(tm.norm(perEx(s.data, x0.data, i)) <= spec.eps * (1 + 1e-5));
   });
@@ -63,4 +63,14 @@ test("bad threat options are one-line errors", () => {
   assert.throws(() => parseThreat("l3", 1), /unknown threat model "l3"/);
   assert.throws(() => parseThreat("l2", -0.5), /--eps must be a positive number for --threat l2, got -0.5/);
   assert.throws(() => threatModel({ kind: "linf", eps: Number.NaN }), /eps must be a positive number/);
+  assert.throws(() => parseThreat("unconstrained", 0.5), /--eps does not apply to --threat unconstrained/);
+  assert.throws(() => defaultStepSize({ kind: "unconstrained" }, 10), /unconstrained attacks need an explicit step size/);
+  assert.equal(defaultStepSize({ kind: "l2", eps: 0.5 }, 10), 0.125);
+});
+
+test("the threat table drives parsing and help, and a ThreatModel of one's own passes through", () => {
+  for (const k of THREAT_KINDS) assert.match(THREAT_HELP, new RegExp(`${k}: `));
+  assert.equal(threatModel(parseThreat("linf", 0.1)).key, "linf:0.1");
+  const own = { ...threatModel({ kind: "l2", eps: 1 }), name: "mine", key: "mine" };
+  assert.equal(threatModel(own), own);
 });

@@ -5,7 +5,7 @@ import { clampBox, l2NormOf } from "./threat.js";
 
 export function unconstrainedThreat(): ThreatModel {
   return {
-    spec: { kind: "unconstrained" },
+    name: "unconstrained", key: "unconstrained",
     // x + α·g
     step: (g, x, grad, alpha) => g.addv(x, g.mul(alpha, grad)),
     // clamp(x, 0, 1)

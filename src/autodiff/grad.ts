@@ -3,7 +3,7 @@ import { Builder } from "../ir/builder.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType, tensor } from "../ir/tensor.js";
 import type { OpType } from "../ops/attrs.js";
-import { OPS, STOP_GRADIENT_INPUTS } from "../ops/index.js";
+import { OPS } from "../ops/index.js";
 import type { GradRule } from "../ops/types.js";
 
 export interface GradOptions {
@@ -73,7 +73,7 @@ export function grad(source: Graph, options: GradOptions): GradResult {
   for (let k = forward.length - 1; k >= 0; k--) {
     const node = forward[k]!;
     if (!node.outputs.some((o) => parts.has(o))) continue;
-    const stop = STOP_GRADIENT_INPUTS[node.op] ?? [];
+    const stop = OPS[node.op].stopGradient ?? [];
     const needs = node.inputs.map((v, i) => !!v && live.has(v) && isFloatDType(v.dtype) && !stop.includes(i));
     if (!needs.some(Boolean)) continue;
     const rule = (straight.has(node) ? IDENTITY : OPS[node.op].grad) as GradRule<OpType>;

@@ -2,11 +2,11 @@
 import { saveNpy } from "../data/node/npy-file.js";
 import { argmaxRows } from "../attack/losses.js";
 import { type AttackResult } from "../attack/pgd.js";
-import { AttackCache, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
-import { parseThreat, threatModel } from "../attack/threat.js";
+import { effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
+import { THREATS, parseThreat, threatModel } from "../attack/threat.js";
 import type { Tensor } from "../ir/tensor.js";
-import { forward } from "../model/gradient.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { forward } from "../model/forward.js";
+import { session } from "./session.js";
 import { readImages, readLabels, readModel } from "./io.js";
 import { concatBatch, sliceBatch } from "../ir/batch.js";
 import { progress } from "./progress.js";
@@ -43,38 +43,33 @@ export async function attackCommand(o: AttackOptions): Promise<void> {
   const labels = await readLabels(o.labels, n);
   const targets = o.targeted ? await readLabels(o.targetLabels!, n) : undefined;
   const req = { method, threat, steps, stepSize, randomStart: !!o.randomStart, restarts, keep: o.keep as "best" | "last", seed: Number(o.seed) };
-  const alpha = effectiveStepSize({ ...req, labels });
+  const alpha = effectiveStepSize(req);
   process.stderr.write(`attack ${method} ${threat.kind}${"eps" in threat ? ` eps=${threat.eps}` : ""} steps=${steps}${alpha !== undefined ? ` step-size=${alpha.toPrecision(4)}` : ""} restarts=${restarts} keep=${o.keep}${targets ? " targeted" : ""}\n`);
   const tm = threatModel(threat);
   const advParts: Tensor[] = [];
   let clean = 0, adv = 0, reached = 0, normSum = 0;
-  const cache = new AttackCache(nodeExecutor, model);
-  try {
-    for (let i = 0, b = 1; i < n; i += bs, b++) {
-      const j = Math.min(n, i + bs);
-      const xb = sliceBatch(x, i, j), yb = sliceBatch(labels, i, j), tb = targets && sliceBatch(targets, i, j);
-      const bar = progress(steps * restarts, `batch ${b}`);
-      const r: AttackResult = await runAttack(nodeExecutor, model, xb, { ...req, labels: yb, targetLabels: tb, onStep: (d) => bar.update(d) }, cache);
-      bar.stop();
-      const cleanPred = argmaxRows(await forward(nodeExecutor, model, xb));
-      const advPred = argmaxRows(r.logits);
-      const per = xb.data.length / (j - i);
-      for (let k = 0; k < j - i; k++) {
-        const y = Number(yb.data[k]);
-        if (cleanPred[k] === y) clean++;
-        if (advPred[k] === y) adv++;
-        if (tb && advPred[k] === Number(tb.data[k])) reached++;
-        const d = Array.from({ length: per }, (_, q) => r.x.data[k * per + q]! - xb.data[k * per + q]!);
-        normSum += tm.norm(d);
-      }
-      advParts.push(r.x);
-      process.stderr.write(`batch ${b}: ${j}/${n} images, adversarial accuracy so far ${((100 * adv) / j).toFixed(2)}%\n`);
+  for (let i = 0, b = 1; i < n; i += bs, b++) {
+    const j = Math.min(n, i + bs);
+    const xb = sliceBatch(x, i, j), yb = sliceBatch(labels, i, j), tb = targets && sliceBatch(targets, i, j);
+    const bar = progress(steps * restarts, `batch ${b}`);
+    const r: AttackResult = await runAttack(session, model, xb, { ...req, labels: yb, targetLabels: tb, exampleOffset: i, onStep: (d) => bar.update(d) });
+    bar.stop();
+    const cleanPred = argmaxRows(await forward(session, model, xb));
+    const advPred = argmaxRows(r.logits);
+    const per = xb.data.length / (j - i);
+    for (let k = 0; k < j - i; k++) {
+      const y = Number(yb.data[k]);
+      if (cleanPred[k] === y) clean++;
+      if (advPred[k] === y) adv++;
+      if (tb && advPred[k] === Number(tb.data[k])) reached++;
+      const d = Array.from({ length: per }, (_, q) => r.x.data[k * per + q]! - xb.data[k * per + q]!);
+      normSum += tm.norm(d);
     }
-  } finally {
-    await cache.dispose();
+    advParts.push(r.x);
+    process.stderr.write(`batch ${b}: ${j}/${n} images, adversarial accuracy so far ${((100 * adv) / j).toFixed(2)}%\n`);
   }
   await saveNpy(o.out, concatBatch(advParts));
-  const normName = threat.kind === "linf" ? "L∞" : "L2";
+  const normName = THREATS[threat.kind].normName;
   console.log(`clean accuracy ${((100 * clean) / n).toFixed(2)}%  adversarial accuracy ${((100 * adv) / n).toFixed(2)}%` +
     `${targets ? `  target reached ${((100 * reached) / n).toFixed(2)}%` : ""}  mean ${normName} perturbation ${(normSum / n).toFixed(4)}  (${n} images; wrote ${o.out})`);
 }

@@ -1,10 +1,10 @@
 // `robustlens eval`: clean and robust accuracy per ε and per attack, with progress and a JSON report.
 import { writeFile, rename } from "node:fs/promises";
 import { argmaxRows } from "../attack/losses.js";
-import { type AttackMethod, AttackCache, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
+import { type AttackMethod, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
 import { type ThreatSpec, parseThreat } from "../attack/threat.js";
-import { forward } from "../model/gradient.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { forward } from "../model/forward.js";
+import { session } from "./session.js";
 import { positiveInt, positiveNumber } from "./attack.js";
 import { loadDataSpec } from "./data-spec.js";
 import { readModel } from "./io.js";
@@ -40,29 +40,24 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   const t0 = performance.now();
   const bar = progress(Math.ceil(n / bs) * (runs.length + 1), "eval");
   let done = 0;
-  const cache = new AttackCache(nodeExecutor, model);
-  try {
-    for (let i = 0; i < n; i += bs) {
-      const j = Math.min(n, i + bs);
-      const xb = sliceBatch(data.images, i, j), yb = sliceBatch(data.labels, i, j);
-      const y = Array.from(yb.data, Number);
-      const pred = argmaxRows(await forward(nodeExecutor, model, xb));
-      clean += pred.filter((p, k) => p === y[k]).length;
-      bar.update(++done);
-      for (let r = 0; r < runs.length; r++) {
-        const res = await runAttack(nodeExecutor, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: Number(o.seed) }, cache);
-        correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
-        bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
-      }
+  for (let i = 0; i < n; i += bs) {
+    const j = Math.min(n, i + bs);
+    const xb = sliceBatch(data.images, i, j), yb = sliceBatch(data.labels, i, j);
+    const y = Array.from(yb.data, Number);
+    const pred = argmaxRows(await forward(session, model, xb));
+    clean += pred.filter((p, k) => p === y[k]).length;
+    bar.update(++done);
+    for (let r = 0; r < runs.length; r++) {
+      const res = await runAttack(session, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: Number(o.seed), exampleOffset: i });
+      correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
+      bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
     }
-  } finally {
-    await cache.dispose();
   }
   bar.stop();
   const seconds = (performance.now() - t0) / 1000;
   const results = runs.map((r, k) => ({
     threat: r.threat.kind, eps: "eps" in r.threat ? r.threat.eps : null, attack: r.method, steps, restarts,
-    step_size: effectiveStepSize({ ...r, labels: data.labels, steps, stepSize }) ?? null, robust_accuracy: correct[k] / n,
+    step_size: effectiveStepSize({ ...r, steps, stepSize }) ?? null, robust_accuracy: correct[k] / n,
   }));
   const report = { model: o.model, name: modelDisplayName(o.model), data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
   const tmpPath = `${o.out}.tmp-${process.pid}`;

@@ -1,12 +1,12 @@
 // `robustlens visualize` and `robustlens add-feature`: maximize units of R, rank dataset images by them, add them to images.
-import { tensor, type Tensor } from "../ir/tensor.js";
-import { nodeExecutor } from "../runtime/node.js";
+import type { Tensor } from "../ir/tensor.js";
+import { session } from "./session.js";
 import { addFeature, rankByFeature, visualizeFeature } from "../vis/features.js";
-import { type Seed, featureActivations, representation, representationOf, unitMask } from "../vis/representation.js";
-import { concatBatch } from "../ir/batch.js";
+import { type Seed, featureActivations, representationOf, unitMask } from "../vis/representation.js";
+import { concatBatch, interleaveRows, pickBatch } from "../ir/batch.js";
 import { VIS_DEFAULTS } from "../vis/search.js";
 import { positiveInt } from "./attack.js";
-import { type SearchFlags, fmt, gridScale, interleaveRows, loadModel, readImagesArg, searchOptions, withProgress, writeOutputs } from "./vis-common.js";
+import { type SearchFlags, fmt, gridScale, loadModel, readImagesArg, searchOptions, withProgress, writeOutputs } from "./vis-common.js";
 
 /** "3,7,12" → [3, 7, 12]; every entry a non-negative integer. */
 export function parseFeatures(v: string, flag: string): number[] {
@@ -16,12 +16,6 @@ export function parseFeatures(v: string, flag: string): number[] {
 }
 
 /** Images [idx...] of a batch, in that order. */
-export function pick(x: Tensor<"float32">, idx: readonly number[]): Tensor<"float32"> {
-  const per = x.data.length / x.shape[0]!, data = new Float32Array(idx.length * per);
-  idx.forEach((i, k) => data.set(x.data.subarray(i * per, (i + 1) * per), k * per));
-  return tensor("float32", [idx.length, ...x.shape.slice(1)], data) as Tensor<"float32">;
-}
-
 export interface VisualizeFlags extends SearchFlags { model: string; features: string; seed: string; maximizing?: boolean; top?: string; data?: string; out: string }
 
 export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
@@ -29,21 +23,21 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
   const top = f.top === undefined ? undefined : positiveInt(f.top, "--top");
   if (top !== undefined && !f.data) throw new Error("--top needs --data SPEC (the images to rank)");
   const m = await loadModel(f.model);
-  const rep = representation(m.model, f.rep);
+  const rep = m.model.representation({ rep: f.rep });
   for (const ft of features) if (ft >= rep.shape[0]!) throw new Error(`--features: ${ft} is out of range: representation "${rep.name}" has ${rep.shape[0]} features`);
   // the paper's "maximizing inputs": a gray start with a tighter, longer search
   const o = { ...(f.maximizing ? VIS_DEFAULTS.maximizingInput : {}), ...stripUndefined(searchOptions(f)) };
   let seed: Seed = f.maximizing && f.seed === "noise" ? "gray" : "noise";
   if (f.seed === "gray") seed = "gray";
   else if (f.seed !== "noise") seed = (await readImagesArg(f.seed, m)).x;
-  const res = await withProgress("visualize", o, (oo) => visualizeFeature(nodeExecutor, m.model, features, seed, oo));
+  const res = await withProgress("visualize", o, (oo) => visualizeFeature(session, m.model, features, seed, oo));
   const seeds = res.x.shape[0]! / features.length;
   // one grid row per feature: its visualizations (one per seed), then the top and bottom dataset images
-  const visOf = (k: number) => pick(res.x, Array.from({ length: seeds }, (_, s) => s * features.length + k));
+  const visOf = (k: number) => pickBatch(res.x, Array.from({ length: seeds }, (_, s) => s * features.length + k));
   const rows: Tensor<"float32">[] = [];
   const lines: string[] = [];
   const data = top !== undefined ? await readImagesArg(f.data!, m) : undefined;
-  const reps = data && await representationOf(nodeExecutor, m.model, data.x, { rep: f.rep });
+  const reps = data && await representationOf(session, m.model, data.x, { rep: f.rep });
   for (const [k, ft] of features.entries()) {
     const reached = Array.from({ length: seeds }, (_, s) => res.objective[s * features.length + k]!);
     let line = `feature ${ft}: activation reached ${reached.map((v) => fmt(v)).join(", ")}`;
@@ -52,7 +46,7 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
       const t = rankByFeature(featureActivations(reps, unitMask(rep.shape, [ft])), top!);
       const best = t.activations[t.top[0]!]!;
       line += `; dataset max ${fmt(best)} (${data.names[t.top[0]!]}), min ${fmt(t.activations[t.bottom[0]!]!)}; reached/max ${fmt(Math.max(...reached) / best, 2)}`;
-      row = concatBatch([row, pick(data.x, t.top), pick(data.x, t.bottom)]);
+      row = concatBatch([row, pickBatch(data.x, t.top), pickBatch(data.x, t.bottom)]);
     }
     rows.push(row);
     lines.push(line);
@@ -70,10 +64,10 @@ export async function addFeatureCommand(f: AddFeatureFlags): Promise<void> {
   const m = await loadModel(f.model);
   const images = await readImagesArg(f.images, m);
   const o = searchOptions(f);
-  const mask = unitMask(representation(m.model, f.rep).shape, [feature!]);
-  const before = featureActivations(await representationOf(nodeExecutor, m.model, images.x, { rep: f.rep }), mask);
-  const res = await withProgress("add-feature", o, (oo) => addFeature(nodeExecutor, m.model, images.x, feature!, { ...oo, level }));
-  const after = featureActivations(await representationOf(nodeExecutor, m.model, res.x, { rep: f.rep }), mask);
+  const mask = unitMask(m.model.representation({ rep: f.rep }).shape, [feature!]);
+  const before = featureActivations(await representationOf(session, m.model, images.x, { rep: f.rep }), mask);
+  const res = await withProgress("add-feature", o, (oo) => addFeature(session, m.model, images.x, feature!, { ...oo, level }));
+  const after = featureActivations(await representationOf(session, m.model, res.x, { rep: f.rep }), mask);
   const p = await writeOutputs(f.out, interleaveRows([images.x, res.x], 10), res.x, gridScale(m));
   const lv = level ?? VIS_DEFAULTS.addFeature.level;
   const reached = Array.from(after).filter((v) => v >= lv - 1e-3).length;

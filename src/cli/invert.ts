@@ -1,12 +1,13 @@
 // `robustlens invert` and `robustlens interpolate`: match representations from noise or image seeds, with the metrics.
-import { nodeExecutor } from "../runtime/node.js";
+import { session } from "./session.js";
 import { inversionMetrics } from "../report/measure.js";
 import { interpolate, invert } from "../vis/invert.js";
+import { chunkRows, interleaveRows } from "../ir/batch.js";
 import type { Seed } from "../vis/representation.js";
 import { labelAgreement } from "../vis/metrics.js";
 import { positiveInt } from "./attack.js";
 import {
-  type SearchFlags, chunkRows, fmt, gridScale, interleaveRows, loadModel, mean, predict, readImagesArg, searchOptions, withProgress, writeOutputs,
+  type SearchFlags, fmt, gridScale, loadModel, mean, predict, readImagesArg, searchOptions, withProgress, writeOutputs,
 } from "./vis-common.js";
 
 export interface InvertFlags extends SearchFlags { model: string; target: string; seed: string; judge?: string; out: string; limit?: string }
@@ -25,7 +26,7 @@ export async function invertCommand(f: InvertFlags): Promise<void> {
     if (s.x.shape[0] !== n && s.x.shape[0] !== 1) throw new Error(`--seed "${f.seed}": ${s.x.shape[0]} images for ${n} targets (give one or ${n})`);
     seed = s.x;
   } else seed = f.seed;
-  const res = await withProgress("invert", o, (oo) => invert(nodeExecutor, m.model, targets.x, { ...oo, seed }));
+  const res = await withProgress("invert", o, (oo) => invert(session, m.model, targets.x, { ...oo, seed }));
   const p = await writeOutputs(f.out, interleaveRows([targets.x, res.x], COLS), res.x, gridScale(m));
   const met = inversionMetrics(targets.x, res.x, res.distance);
   let line = `${n} inversions: relative rep distance ${fmt(met.distance)}  RMSE ${fmt(met.rmse)}  SSIM ${fmt(met.ssim)}`;
@@ -47,7 +48,7 @@ export async function interpolateCommand(f: InterpolateFlags): Promise<void> {
   const m = await loadModel(f.model);
   const a = await readImagesArg(f.from, m), b = await readImagesArg(f.to, m);
   if (a.x.shape[0] !== b.x.shape[0]) throw new Error(`--from gives ${a.x.shape[0]} images, --to ${b.x.shape[0]}: give pairs`);
-  const res = await withProgress("interpolate", o, (oo) => interpolate(nodeExecutor, m.model, a.x, b.x, { ...oo, frames }));
+  const res = await withProgress("interpolate", o, (oo) => interpolate(session, m.model, a.x, b.x, { ...oo, frames }));
   const p = await writeOutputs(f.out, chunkRows(res.x, frames), res.x, gridScale(m));
   const perFrame = res.lambdas.map((l, j) => `λ=${l.toFixed(2)}: ${fmt(mean(Array.from({ length: a.x.shape[0]! }, (_, i) => res.distance[i * frames + j]!)))}`);
   console.log(`${a.x.shape[0]} pairs × ${frames} frames; relative rep distance to the mixed target ${perFrame.join(", ")}  (wrote ${p.png}, ${p.npy})`);

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerPlotCommands } from "./commands-plot.js";
 import { registerVisCommands } from "./commands-vis.js";
+import { endCommand } from "./lifetime.js";
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command("robustlens")
@@ -104,5 +105,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     process.stderr.write(`robustlens: ${String(err.message ?? err).split("\n")[0]}\n`);
     process.exitCode = 1;
+  } finally {
+    await endCommand();
   }
 }

@@ -6,7 +6,7 @@ import type { EvalReport } from "../plot/data.js";
 import { readEvalReport, readTrainingRun } from "../plot/node/files.js";
 import { writePlot } from "../plot/node/render.js";
 import type { TrainingRun } from "../plot/specs.js";
-import type { ModelResults } from "../report/experiments.js";
+import type { ModelRun } from "../report/run.js";
 import type { Figure, PlotSection } from "../report/html.js";
 import { objectivePlots, robustnessPlot, trainingPlot } from "../report/plots.js";
 import { evalCommand } from "./eval.js";
@@ -50,13 +50,13 @@ export async function evalReports(how: "shipped" | "builtin", models: LoadedMode
 }
 
 /** Writes the plots under DIR/figures and returns the page's plot sections; objective plots are attached to their figures. */
-export async function writeReportPlots(dir: string, o: { models: LoadedModel[]; results: ModelResults[]; figures: Figure[]; source: RobustnessSource; data: string; eps: string }): Promise<PlotSection[]> {
+export async function writeReportPlots(dir: string, o: { models: LoadedModel[]; runs: ModelRun[]; figures: Figure[]; source: RobustnessSource; data: string; eps: string }): Promise<PlotSection[]> {
   const names = o.models.map((m) => m.name);
-  for (const [figure, plots] of objectivePlots(names, o.results)) {
+  for (const [figure, plots] of objectivePlots(o.runs)) {
     const fig = o.figures.find((f) => f.id === figure);
     if (!fig) throw new Error(`internal: objective plot for unknown figure "${figure}"`);
     for (const p of plots) {
-      const src = `figures/objective-${p.id}.svg`;
+      const src = `figures/objective-${figure}-${p.name}.svg`;
       await writePlot(join(dir, src), p.spec);
       (fig.plots ??= []).push({ src, alt: `objective per step: ${names.join(", ")}`, note: p.left.length ? `left out (non-finite): ${p.left.join(", ")}` : undefined });
     }

@@ -2,7 +2,7 @@
 import { SCHEDULES, type Schedule } from "../train/optimizer.js";
 import { type AdvSpec, train } from "../train/node/train.js";
 import { loadDataset } from "../data/node/load.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { session } from "./session.js";
 import { positiveInt, positiveNumber } from "./attack.js";
 import { progress } from "./progress.js";
 
@@ -34,7 +34,7 @@ export async function trainCommand(o: TrainCliOptions): Promise<void> {
   let bar = progress(1, "epoch");
   let barEpoch = -1;
   const t0 = performance.now();
-  const r = await train(nodeExecutor, {
+  const r = await train(session, {
     train: trainSet, test: testSet, dataSpec: o.data, arch: o.arch, width: positiveNumber(o.width, "--width"),
     epochs, batchSize, lr: nonNegative(o.lr, "--lr"), momentum: nonNegative(o.momentum, "--momentum"), weightDecay: nonNegative(o.weightDecay, "--weight-decay"),
     schedule: o.schedule as Schedule, adv, evalLimit: positiveInt(o.evalLimit, "--eval-limit"), augment: o.augment, seed: Number(o.seed), out: o.out, resume: !!o.resume,

@@ -5,12 +5,11 @@ import { saveNpy } from "../data/node/npy-file.js";
 import { type RawImage, gridRows } from "../image/grid.js";
 import { type ImageSet, loadImages } from "../image/node/load-images.js";
 import { writePng } from "../image/node/png.js";
-import { sliceBatch } from "../ir/batch.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
-import { forward } from "../model/gradient.js";
+import { forward } from "../model/forward.js";
 import type { Model } from "../model/model.js";
 import { argmaxRows } from "../attack/losses.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { session } from "./session.js";
 import type { SearchOptions } from "../vis/search.js";
 import { positiveInt, positiveNumber } from "./attack.js";
 import { readModel } from "./io.js";
@@ -93,26 +92,8 @@ export async function writeOutputs(out: string, rows: readonly Tensor<"float32">
   return p;
 }
 
-/** Splits [N,...] into rows of at most `cols` images. */
-export function chunkRows(x: Tensor<"float32">, cols: number): Tensor<"float32">[] {
-  const n = x.shape[0]!, out: Tensor<"float32">[] = [];
-  for (let i = 0; i < n; i += cols) {
-    const j = Math.min(n, i + cols);
-    out.push(sliceBatch(x, i, j));
-  }
-  return out;
-}
-
-/** Interleaves row chunks of several aligned batches: a1 b1 a2 b2 … (e.g. targets above their inversions). */
-export function interleaveRows(batches: readonly Tensor<"float32">[], cols: number): Tensor<"float32">[] {
-  const chunked = batches.map((b) => chunkRows(b, cols));
-  const out: Tensor<"float32">[] = [];
-  for (let r = 0; r < chunked[0]!.length; r++) for (const c of chunked) out.push(c[r]!);
-  return out;
-}
-
 export async function predict(m: LoadedModel, x: Tensor<"float32">): Promise<number[]> {
-  return argmaxRows(await forward(nodeExecutor, m.model, x));
+  return argmaxRows(await forward(session, m.model, x));
 }
 
 export { mean } from "../report/measure.js";

@@ -16,3 +16,26 @@ export function concatBatch<T extends Tensor>(parts: readonly T[]): T {
   const n = parts.reduce((s, p) => s + p.shape[0]!, 0);
   return tensor(first.dtype, [n, ...first.shape.slice(1)], data as never) as T;
 }
+
+/** The examples at `idx`, in that order, as a new batch. */
+export function pickBatch<T extends Tensor>(x: T, idx: readonly number[]): T {
+  const per = x.data.length / x.shape[0]!;
+  const data = new (x.data.constructor as Float32ArrayConstructor)(idx.length * per);
+  idx.forEach((i, k) => data.set(x.data.subarray(i * per, (i + 1) * per) as Float32Array, k * per));
+  return tensor(x.dtype, [idx.length, ...x.shape.slice(1)], data as never) as T;
+}
+
+/** Splits [N,...] into rows of at most `cols` examples. */
+export function chunkRows<T extends Tensor>(x: T, cols: number): T[] {
+  const n = x.shape[0]!, out: T[] = [];
+  for (let i = 0; i < n; i += cols) out.push(sliceBatch(x, i, Math.min(n, i + cols)));
+  return out;
+}
+
+/** Interleaves row chunks of several aligned batches: a1 b1 a2 b2 … (e.g. targets above their inversions). */
+export function interleaveRows<T extends Tensor>(batches: readonly T[], cols: number): T[] {
+  const chunked = batches.map((b) => chunkRows(b, cols));
+  const out: T[] = [];
+  for (let r = 0; r < chunked[0]!.length; r++) for (const c of chunked) out.push(c[r]!);
+  return out;
+}

@@ -3,7 +3,8 @@ import type { OpType } from "../ops/attrs.js";
 import { SUPPORTED_OPS, isSupportedOp } from "../ops/index.js";
 import { Builder } from "./builder.js";
 import { type Dim, Graph, type Value } from "./graph.js";
-import { addNormalized, attrValue, nodeLabel } from "./onnx-normalize.js";
+import { addNormalized, attrValue } from "./onnx-normalize.js";
+import { opLabel } from "../ops/util.js";
 import { type IModel, type INode, type IValueInfo, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
 import { dtypeFromOnnx, formatShape } from "./tensor.js";
 
@@ -99,7 +100,7 @@ function topoSort(nodes: readonly INode[], available: Set<string>, source: strin
       const n = next[0]!;
       const missing = (n.input ?? []).find((i) => i && !available.has(i))!;
       const producedLater = nodes.some((m) => (m.output ?? []).includes(missing));
-      throw new Error(`${source}: ${nodeLabel(n.opType ?? "?", n.name ?? "")} input "${missing}" ${producedLater ? "is part of a cycle" : "is not a graph input, initializer or node output"}`);
+      throw new Error(`${source}: ${opLabel(n.opType ?? "?", n.name ?? "")} input "${missing}" ${producedLater ? "is part of a cycle" : "is not a graph input, initializer or node output"}`);
     }
     pending = next;
   }
@@ -139,7 +140,7 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
     const domain = n.domain ?? "";
     if (domain !== "" && domain !== "ai.onnx") {
       const v = (model.opsetImport ?? []).find((o) => o.domain === domain);
-      throw new Error(`${nodeLabel(n.opType ?? "?", n.name ?? "")} is in domain "${domain}"${v ? ` (opset ${toNum(v.version)})` : ""}; only the default ONNX domain is supported`);
+      throw new Error(`${opLabel(n.opType ?? "?", n.name ?? "")} is in domain "${domain}"${v ? ` (opset ${toNum(v.version)})` : ""}; only the default ONNX domain is supported`);
     }
     if (!isSupportedOp(n.opType ?? "")) {
       throw new Error(`unsupported op "${n.opType}" (node "${n.name ?? ""}"); supported: ${SUPPORTED_OPS.join(", ")}`);
@@ -156,7 +157,7 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
   for (const n of topoSort(nodes, new Set(values.keys()), source)) {
     const op = n.opType as OpType; // checked by isSupportedOp above
     const name = n.name ?? "";
-    const where = nodeLabel(op, name);
+    const where = opLabel(op, name);
     const attrs: Record<string, unknown> = {};
     for (const a of n.attribute ?? []) attrs[a.name ?? ""] = attrValue(a, where);
     const inputs = (n.input ?? []).map((i) => (i ? values.get(i)! : null));

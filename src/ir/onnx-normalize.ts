@@ -5,6 +5,7 @@ import type { Builder } from "./builder.js";
 import type { Value } from "./graph.js";
 import { type IAttr, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
 import { type Tensor, numberAt } from "./tensor.js";
+import { opLabel } from "../ops/util.js";
 
 const AT = onnx.AttributeProto.AttributeType;
 
@@ -19,7 +20,6 @@ export interface RawNode {
   outputs: number;
 }
 
-export const nodeLabel = (op: string, name: string): string => `${op} "${name}"`;
 
 // Old exporters leave `type` unset; the field that is filled tells us which it is.
 function attrType(a: IAttr): number {
@@ -66,7 +66,7 @@ const take = (attrs: Record<string, unknown>, key: string): unknown => {
 
 /** Rewrites one node into our opset-17 form, adds it, and returns the values standing for its ONNX outputs. */
 export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
-  const label = nodeLabel(n.op, n.name);
+  const label = opLabel(n.op, n.name);
   const { attrs, inputs } = n;
   const x = inputs[0] ?? null;
   const rank = x?.shape?.length;

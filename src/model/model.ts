@@ -1,7 +1,8 @@
 // An imported classifier: its input, logits and representation, with graphs specialized per batch size.
-import type { Graph, Value } from "../ir/graph.js";
+import type { Graph } from "../ir/graph.js";
 import { importOnnx } from "../ir/onnx-import.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
+import { type RepChoice, type RepresentationInfo, representationIn } from "./representation.js";
 
 export class Model {
   private readonly cache = new Map<number, Graph>();
@@ -30,6 +31,11 @@ export class Model {
     return x.shape[0]!;
   }
 
+  /** R for a choice (value name, else output "rep", else the final linear layer's input), as in a batch-n graph. */
+  representation(o: RepChoice = {}, n = 1): RepresentationInfo {
+    return representationIn(this.graph(n), o);
+  }
+
   /** A fresh graph with every shape static for a batch of n (shape subgraphs folded). */
   graph(n: number): Graph {
     let g = this.cache.get(n);
@@ -39,18 +45,4 @@ export class Model {
     }
     return g.clone().graph;
   }
-}
-
-/** The representation R: the input of the final Gemm/MatMul producing the logits (through bias Adds / Identity). */
-export function defaultRepresentation(graph: Graph, logits: Value = graph.outputs[0]!): Value {
-  let v: Value = logits;
-  for (let guard = 0; guard < 8; guard++) {
-    const n = v.producer;
-    if (!n) break;
-    if (n.op === "Gemm" || n.op === "MatMul") return n.inputs[0]!;
-    if (n.op === "Identity" || n.op === "Flatten" || n.op === "Reshape") { v = n.inputs[0]!; continue; }
-    if (n.op === "Add") { const other = n.inputs.find((u) => u && u.kind === "node"); if (other) { v = other; continue; } }
-    break;
-  }
-  throw new Error(`cannot find the representation: logits "${logits.name}" do not come from a final Gemm/MatMul; name a value with --rep`);
 }

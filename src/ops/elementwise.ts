@@ -89,6 +89,7 @@ const arith: OpTable<Ks> = {
   Identity: { attrs: {}, arity: [1, 1], infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }], grad: vjp((_c, [dy]) => [dy!]) },
   // d dropout (inference) = dy; training-mode dropout is refused (its mask is random)
   Dropout: {
+    stopGradient: [1, 2],
     attrs: { seed: "int" }, arity: [1, 3], outputs: () => 1,
     infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }, { dtype: "bool", shape: c.inputs[0]!.shape }],
     grad: vjp(({ node, x }, [dy]) => {

@@ -32,6 +32,7 @@ type Ks = "Clip" | "Max" | "Min" | "Where" | "Cast" | "Equal" | "Greater" | "Les
 export const logicOps: OpTable<Ks> = {
   // d clip(x) = dy * (min <= x <= max)   NOTE: the bounds pass the gradient, as PyTorch's clamp
   Clip: {
+    stopGradient: [1, 2],
     attrs: {}, arity: [1, 3],
     infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }],
     fold: foldMap((v) => Math.min(Math.max(v[0]!, v[1] ?? -Infinity), v[2] ?? Infinity)),
@@ -49,6 +50,7 @@ export const logicOps: OpTable<Ks> = {
   Min: { attrs: {}, arity: [1, 64], infer: (c) => broadcastInfer(c), fold: foldMap((v) => Math.min(...v)), grad: extremumGrad as GradRule<"Min"> },
   // d where(c, a, b) = (-, where(c, dy, 0), where(c, 0, dy))
   Where: {
+    stopGradient: [0],
     attrs: {}, arity: [3, 3],
     infer: (c) => {
       const label = opLabel("Where", c.node.name);

@@ -105,6 +105,7 @@ function tileRepeats(ctx: { node: Node<"Tile"> }, x: Value, reps: Value): number
 export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" | "Split" | "Tile"> = {
   // d gather: dx = scatter_add(zeros(x), indices broadcast over dy, dy) along axis
   Gather: {
+    stopGradient: [1],
     attrs: { axis: "int" }, arity: [2, 2],
     infer: (ctx) => [{ dtype: ctx.inputs[0]!.dtype, shape: gatherShape(ctx) }],
     fold: gatherFold,
@@ -125,6 +126,7 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
   },
   // d gather_elements: dx = scatter_add(zeros(x), indices, dy) along axis
   GatherElements: {
+    stopGradient: [1],
     attrs: { axis: "int" }, arity: [2, 2],
     infer: (ctx) => {
       elementsAxis(ctx, ctx.inputs[0]!, ctx.inputs[1]!);
@@ -146,6 +148,7 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
     },
   },
   ScatterElements: {
+    stopGradient: [1],
     attrs: { axis: "int", reduction: "string" }, arity: [3, 3],
     infer: (ctx) => {
       elementsAxis(ctx, ctx.inputs[0]!, ctx.inputs[1]!);
@@ -156,6 +159,7 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
   },
   // d split: dx = concat(dy_i) along axis, zeros for outputs that do not reach the loss
   Split: {
+    stopGradient: [1],
     attrs: { axis: "int", num_outputs: "int" }, arity: [1, 2],
     outputs: (node) => {
       const len = node.inputs[1]?.shape?.[0];
@@ -190,6 +194,7 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
   },
   // d tile: dx = sum over the copies (reshape dy to [r0, d0, r1, d1, ...] and reduce the repeat axes)
   Tile: {
+    stopGradient: [1],
     attrs: {}, arity: [2, 2],
     infer: (ctx) => {
       const xs = ctx.inputs[0]!.shape;

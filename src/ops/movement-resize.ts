@@ -75,6 +75,7 @@ function refuse(node: Node<"Resize">, why: string): Error {
 export const resizeOps: OpTable<"Resize"> = {
   // d resize (nearest): with y = Mh x Mw^T on the last two axes (one-hot maps), dx = Mh^T (dy Mw)
   Resize: {
+    stopGradient: [1, 2, 3],
     attrs: {
       mode: "string", coordinate_transformation_mode: "string", nearest_mode: "string", cubic_coeff_a: "float",
       exclude_outside: "int", extrapolation_value: "float",

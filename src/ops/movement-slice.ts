@@ -164,6 +164,7 @@ function padFold(ctx: InferCtx<"Pad">): Tensor[] | undefined {
 export const sliceOps: OpTable<"Slice" | "Pad"> = {
   // d slice: dx = zeros(x) with dy written back at the sliced positions (a Pad, after undoing reversal and strides)
   Slice: {
+    stopGradient: [1, 2, 3, 4],
     attrs: {}, arity: [3, 5],
     infer: (ctx): ValueType[] => [{ dtype: ctx.inputs[0]!.dtype, shape: sliceShape(ctx) }],
     fold: sliceFold,
@@ -178,6 +179,7 @@ export const sliceOps: OpTable<"Slice" | "Pad"> = {
   },
   // d pad (constant mode): dx = slice(dy, pads_begin, shape(dy) - pads_end), zero-padded back where pads were negative (crops)
   Pad: {
+    stopGradient: [1, 2, 3],
     attrs: { mode: "string" }, arity: [2, 3],
     infer: (ctx): ValueType[] => [{ dtype: ctx.inputs[0]!.dtype, shape: padShape(ctx) }],
     fold: padFold,

@@ -3,12 +3,13 @@ import type { Dim, Shape, Value } from "../ir/graph.js";
 import { type Tensor, allocData, numberAt, sizeOf, tensor } from "../ir/tensor.js";
 import type { OpType } from "./attrs.js";
 import type { InferCtx } from "./types.js";
-import { FOLD_LIMIT, ints } from "./util.js";
+import { FOLD_LIMIT, ints, opLabel } from "./util.js";
 
 export const INT64_MAX = 9223372036854775807;
 export const INT64_MIN = -9223372036854775808;
 
-export const label = (ctx: { node: { op: string; name: string } }): string => `${ctx.node.op} "${ctx.node.name}"`;
+/** `Op "name"` of an infer/VJP context's node (the one label format is opLabel). */
+export const label = (ctx: { node: { op: string; name: string } }): string => opLabel(ctx.node.op, ctx.node.name);
 
 /** Product of dims: a number when static, else the symbols then the numeric factor joined by "*" (e.g. "N*48"). */
 export function prodDim(dims: readonly Dim[]): Dim {

@@ -171,6 +171,7 @@ export const movementOps: OpTable<Ks> = {
   },
   // d reshape: dx = reshape(dy, shape(x))
   Reshape: {
+    stopGradient: [1],
     attrs: { allowzero: "int" }, arity: [2, 2],
     infer: (ctx) => same(ctx.inputs[0]!, reshapeShape(ctx)),
     fold: refold(reshapeShape),
@@ -201,6 +202,7 @@ export const movementOps: OpTable<Ks> = {
   },
   // d squeeze: dx = reshape(dy, shape(x))
   Squeeze: {
+    stopGradient: [1],
     attrs: {}, arity: [1, 2],
     infer: (ctx) => same(ctx.inputs[0]!, squeezeShape(ctx)),
     fold: refold(squeezeShape),
@@ -208,6 +210,7 @@ export const movementOps: OpTable<Ks> = {
   },
   // d unsqueeze: dx = reshape(dy, shape(x))
   Unsqueeze: {
+    stopGradient: [1],
     attrs: {}, arity: [2, 2],
     infer: (ctx) => same(ctx.inputs[0]!, unsqueezeShape(ctx)),
     fold: refold(unsqueezeShape),
@@ -230,6 +233,7 @@ export const movementOps: OpTable<Ks> = {
   },
   // d expand: dx = dy (the driver sums over the broadcast axes)
   Expand: {
+    stopGradient: [1],
     attrs: {}, arity: [2, 2],
     infer: (ctx) => same(ctx.inputs[0]!, expandShape(ctx)),
     fold: (ctx) => {

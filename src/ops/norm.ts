@@ -10,6 +10,7 @@ const nonChannelAxes = (rank: number) => [0, ...Array.from({ length: rank - 2 },
 
 export const normOps: OpTable<"BatchNormalization"> = {
   BatchNormalization: {
+    stopGradient: [3, 4],
     attrs: { epsilon: "float", momentum: "float", training_mode: "int" }, arity: [5, 5],
     outputs: (n) => (n.attrs.training_mode ? 3 : 1),
     infer: ({ node, inputs }) => {

@@ -91,6 +91,7 @@ export const poolOps: OpTable<"MaxPool" | "MaxUnpool" | "AveragePool" | "GlobalA
     },
   },
   MaxUnpool: {
+    stopGradient: [1, 2],
     attrs: { kernel_shape: "ints", pads: "ints", strides: "ints" }, arity: [2, 3],
     infer: ({ node, inputs, consts, freshDim }) => {
       const label = opLabel("MaxUnpool", node.name);

@@ -75,7 +75,8 @@ type Ks = "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceL2" | 
 
 export const reduceOps: OpTable<Ks> = {
   // d sum(x) = expand(dy)
-  ReduceSum: reduceOp({ kind: "vjp", vjp: (c, [dy]) => [expandBack(c as VjpCtx<OpType>, dy!)] }, false),
+  // the axes input is an integer operand
+  ReduceSum: { ...reduceOp({ kind: "vjp", vjp: (c, [dy]) => [expandBack(c as VjpCtx<OpType>, dy!)] }, false), stopGradient: [1] },
   // d mean(x) = expand(dy) / n
   ReduceMean: reduceOp({ kind: "vjp", vjp: (c, [dy]) => [c.g.div(expandBack(c as VjpCtx<OpType>, dy!), reducedCount(c.g, c.x[0]!, c.y[0]!))] }),
   // d max(x) = dy * [x == max] / #ties   NOTE: ties share dy equally

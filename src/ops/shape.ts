@@ -67,6 +67,7 @@ export const shapeOps: OpTable<"Shape" | "Size" | "ConstantOfShape" | "Range" | 
     grad: none,
   },
   ConstantOfShape: {
+    stopGradient: [0],
     attrs: { value: "tensor" }, arity: [1, 1],
     infer: (ctx) => {
       const dims = symInts(ctx.inputs[0]);

@@ -46,6 +46,8 @@ export interface OpDef<K extends OpType> {
   /** Evaluates the node in JS when its inputs are constant (shape subgraphs); undefined when it cannot. */
   fold?(ctx: InferCtx<K>): Tensor[] | undefined;
   grad: GradRule<K>;
+  /** Inputs that never receive gradients (shape/index operands, running statistics). */
+  stopGradient?: readonly number[];
 }
 
 export type OpTable<Ks extends OpType> = { [K in Ks]: OpDef<K> };

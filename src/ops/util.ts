@@ -43,14 +43,6 @@ export function ints(t: Tensor | undefined): number[] | undefined {
   return out;
 }
 
-export const isStatic = (s: Shape | null): s is readonly number[] => s !== null && s.every((d) => typeof d === "number");
-
-export function dimsProduct(dims: readonly Dim[]): Dim {
-  let n = 1;
-  for (const d of dims) { if (typeof d !== "number") return `${dims.join("*")}`; n *= d; }
-  return n;
-}
-
 /** Writes numbers into a tensor of the given dtype (int64 saturating, bool as 0/1). */
 export function fromNumbers(dtype: DType, shape: readonly number[], vals: readonly number[]): Tensor {
   const data = allocData(dtype, vals.length);

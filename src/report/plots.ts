@@ -2,31 +2,25 @@
 import type { TopLevelSpec } from "vega-lite";
 import { type EvalReport, reportThreat, robustnessPoints } from "../plot/data.js";
 import { type ObjectivePoint, type TrainingRun, objectiveSpec, robustnessSpec, trainingSpec } from "../plot/specs.js";
-import type { ModelResults, ObjectiveId } from "./experiments.js";
+import { EXPERIMENTS, type Experiment } from "./experiments.js";
+import type { ModelRun } from "./run.js";
 
-/** Which figure each traced objective sits beside, and how its axis reads. */
-export const OBJECTIVES: Record<ObjectiveId, { figure: string; title: string; yTitle: string; logY?: boolean }> = {
-  invert: { figure: "invert", title: "Inversion objective", yTitle: "‖R(x) − R(t)‖ / ‖R(t)‖", logY: true },
-  ood: { figure: "ood", title: "OOD inversion objective", yTitle: "‖R(x) − R(t)‖ / ‖R(t)‖", logY: true },
-  interpolate: { figure: "interpolate", title: "Interpolation objective", yTitle: "‖R(x) − R_λ‖ / ‖R_λ‖", logY: true },
-  visualize: { figure: "features", title: "Feature activation from noise", yTitle: "activation / dataset max" },
-  maximizing: { figure: "features", title: "Maximizing input (gray start)", yTitle: "activation / dataset max" },
-  add: { figure: "add", title: "Feature addition", yTitle: "min(activation, level) / level" },
-};
-
-/** Per figure id, the objective plots of every model on one axis; a model whose curve is not finite is left out and named. */
-export function objectivePlots(names: readonly string[], results: readonly ModelResults[]): Map<string, { id: ObjectiveId; spec: TopLevelSpec; left: string[] }[]> {
-  const out = new Map<string, { id: ObjectiveId; spec: TopLevelSpec; left: string[] }[]>();
-  for (const [id, o] of Object.entries(OBJECTIVES) as [ObjectiveId, (typeof OBJECTIVES)[ObjectiveId]][]) {
-    const left: string[] = [];
-    const points: ObjectivePoint[] = results.flatMap((r, k) => {
-      const curve = r.objectives[id];
-      if (curve.some((v) => !Number.isFinite(v) || (o.logY && v <= 0))) { left.push(names[k]!); return []; }
-      return curve.map((value, step) => ({ model: names[k]!, step, value }));
-    });
-    if (points.length === 0) continue;
-    const spec = objectiveSpec(points, { title: o.title, yTitle: o.yTitle, logY: o.logY, subtitle: "mean over examples, at each step's starting iterate", width: 300, height: 190 });
-    out.set(o.figure, [...(out.get(o.figure) ?? []), { id, spec, left }]);
+/** Per experiment id, its objective plots (every model on one axis); a model whose curve is not finite (or not positive on a log axis) is left out and named. */
+export function objectivePlots(runs: readonly ModelRun[], experiments: readonly Experiment[] = EXPERIMENTS): Map<string, { name: string; spec: TopLevelSpec; left: string[] }[]> {
+  const out = new Map<string, { name: string; spec: TopLevelSpec; left: string[] }[]>();
+  for (const e of experiments) {
+    for (const c of e.curves ?? []) {
+      const left: string[] = [];
+      const points: ObjectivePoint[] = runs.flatMap((r) => {
+        const curve = r.results.get(e.id)?.curves?.[c.name];
+        if (!curve) return [];
+        if (curve.some((v) => !Number.isFinite(v) || (c.logY && v <= 0))) { left.push(r.name); return []; }
+        return curve.map((value, step) => ({ model: r.name, step, value }));
+      });
+      if (points.length === 0) continue;
+      const spec = objectiveSpec(points, { title: `${e.title}: ${c.title.toLowerCase()}`, yTitle: c.yTitle, logY: c.logY, subtitle: "mean over examples, at each step's starting iterate", width: 300, height: 190 });
+      out.set(e.id, [...(out.get(e.id) ?? []), { name: c.name, spec, left }]);
+    }
   }
   return out;
 }

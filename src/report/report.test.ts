@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import { pickFeatures, reportSteps, reportWork } from "./experiments.js";
+import { pickFeatures, reportSteps, traceSearch } from "./experiments.js";
+import { readFileSync } from "node:fs";
+import { loadNpy } from "../data/node/npy-file.js";
+import { sliceBatch } from "../ir/batch.js";
+import { Model } from "../model/model.js";
+import { nodeExecutor as exec } from "../runtime/node.js";
+import { invert } from "../vis/invert.js";
+import { relativeRepDistance } from "../vis/metrics.js";
+import { makeSeeds, representationOf } from "../vis/representation.js";
+import { reportWork } from "./run.js";
 import { escapeHtml, renderReport } from "./html.js";
 import { inversionMetrics } from "./measure.js";
 import { syntheticShapes } from "./shapes.js";
@@ -72,4 +81,27 @@ test("inversionMetrics: perfect inversions have RMSE 0 and SSIM 1; the distance 
   assert.ok(Math.abs(m.ssim - 1) < 1e-9);
   assert.ok(Math.abs(m.distance - 0.2) < 1e-12);
   assert.equal(m.perExample.ssim.length, 2);
+});
+
+test("traceSearch: per step the loss of every example (placed by chunk) at the step's starting iterate; the kept result is no worse", async () => {
+  const path = "test/fixtures/fmnist_small/model.onnx";
+  const model = new Model(new Uint8Array(readFileSync(path)), path);
+  const targets = sliceBatch((await loadNpy("test/fixtures/fmnist_small/x.npy")) as Tensor<"float32">, 0, 5);
+  let ticks = 0;
+  // batchSize 2: three chunks, so the offsets must place each chunk's examples
+  const tr = traceSearch({ steps: 8, batchSize: 2, onStep: () => { ticks++; } }, 5);
+  const res = await invert(exec, model, targets, { ...tr.options, seed: "noise", rngSeed: 3 });
+  assert.equal(ticks, 24, "the caller's onStep still sees every step");
+  const byExample = (i: number) => tr.mean((v, k) => (k === i ? 5 * v : 0));
+  const curve = tr.mean();
+  assert.equal(curve.length, 8);
+  assert.ok(curve.every(Number.isFinite));
+  const start = relativeRepDistance(await representationOf(exec, model, makeSeeds(model, "noise", 5, 3)), await representationOf(exec, model, targets));
+  for (let i = 0; i < 5; i++) {
+    const c = byExample(i);
+    assert.ok(Math.abs(c[0]! - start[i]!) < 1e-4, `example ${i}: step 0 ${c[0]} vs the seed's ${start[i]}`);
+    assert.ok(res.distance[i]! <= Math.min(...c) + 1e-5, `example ${i}: kept ${res.distance[i]} vs traced min ${Math.min(...c)}`);
+  }
+  assert.ok(curve[7]! < curve[0]!, `${curve}`);
+  assert.throws(() => traceSearch({}, 3), /internal: traceSearch needs/);
 });

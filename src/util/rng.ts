@@ -2,6 +2,21 @@
 export class Rng {
   constructor(public state: number = 0x9e3779b9) { this.state >>>= 0; }
 
+  /** A stream for a tuple of integers, e.g. (seed, restart, example index): draws never depend on how work is batched. */
+  static derive(...parts: number[]): Rng {
+    let h = 0x811c9dc5;
+    for (const p of parts) {
+      // both 32-bit halves, so seeds up to 2^53 stay distinct
+      for (const w of [p >>> 0, Math.floor(p / 4294967296) >>> 0]) {
+        h = Math.imul(h ^ w, 0x85ebca6b);
+        h ^= h >>> 13;
+        h = Math.imul(h, 0xc2b2ae35);
+        h ^= h >>> 16;
+      }
+    }
+    return new Rng(h >>> 0);
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

@@ -1,8 +1,8 @@
-// Feature-level tools: visualize a unit of R by maximizing it, rank dataset images by it, and add it to images (DESIGN.md §4).
+// Feature-level tools: visualize a unit of R by maximizing it, rank dataset images by it, and add it to images (docs/design.md §4).
 import { type Tensor, tensor } from "../ir/tensor.js";
 import type { Model } from "../model/model.js";
-import type { Executor } from "../runtime/executor.js";
-import { type Seed, featureActivations, makeSeeds, repSetup, representationOf, unitMask } from "./representation.js";
+import type { Runner } from "../runtime/session.js";
+import { type Seed, featureActivations, makeSeeds, representationOf, unitMask } from "./representation.js";
 import { FEED_NAMES, type SearchOptions, VIS_DEFAULTS, featureLoss, searchInChunks } from "./search.js";
 
 export interface FeatureResult {
@@ -20,7 +20,7 @@ export interface FeatureResult {
  * (seed s, feature f) at s·F + f; with "gray" or "noise" one per feature (noise drawn independently per output).
  * A feature of a vector R is a unit; of a map R [C,H,W] it is a channel's spatial mean.
  */
-export async function visualizeFeature(exec: Executor, model: Model, features: readonly number[], seed: Seed = "noise", o: SearchOptions = {}): Promise<FeatureResult> {
+export async function visualizeFeature(runner: Runner, model: Model, features: readonly number[], seed: Seed = "noise", o: SearchOptions = {}): Promise<FeatureResult> {
   const d = VIS_DEFAULTS.visualizeFeature;
   if (features.length === 0) throw new Error("visualizeFeature: no features given");
   const seeds = typeof seed === "string" ? 1 : seed.shape[0]!;
@@ -28,8 +28,8 @@ export async function visualizeFeature(exec: Executor, model: Model, features: r
   const seedIndex = Array.from({ length: seeds * features.length }, (_, k) => Math.floor(k / features.length));
   const perFeature = seedIndex.map((_, k) => features[k % features.length]!);
   const x0 = typeof seed === "string" ? makeSeeds(model, seed, perFeature.length, o.rngSeed) : repeatEach(seed, features.length);
-  const mask = unitMask(repSetup(model, 1, o).shape, perFeature);
-  const res = await searchInChunks(exec, model, x0, { [FEED_NAMES.mask]: mask }, (rep, f) => featureLoss(rep, f[FEED_NAMES.mask]!),
+  const mask = unitMask(model.representation(o).shape, perFeature);
+  const res = await searchInChunks(runner, model, x0, { [FEED_NAMES.mask]: mask }, (rep, f) => featureLoss(rep, f[FEED_NAMES.mask]!),
     { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps });
   return { x: res.x, features: perFeature, seedIndex, objective: res.loss };
 }
@@ -52,8 +52,8 @@ export interface TopActivating {
 }
 
 /** Ranks images by feature R(x)_f (a forward run in batches) and returns the top-k and bottom-k indices. */
-export async function topActivating(exec: Executor, model: Model, images: Tensor<"float32">, feature: number, k: number, o: { rep?: string; batchSize?: number } = {}): Promise<TopActivating> {
-  const rep = await representationOf(exec, model, images, o);
+export async function topActivating(runner: Runner, model: Model, images: Tensor<"float32">, feature: number, k: number, o: { rep?: string; batchSize?: number } = {}): Promise<TopActivating> {
+  const rep = await representationOf(runner, model, images, o);
   return rankByFeature(featureActivations(rep, unitMask(rep.shape.slice(1), [feature])), k);
 }
 
@@ -75,15 +75,15 @@ export interface AddFeatureOptions extends SearchOptions {
  * Adds a feature to images: maximizes min(R(x)_f − level, 0), which stops once the unit reaches the level
  * (ε = 1000, step 0.1, 800 steps by default). `feature` is one feature for all images or one per image.
  */
-export async function addFeature(exec: Executor, model: Model, images: Tensor<"float32">, feature: number | readonly number[], o: AddFeatureOptions = {}): Promise<FeatureResult> {
+export async function addFeature(runner: Runner, model: Model, images: Tensor<"float32">, feature: number | readonly number[], o: AddFeatureOptions = {}): Promise<FeatureResult> {
   const d = VIS_DEFAULTS.addFeature;
   const n = model.checkInput(images, "images");
   const features = typeof feature === "number" ? new Array<number>(n).fill(feature) : [...feature];
   if (features.length !== n) throw new Error(`addFeature: ${features.length} features for ${n} images`);
   const level = o.level ?? d.level;
   if (!Number.isFinite(level)) throw new Error(`addFeature: level must be a finite number, got ${level}`);
-  const mask = unitMask(repSetup(model, 1, o).shape, features);
-  const res = await searchInChunks(exec, model, images, { [FEED_NAMES.mask]: mask }, (rep, f) => featureLoss(rep, f[FEED_NAMES.mask]!, level),
+  const mask = unitMask(model.representation(o).shape, features);
+  const res = await searchInChunks(runner, model, images, { [FEED_NAMES.mask]: mask }, (rep, f) => featureLoss(rep, f[FEED_NAMES.mask]!, level),
     { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps });
   return { x: res.x, features, seedIndex: features.map((_, i) => i), objective: res.loss };
 }

@@ -94,20 +94,3 @@ test("interpolate (cifar_bottleneck): pair-major frames, λ = j/(frames−1), en
   }
   console.log(`# interpolate cifar_bottleneck 2 pairs × ${frames} frames × 8 steps: ${ms.toFixed(0)} ms; middle ${before[1]!.toFixed(3)} → ${after[1]!.toFixed(3)}`);
 });
-
-test("invert onLoss: per step the loss of every example at the step's starting iterate; the kept result is no worse than any", async () => {
-  const { model, x } = await fixture("fmnist_small");
-  const targets = sliceBatch(x, 0, 5);
-  const rows: number[][] = [];
-  // batchSize 2: three chunks, so `first` must place each chunk's examples
-  const res = await invert(exec, model, targets, {
-    seed: "noise", rngSeed: 3, steps: 8, batchSize: 2,
-    onLoss: (step, loss, first) => { (rows[step] ??= Array(5).fill(NaN)); loss.forEach((v, i) => { rows[step]![first + i] = v; }); },
-  });
-  assert.equal(rows.length, 8);
-  assert.ok(rows.every((r) => r.every(Number.isFinite)), JSON.stringify(rows));
-  const seed = makeSeeds(model, "noise", 5, 3);
-  const start = relativeRepDistance(await representationOf(exec, model, seed), await representationOf(exec, model, targets));
-  assert.ok(maxAbsDiff(rows[0]!, start) < 1e-4, `step 0 ${rows[0]} vs seed ${Array.from(start)}`);
-  for (let i = 0; i < 5; i++) assert.ok(res.distance[i]! <= Math.min(...rows.map((r) => r[i]!)) + 1e-5, `example ${i}`);
-});

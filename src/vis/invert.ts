@@ -1,8 +1,8 @@
-// Representation inversion and interpolation: find images whose R matches a target representation (DESIGN.md §4).
+// Representation inversion and interpolation: find images whose R matches a target representation (docs/design.md §4).
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
 import type { Model } from "../model/model.js";
-import type { Executor } from "../runtime/executor.js";
-import { type Seed, makeSeeds, repSetup, representationOf } from "./representation.js";
+import type { Runner } from "../runtime/session.js";
+import { type Seed, makeSeeds, representationOf } from "./representation.js";
 import { FEED_NAMES, type SearchOptions, VIS_DEFAULTS, repTargetLoss, searchInChunks } from "./search.js";
 
 export interface InvertOptions extends SearchOptions {
@@ -17,21 +17,21 @@ export interface InvertResult {
 }
 
 /** Minimizes ‖R(x) − r‖₂ / ‖r‖₂ per example for given target representations r [N, ...R]. */
-export async function invertRepresentation(exec: Executor, model: Model, targetRep: Tensor<"float32">, o: InvertOptions = {}): Promise<InvertResult> {
+export async function invertRepresentation(runner: Runner, model: Model, targetRep: Tensor<"float32">, o: InvertOptions = {}): Promise<InvertResult> {
   const d = VIS_DEFAULTS.invert;
   const n = targetRep.shape[0]!;
-  const want = repSetup(model, 1, o);
+  const want = model.representation(o);
   if (targetRep.shape.slice(1).join() !== want.shape.join()) throw new Error(`target representation ${formatShape(targetRep.shape)} does not match "${want.name}" [N,${want.shape.join(",")}]`);
   const x0 = makeSeeds(model, o.seed ?? "noise", n, o.rngSeed);
-  const res = await searchInChunks(exec, model, x0, { [FEED_NAMES.target]: targetRep }, (rep, f) => repTargetLoss(rep, f[FEED_NAMES.target]!),
+  const res = await searchInChunks(runner, model, x0, { [FEED_NAMES.target]: targetRep }, (rep, f) => repTargetLoss(rep, f[FEED_NAMES.target]!),
     { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps });
   return { x: res.x, distance: res.loss };
 }
 
 /** Inverts the representations of `targets`: R(t) is computed once by a forward run, then matched from the seed. */
-export async function invert(exec: Executor, model: Model, targets: Tensor<"float32">, o: InvertOptions = {}): Promise<InvertResult> {
-  const targetRep = await representationOf(exec, model, targets, { rep: o.rep, batchSize: o.batchSize });
-  return invertRepresentation(exec, model, targetRep, o);
+export async function invert(runner: Runner, model: Model, targets: Tensor<"float32">, o: InvertOptions = {}): Promise<InvertResult> {
+  const targetRep = await representationOf(runner, model, targets, { rep: o.rep, batchSize: o.batchSize });
+  return invertRepresentation(runner, model, targetRep, o);
 }
 
 export interface InterpolateOptions extends SearchOptions {
@@ -64,7 +64,7 @@ function mixPairs(a: Tensor<"float32">, b: Tensor<"float32">, lambdas: readonly 
  * Interpolates between the representations of image pairs (a_i, b_i): for each λ the target (1−λ)R(a)+λR(b) is inverted,
  * seeded by the pixel mix (1−λ)a+λb (defaults: L2 step 0.1, ε = 1000, 1000 steps, 10 frames).
  */
-export async function interpolate(exec: Executor, model: Model, a: Tensor<"float32">, b: Tensor<"float32">, o: InterpolateOptions = {}): Promise<InterpolateResult> {
+export async function interpolate(runner: Runner, model: Model, a: Tensor<"float32">, b: Tensor<"float32">, o: InterpolateOptions = {}): Promise<InterpolateResult> {
   const d = VIS_DEFAULTS.interpolate;
   if (a.shape.join() !== b.shape.join()) throw new Error(`interpolate: endpoints ${formatShape(a.shape)} and ${formatShape(b.shape)} differ`);
   model.checkInput(a, "a");
@@ -72,9 +72,9 @@ export async function interpolate(exec: Executor, model: Model, a: Tensor<"float
   const frames = o.frames ?? d.frames;
   if (!Number.isInteger(frames) || frames < 2) throw new Error(`interpolate: frames must be an integer ≥ 2, got ${frames}`);
   const lambdas = Array.from({ length: frames }, (_, j) => j / (frames - 1));
-  const ra = await representationOf(exec, model, a, { rep: o.rep, batchSize: o.batchSize });
-  const rb = await representationOf(exec, model, b, { rep: o.rep, batchSize: o.batchSize });
-  const res = await invertRepresentation(exec, model, mixPairs(ra, rb, lambdas), {
+  const ra = await representationOf(runner, model, a, { rep: o.rep, batchSize: o.batchSize });
+  const rb = await representationOf(runner, model, b, { rep: o.rep, batchSize: o.batchSize });
+  const res = await invertRepresentation(runner, model, mixPairs(ra, rb, lambdas), {
     ...o, seed: mixPairs(a, b, lambdas), steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps,
   });
   return { x: res.x, lambdas, distance: res.distance };

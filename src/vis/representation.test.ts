@@ -5,7 +5,7 @@ import { toOnnxBytes } from "../ir/onnx-export.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
 import { Model } from "../model/model.js";
 import { buildModel } from "../nn/archs.js";
-import { featureActivations, makeSeeds, repSetup, representation, unitMask } from "./representation.js";
+import { featureActivations, makeSeeds, unitMask } from "./representation.js";
 
 const fixture = (name: string) => {
   const path = `test/fixtures/${name}/model.onnx`;
@@ -14,7 +14,7 @@ const fixture = (name: string) => {
 
 test("fmnist_small: R is the final Gemm's input, the last Relu's output, and that Relu is the fake ReLU", () => {
   const m = fixture("fmnist_small");
-  const info = representation(m);
+  const info = m.representation();
   assert.deepEqual(info.shape, [64]);
   const g = m.graph(1);
   const relu = g.nodes.find((n) => n.name === info.fakeRelu)!;
@@ -28,7 +28,7 @@ test("fmnist_small: R is the final Gemm's input, the last Relu's output, and tha
 
 test("cifar_bottleneck: R after GlobalAveragePool → Flatten; the fake ReLU is the last block's Relu before the pooling", () => {
   const m = fixture("cifar_bottleneck");
-  const info = representation(m);
+  const info = m.representation();
   assert.deepEqual(info.shape, [256]);
   const g = m.graph(1);
   const relu = g.nodes.find((n) => n.name === info.fakeRelu)!;
@@ -41,7 +41,7 @@ test("cifar_bottleneck: R after GlobalAveragePool → Flatten; the fake ReLU is 
 test("a robustlens-built model: R defaults to the output named rep, the fake ReLU to rep_relu", () => {
   const built = buildModel({ arch: "small-cnn", inChannels: 1, imageSize: 28, classes: 10, mean: [0.5], std: [0.5] });
   const m = new Model(toOnnxBytes(built.graph));
-  const info = representation(m);
+  const info = m.representation();
   assert.equal(info.name, "rep");
   assert.equal(info.fakeRelu, "rep_relu");
 });
@@ -49,17 +49,17 @@ test("a robustlens-built model: R defaults to the output named rep, the fake ReL
 test("a named representation; fake ReLU only through reshapes and pooling; fakeRelu true insists, false switches off", () => {
   const m = fixture("fmnist_small");
   // the pre-activation of fc1: a Gemm produces it, so no Relu stands right behind it
-  const pre = representation(m, "/fc1/Gemm_output_0");
-  assert.deepEqual(pre, { name: "/fc1/Gemm_output_0", shape: [64], fakeRelu: undefined });
-  assert.deepEqual(repSetup(m, 2, { rep: "/fc1/Gemm_output_0" }).straightThrough, []);
-  assert.throws(() => repSetup(m, 2, { rep: "/fc1/Gemm_output_0", fakeRelu: true }), /no Relu found before representation/);
+  const pre = m.representation({ rep: "/fc1/Gemm_output_0" });
+  assert.deepEqual(pre, { name: "/fc1/Gemm_output_0", shape: [64], fakeRelu: undefined, straightThrough: [] });
+  assert.deepEqual(m.representation({ rep: "/fc1/Gemm_output_0" }, 2).straightThrough, []);
+  assert.throws(() => m.representation({ rep: "/fc1/Gemm_output_0", fakeRelu: true }, 2), /no Relu found before representation/);
   // the second conv block's map: Relu → MaxPool, walked through
-  const map = representation(m, "/MaxPool_1_output_0");
+  const map = m.representation({ rep: "/MaxPool_1_output_0" });
   assert.deepEqual(map.shape, [32, 7, 7]);
   assert.equal(map.fakeRelu, "/Relu_1");
-  assert.deepEqual(repSetup(m, 3, {}).straightThrough, ["/Relu_2"]);
-  assert.deepEqual(repSetup(m, 3, { fakeRelu: false }).straightThrough, []);
-  assert.throws(() => representation(m, "nope"), /"nope" is not a value/);
+  assert.deepEqual(m.representation({}, 3).straightThrough, ["/Relu_2"]);
+  assert.deepEqual(m.representation({ fakeRelu: false }, 3).straightThrough, []);
+  assert.throws(() => m.representation({ rep: "nope" }), /"nope" is not a value/);
 });
 
 test("unit masks: one-hot for vector R, channel means for maps; featureActivations reads them back", () => {

@@ -1,81 +1,19 @@
-// Representation access for the visualization tools: which value R is, its fake-ReLU node, batched R(x), seeds and unit masks.
-import type { Graph, Node, Value } from "../ir/graph.js";
+// Representation access for the visualization tools: batched R(x), seeds and unit masks (R itself: model/representation.ts).
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
 import { concatBatch, sliceBatch } from "../ir/batch.js";
-import { forward } from "../model/gradient.js";
-import { type Model, defaultRepresentation } from "../model/model.js";
-import type { Executor } from "../runtime/executor.js";
+import { forward } from "../model/forward.js";
+import type { Model } from "../model/model.js";
+import type { Runner } from "../runtime/session.js";
 import { Rng } from "../util/rng.js";
 
-export interface RepresentationInfo {
-  /** The value name of R in the model graph. */
-  name: string;
-  /** Shape of R for one example (without the batch axis). */
-  shape: number[];
-  /** Name of the node to pass straight through (the fake ReLU), when one was found. */
-  fakeRelu?: string;
-}
-
-// Ops that move or pool activations without changing their sign pattern: a Relu behind them still decides which units are dead.
-const PASS_THROUGH = new Set(["Flatten", "Reshape", "GlobalAveragePool", "AveragePool", "Identity", "ReduceMean", "Squeeze", "MaxPool"]);
-
-/** The last Relu before `rep`, walking back through reshapes and pooling only (undefined when something else intervenes). */
-export function fakeReluNode(rep: Value): Node | undefined {
-  let v: Value | null = rep;
-  for (let guard = 0; v && guard < 64; guard++) {
-    const p: Node | null | undefined = v.producer;
-    if (!p) return undefined;
-    if (p.op === "Relu") return p;
-    if (!PASS_THROUGH.has(p.op)) return undefined;
-    v = p.inputs[0] ?? null;
-  }
-  return undefined;
-}
-
-/** R in a graph: the named value, else a graph output named "rep", else the input of the final linear layer. */
-export function resolveRepresentation(graph: Graph, name?: string): { rep: Value; fakeRelu?: Node } {
-  let rep: Value;
-  if (name !== undefined) {
-    if (!graph.valuesByName().has(name)) throw new Error(`representation "${name}" is not a value of the model graph`);
-    rep = graph.value(name);
-  } else {
-    rep = graph.outputs.find((v) => v.name === "rep") ?? defaultRepresentation(graph);
-  }
-  if (rep.dtype !== "float32") throw new Error(`representation "${rep.name}" is ${rep.dtype}, not float32`);
-  return { rep, fakeRelu: fakeReluNode(rep) };
-}
-
-/** Resolves R on the model (batch of one) and reports its name, per-example shape and fake-ReLU node. */
-export function representation(model: Model, name?: string): RepresentationInfo {
-  const { rep, fakeRelu } = resolveRepresentation(model.graph(1), name);
-  const shape = rep.staticShape;
-  if (!shape) throw new Error(`representation "${rep.name}" has no static shape ${formatShape(rep.shape)}`);
-  return { name: rep.name, shape: shape.slice(1), fakeRelu: fakeRelu?.name };
-}
-
-export interface RepChoice {
-  /** Value name of R (default: output "rep", else the input of the final linear layer). */
-  rep?: string;
-  /** Pass the gradient straight through the last ReLU before R (default: when one is found; true insists on one). */
-  fakeRelu?: boolean;
-}
-
-/** R's name and the straight-through node list for a batch-n graph (the same cached import pgd compiles, so names agree). */
-export function repSetup(model: Model, n: number, o: RepChoice): { name: string; shape: number[]; straightThrough: string[] } {
-  const { rep, fakeRelu } = resolveRepresentation(model.graph(n), o.rep);
-  if (o.fakeRelu === true && !fakeRelu) throw new Error(`fake ReLU: no Relu found before representation "${rep.name}" (through ${[...PASS_THROUGH].join("/")} only)`);
-  const use = o.fakeRelu !== false && fakeRelu;
-  return { name: rep.name, shape: rep.staticShape!.slice(1), straightThrough: use ? [fakeRelu.name] : [] };
-}
-
 /** R(x) for a batch of images, run in chunks of `batchSize` through forward()'s cached programs. */
-export async function representationOf(exec: Executor, model: Model, x: Tensor<"float32">, o: { rep?: string; batchSize?: number } = {}): Promise<Tensor<"float32">> {
+export async function representationOf(runner: Runner, model: Model, x: Tensor<"float32">, o: { rep?: string; batchSize?: number } = {}): Promise<Tensor<"float32">> {
   const n = model.checkInput(x, "images");
   const bs = Math.max(1, Math.min(o.batchSize ?? 128, n));
   // the value's name does not depend on the batch size
-  const { rep } = resolveRepresentation(model.graph(bs), o.rep);
+  const rep = model.representation({ rep: o.rep }, bs);
   const parts: Tensor<"float32">[] = [];
-  for (let lo = 0; lo < n; lo += bs) parts.push(await forward(exec, model, sliceBatch(x, lo, Math.min(n, lo + bs)), rep.name) as Tensor<"float32">);
+  for (let lo = 0; lo < n; lo += bs) parts.push(await forward(runner, model, sliceBatch(x, lo, Math.min(n, lo + bs)), rep.name) as Tensor<"float32">);
   return concatBatch(parts);
 }
 

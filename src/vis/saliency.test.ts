@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { argmaxRows } from "../attack/losses.js";
 import { loadNpy } from "../data/node/npy-file.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import { forward } from "../model/gradient.js";
+import { forward } from "../model/forward.js";
 import { Model } from "../model/model.js";
 import { nodeExecutor as exec } from "../runtime/node.js";
 import { sliceBatch } from "../ir/batch.js";

@@ -1,11 +1,10 @@
 // Vanilla gradient saliency: |∂ logit_y / ∂x|, max over channels, normalized per image (robust models give sharper maps).
-import { argmaxRows } from "../attack/losses.js";
-import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
+import { inputGradient } from "../attack/gradient.js";
+import { type AttackLoss, argmaxRows } from "../attack/losses.js";
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
-import { forward } from "../model/gradient.js";
+import { forward } from "../model/forward.js";
 import type { Model } from "../model/model.js";
-import type { Executor } from "../runtime/executor.js";
+import type { Runner } from "../runtime/session.js";
 
 export interface SaliencyResult {
   /** [N,1,H,W] in [0,1]: per image, max over channels of |∂ logit_y / ∂x| divided by its largest value (all 0 if the gradient is 0). */
@@ -14,31 +13,25 @@ export interface SaliencyResult {
   labels: number[];
 }
 
+/** logit_y per example as Σ logits·onehot: no gathers, and one program for any labels. */
+const logitLoss = (onehot: Tensor<"float32">): AttackLoss => ({
+  name: "logit", goal: "max", feeds: { saliency_onehot: onehot },
+  build: (g, ctx) => g.reduceSum(g.mul(ctx.logits, ctx.graph.addInput("saliency_onehot", "float32", [...onehot.shape])), [1], false),
+});
+
 /** Saliency maps for images [N,C,H,W] with respect to the logit of `labels` (default: the predicted class). */
-export async function saliency(exec: Executor, model: Model, images: Tensor<"float32">, labels?: Tensor<"int64"> | readonly number[]): Promise<SaliencyResult> {
+export async function saliency(runner: Runner, model: Model, images: Tensor<"float32">, labels?: Tensor<"int64"> | readonly number[]): Promise<SaliencyResult> {
   const n = model.checkInput(images, "images");
-  const ys = labels === undefined ? argmaxRows(await forward(exec, model, images))
+  const ys = labels === undefined ? argmaxRows(await forward(runner, model, images))
     : "dtype" in labels ? Array.from(labels.data, Number) : [...labels];
   if (ys.length !== n) throw new Error(`saliency: ${ys.length} labels for ${n} images`);
-  const graph = model.graph(n);
-  const logits = graph.outputs[0]!;
+  const logits = model.graph(n).outputs[0]!;
   const c = logits.shape?.[1];
   if (logits.rank !== 2 || typeof c !== "number") throw new Error(`saliency: logits "${logits.name}" must be [N,C], got ${formatShape(logits.shape)}`);
   ys.forEach((y) => { if (!Number.isInteger(y) || y < 0 || y >= c) throw new Error(`saliency: label ${y} is out of range for ${c} classes`); });
-  // logit_y as Σ logits·onehot keeps the program free of gathers and per-label recompiles
-  const onehot = graph.addInput("saliency_onehot", "float32", [n, c]);
-  const g = new Builder(graph);
-  const loss = g.reduceSum(g.mul(logits, onehot), [], false);
-  const gr = grad(graph, { loss, wrt: [model.inputName], keepOutputs: false });
-  const prog = await exec.compile(gr.graph);
-  let dx: Tensor;
-  try {
-    const oh = new Float32Array(n * c);
-    ys.forEach((y, i) => { oh[i * c + y] = 1; });
-    dx = (await prog.run({ [model.inputName]: images, saliency_onehot: tensor("float32", [n, c], oh) }))[gr.grads[0]!.name]!;
-  } finally {
-    await prog.dispose();
-  }
+  const oh = new Float32Array(n * c);
+  ys.forEach((y, i) => { oh[i * c + y] = 1; });
+  const { grad: dx } = await inputGradient(runner, model, images, logitLoss(tensor("float32", [n, c], oh) as Tensor<"float32">));
   return { map: channelMaxNormalized(dx), labels: ys };
 }
 

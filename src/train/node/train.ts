@@ -4,17 +4,18 @@ import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { ceLoss } from "../../attack/losses.js";
 import { pgd } from "../../attack/pgd.js";
-import { type AttackPrograms, type AttackTarget, compileAttack } from "../../attack/program.js";
-import { type ThreatSpec, threatModel } from "../../attack/threat.js";
+import type { AttackTarget } from "../../attack/program.js";
+import type { ThreatSpec } from "../../attack/threat.js";
 import { type Dataset, batches } from "../../data/dataset.js";
 import type { Graph } from "../../ir/graph.js";
 import { toOnnxBytes } from "../../ir/onnx-export.js";
 import { type Tensor, formatShape, tensor } from "../../ir/tensor.js";
 import { buildModel } from "../../nn/archs.js";
-import type { Executor, Program } from "../../runtime/executor.js";
+import type { Executor } from "../../runtime/executor.js";
+import { Session } from "../../runtime/session.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../checkpoint.js";
 import { type Schedule, learningRate } from "../optimizer.js";
-import { type TrainStepProgram, type TrainableModel, compileTrainStep, stateFeeds } from "../step.js";
+import { type TrainableModel, compileTrainStep, stateFeeds } from "../step.js";
 import { writeAtomic } from "../../data/node/atomic.js";
 import { writeTrainingPlot } from "../../plot/node/files.js";
 
@@ -92,16 +93,17 @@ export async function train(exec: Executor, o: TrainOptions): Promise<{ best: Ep
     await writeAtomic(metricsPath, "");
   }
   const target = evalTarget(m);
-  const steps = new Map<number, TrainStepProgram>(), attacks = new Map<number, AttackPrograms>(), evals = new Map<number, Program>();
-  const stepFor = async (n: number) => steps.get(n) ?? steps.set(n, await compileTrainStep(exec, m, n, o)).get(n)!;
-  const attackFor = async (n: number, spec: ThreatSpec) => {
-    const key = n * 10 + (spec.kind === "l2" ? 1 : 2);
-    return attacks.get(key) ?? attacks.set(key, await compileAttack(exec, target, n, ceLoss(tensor("int64", [n])), threatModel(spec))).get(key)!;
-  };
-  const evalFor = async (n: number) => {
-    if (!evals.has(n)) { const g = target.graph(n); g.outputs = [g.outputs[0]!]; evals.set(n, await exec.compile(g.prune())); }
-    return evals.get(n)!;
-  };
+  // one session for the run: train step, attack and eval programs compiled once per batch size
+  const session = new Session(exec);
+  const stepFor = (n: number) => session.cached(m, `train-step|${n}`, async (e) => {
+    const sp = await compileTrainStep(e, m, n, o);
+    return Object.assign(sp, { dispose: () => sp.program.dispose() });
+  });
+  const evalFor = (n: number) => session.cached(target, `eval|${n}`, (e) => {
+    const g = target.graph(n);
+    g.outputs = [g.outputs[0]!];
+    return e.compile(g.prune());
+  });
   const weightFeeds = () => Object.fromEntries([...m.params, ...m.buffers].map((k) => [k, weights.get(k)!]));
   const perEpoch = Math.floor(o.train.size / o.batchSize);
   let best = history.reduce<EpochMetrics | undefined>((b, h) => (!b || score(h) > score(b) ? h : b), undefined);
@@ -115,7 +117,7 @@ export async function train(exec: Executor, o: TrainOptions): Promise<{ best: Ep
         let x = batch.x;
         if (o.adv) {
           const a = attackOf(o.adv, false);
-          const r = await pgd(exec, target, x, { ...a, loss: ceLoss(batch.y), randomStart: true, keep: "last", seed: o.seed * 1000003 + epoch * 10007 + k, programs: await attackFor(n, a.threat), feeds: { ...weightFeeds(), labels: batch.y } });
+          const r = await pgd(session, target, x, { ...a, loss: ceLoss(batch.y), randomStart: true, keep: "last", seed: o.seed * 1000003 + epoch * 10007 + k, feeds: weightFeeds() });
           x = r.x;
         }
         const sp = await stepFor(n);
@@ -131,7 +133,7 @@ export async function train(exec: Executor, o: TrainOptions): Promise<{ best: Ep
       if (o.adv) {
         const a = attackOf(o.adv, true);
         advAcc = await accuracy(o.test, Math.min(o.evalLimit, o.test.size), o.batchSize, async (x, y) =>
-          (await pgd(exec, target, x, { ...a, loss: ceLoss(y), keep: "best", programs: await attackFor(x.shape[0]!, a.threat), feeds: { ...weightFeeds(), labels: y } })).logits);
+          (await pgd(session, target, x, { ...a, loss: ceLoss(y), keep: "best", feeds: weightFeeds() })).logits);
       }
       const metrics: EpochMetrics = { epoch, lr, train_loss: lossSum / seen, train_acc: correct / seen, test_acc: testAcc, adv_acc: advAcc, seconds: (performance.now() - t0) / 1000, images_per_second: seen / trainSeconds };
       history.push(metrics);
@@ -148,9 +150,7 @@ export async function train(exec: Executor, o: TrainOptions): Promise<{ best: Ep
       o.onEpoch?.(metrics);
     }
   } finally {
-    for (const p of steps.values()) await p.program.dispose();
-    for (const p of attacks.values()) await p.dispose();
-    for (const p of evals.values()) await p.dispose();
+    await session.dispose();
   }
   return { best, history };
 }
