@@ -1,10 +1,10 @@
 // Public, browser-safe API: IR, builder, ops registry, autodiff, losses, models, npy.
 export { Graph, Node, Value, type Dim, type Shape } from "./ir/graph.js";
-export { Builder } from "./ir/builder.js";
+export { Builder } from "./builder/builder.js";
 export { type DType, type Tensor, tensor, sizeOf } from "./ir/tensor.js";
 export { sliceBatch, concatBatch } from "./ir/batch.js";
-export { importOnnx } from "./ir/onnx-import.js";
-export { toOnnxBytes, OPSET } from "./ir/onnx-export.js";
+export { importOnnx } from "./builder/onnx-import.js";
+export { toOnnxBytes, OPSET } from "./builder/onnx-export.js";
 export { printGraph } from "./ir/print.js";
 export { OPS, SUPPORTED_OPS } from "./ops/index.js";
 export type { OpType, OpAttrMap } from "./ops/attrs.js";

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadNpy } from "../data/node/npy-file.js";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph } from "../ir/graph.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
 import { forward } from "../model/forward.js";

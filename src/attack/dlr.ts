@@ -1,5 +1,5 @@
 // Difference of Logits Ratio (Croce & Hein 2020): a margin loss invariant to shifting and scaling the logits.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Value } from "../ir/graph.js";
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
 import { type AttackLoss, argmaxRows, labelsInput } from "./losses.js";

@@ -1,6 +1,6 @@
 // Input gradients of any per-example loss on a model: ∇ₓ Σᵢ lossᵢ, compiled once per session and loss structure.
 import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Model } from "../model/model.js";
 import type { Program } from "../runtime/executor.js";

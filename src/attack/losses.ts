@@ -1,6 +1,6 @@
 // Per-example losses: a loss [N] built on the model's graph, its feeds, a goal, and (optionally) what success means.
 // One abstraction serves attacks, input gradients and the representation tools.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Graph, Value } from "../ir/graph.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
 import { crossEntropy } from "../model/losses.js";

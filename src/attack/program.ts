@@ -1,7 +1,7 @@
 // Compiled attack programs: one call = objective, input gradient, an update rule (PGD's step + projection + best-iterate
 // bookkeeping, or APGD's momentum step), cached on the session per target, batch size, loss structure, threat and rule.
 import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import type { Graph, Value } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Program } from "../runtime/executor.js";

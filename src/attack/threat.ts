@@ -1,6 +1,6 @@
 // Threat models: the set an attack may move an input in, as pure graph steps (per example, independent of batch size),
 // and the table of named ones from which parsing, help text, validation and default step sizes derive.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Value } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Rng } from "../util/rng.js";

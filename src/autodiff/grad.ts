@@ -1,5 +1,5 @@
 // Reverse-mode driver: walks the graph backwards, calls one VJP rule per node, accumulates fan-out and un-broadcasts.
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType, tensor } from "../ir/tensor.js";
 import type { OpType } from "../ops/attrs.js";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph, type Value } from "../ir/graph.js";
 import { printGraph } from "../ir/print.js";
 import { tensor } from "../ir/tensor.js";

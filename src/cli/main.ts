@@ -25,7 +25,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--loss <kind>", "ce | rep-distance", "ce")
     .option("--labels <file>", "int64 labels .npy (for --loss ce)")
     .option("--target <file>", "target images .npy (for --loss rep-distance)")
-    .option("--rep <name>", "representation value (default: input of the final Gemm/MatMul)")
+    .option("--rep <name>", "representation value (default: output \"rep\", else the input of the final Gemm/MatMul)")
     .action(async (o) => (await import("./grad.js")).gradCommand(o));
   program.command("attack")
     .description("write adversarial examples for a batch of images and summarize the attack")

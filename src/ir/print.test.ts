@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Builder } from "./builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph } from "./graph.js";
 import { printGraph } from "./print.js";
 import { tensor } from "./tensor.js";

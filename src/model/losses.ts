@@ -1,5 +1,5 @@
 // Scalar losses built as graphs on a model's values; per-example terms are summed so nothing depends on batch size.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Value } from "../ir/graph.js";
 import { formatShape, tensor } from "../ir/tensor.js";
 

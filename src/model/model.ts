@@ -1,6 +1,6 @@
 // An imported classifier: its input, logits and representation, with graphs specialized per batch size.
 import type { Graph } from "../ir/graph.js";
-import { importOnnx } from "../ir/onnx-import.js";
+import { importOnnx } from "../builder/onnx-import.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
 import { type RepChoice, type RepresentationInfo, representationIn } from "./representation.js";
 

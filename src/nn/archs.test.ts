@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
-import { toOnnxBytes } from "../ir/onnx-export.js";
-import { importOnnx } from "../ir/onnx-import.js";
+import { Builder } from "../builder/builder.js";
+import { toOnnxBytes } from "../builder/onnx-export.js";
+import { importOnnx } from "../builder/onnx-import.js";
 import { sizeOf, tensor } from "../ir/tensor.js";
 import { Model } from "../model/model.js";
 import { defaultRepresentation } from "../model/representation.js";

@@ -1,5 +1,5 @@
 // The model zoo: architectures built in the IR with normalization inside; outputs "logits" then "rep".
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph, type Value } from "../ir/graph.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
 import { type BnMode, Layers, nameValue } from "./layers.js";

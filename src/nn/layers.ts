@@ -1,5 +1,5 @@
 // Layer helpers over the Builder: parameters become named, seeded graph initializers (PyTorch-style init).
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Graph, Value } from "../ir/graph.js";
 import { type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 import { Rng } from "../util/rng.js";

@@ -1,5 +1,5 @@
 // Conv and ConvTranspose: N-d shape rules and VJPs built from Conv and ConvTranspose themselves (no contrib *Grad ops).
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType } from "../ir/tensor.js";
 import type { ConvAttrs, ConvTransposeAttrs } from "./attrs.js";

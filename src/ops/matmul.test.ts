@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph } from "../ir/graph.js";
 import { checkGradient, randomTensor } from "../testing/gradcheck.js";
 

@@ -1,5 +1,5 @@
 // MatMul and Gemm: shape rules and VJPs (batch broadcasting of MatMul is undone by the driver's un-broadcast).
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Value } from "../ir/graph.js";
 import type { OpTable } from "./types.js";
 import { broadcastShapes, opLabel } from "./util.js";

@@ -1,5 +1,5 @@
 // Slice and Pad: shape rules, folding (also of Slice on Shape outputs) and VJPs, static or with run-time offsets.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 import { INT64_MAX, INT64_MIN, freshShape, isStaticDims, label, remap, sliceAxis, smallConsts, stridesOf, symInts, vectorLength } from "./movement-util.js";

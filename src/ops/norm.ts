@@ -1,5 +1,5 @@
 // BatchNormalization: inference mode (a per-channel affine map) and training mode (batch statistics).
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Value } from "../ir/graph.js";
 import type { OpTable } from "./types.js";
 import { opLabel } from "./util.js";

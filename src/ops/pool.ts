@@ -1,5 +1,5 @@
 // Max, average and global pools: shape rules per ONNX and ORT (auto_pad, ceil_mode) and VJPs from standard ops.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType, tensor } from "../ir/tensor.js";
 import type { OpAttrMap, OpType, PoolAttrs } from "./attrs.js";

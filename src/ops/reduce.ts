@@ -1,5 +1,5 @@
 // Reductions, Softmax/LogSoftmax, ArgMax and TopK.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Value } from "../ir/graph.js";
 import type { OpType } from "./attrs.js";
 import type { InferCtx, OpDef, OpTable, ValueType, VjpCtx } from "./types.js";

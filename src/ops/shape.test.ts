@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph } from "../ir/graph.js";
 import { ONNX_DTYPE_CODE, tensor, toNumbers } from "../ir/tensor.js";
 import { nodeExecutor } from "../runtime/node.js";

@@ -1,5 +1,5 @@
 // The contract every op fulfils: attribute schema, arity, shape rule, optional constant folding, gradient rule.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Node, Shape, Value } from "../ir/graph.js";
 import type { DType, Tensor } from "../ir/tensor.js";
 import type { AttrSchema, OpType } from "./attrs.js";

@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import type { Graph } from "../ir/graph.js";
-import { toOnnxBytes } from "../ir/onnx-export.js";
+import { toOnnxBytes } from "../builder/onnx-export.js";
 import { type DType, type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 

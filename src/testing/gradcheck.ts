@@ -1,6 +1,6 @@
 // Random-direction gradient check: <grad, v> against a central difference of the loss along v, run on ORT.
 import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import { Graph, type Value } from "../ir/graph.js";
 import { type Tensor, isFloatDType, numberAt, tensor } from "../ir/tensor.js";
 import { nodeExecutor } from "../runtime/node.js";

@@ -1,5 +1,5 @@
 // SGD with momentum and weight decay as graph ops (PyTorch semantics), and learning-rate schedules.
-import type { Builder } from "../ir/builder.js";
+import type { Builder } from "../builder/builder.js";
 import type { Value } from "../ir/graph.js";
 
 export interface SgdOptions { momentum: number; weightDecay: number }

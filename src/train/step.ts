@@ -1,6 +1,6 @@
 // The compiled training step: forward (BN in training mode), backward, SGD update and running statistics in one call.
 import { grad } from "../autodiff/grad.js";
-import { Builder } from "../ir/builder.js";
+import { Builder } from "../builder/builder.js";
 import type { Graph } from "../ir/graph.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
 import { crossEntropy } from "../model/losses.js";

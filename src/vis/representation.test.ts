@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { toOnnxBytes } from "../ir/onnx-export.js";
+import { toOnnxBytes } from "../builder/onnx-export.js";
 import { type Tensor, tensor } from "../ir/tensor.js";
 import { Model } from "../model/model.js";
 import { buildModel } from "../nn/archs.js";

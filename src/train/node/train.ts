@@ -8,7 +8,7 @@ import type { AttackTarget } from "../../attack/program.js";
 import type { ThreatSpec } from "../../attack/threat.js";
 import { type Dataset, batches } from "../../data/dataset.js";
 import type { Graph } from "../../ir/graph.js";
-import { toOnnxBytes } from "../../ir/onnx-export.js";
+import { toOnnxBytes } from "../../builder/onnx-export.js";
 import { type Tensor, formatShape, tensor } from "../../ir/tensor.js";
 import { buildModel } from "../../nn/archs.js";
 import type { Executor } from "../../runtime/executor.js";

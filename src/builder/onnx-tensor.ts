@@ -1,6 +1,6 @@
 // TensorProto <-> Tensor, and the onnx-proto handle shared by import and export.
 import onnxProto from "onnx-proto";
-import { type DType, type Tensor, ONNX_DTYPE_CODE, allocData, dtypeFromOnnx, formatShape, sizeOf, tensor } from "./tensor.js";
+import { type DType, type Tensor, ONNX_DTYPE_CODE, allocData, dtypeFromOnnx, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 
 export const onnx = onnxProto.onnx;
 export type { onnxProto };

@@ -2,9 +2,9 @@
 import type { OpType } from "../ops/attrs.js";
 import { OPS } from "../ops/index.js";
 import type { AttrKind } from "../ops/attrs.js";
-import type { Graph, Value } from "./graph.js";
+import type { Graph, Value } from "../ir/graph.js";
 import { type IAttr, type IModel, type INode, type IValueInfo, onnx, tensorToProto } from "./onnx-tensor.js";
-import { ONNX_DTYPE_CODE, type Tensor } from "./tensor.js";
+import { ONNX_DTYPE_CODE, type Tensor } from "../ir/tensor.js";
 
 export const OPSET = 17;
 export const IR_VERSION = 8;

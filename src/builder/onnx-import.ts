@@ -2,11 +2,11 @@
 import type { OpType } from "../ops/attrs.js";
 import { SUPPORTED_OPS, isSupportedOp } from "../ops/index.js";
 import { Builder } from "./builder.js";
-import { type Dim, Graph, type Value } from "./graph.js";
+import { type Dim, Graph, type Value } from "../ir/graph.js";
 import { addNormalized, attrValue } from "./onnx-normalize.js";
 import { opLabel } from "../ops/util.js";
 import { type IModel, type INode, type IValueInfo, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
-import { dtypeFromOnnx, formatShape } from "./tensor.js";
+import { dtypeFromOnnx, formatShape } from "../ir/tensor.js";
 
 export interface ImportOptions {
   /** Names the model in error messages (default "model.onnx"). */

@@ -2,9 +2,9 @@
 import type { AttrKind, OpType } from "../ops/attrs.js";
 import { OPS } from "../ops/index.js";
 import type { Builder } from "./builder.js";
-import type { Value } from "./graph.js";
+import type { Value } from "../ir/graph.js";
 import { type IAttr, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
-import { type Tensor, numberAt } from "./tensor.js";
+import { type Tensor, numberAt } from "../ir/tensor.js";
 import { opLabel } from "../ops/util.js";
 
 const AT = onnx.AttributeProto.AttributeType;

@@ -3,12 +3,12 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { parseNpy } from "../data/npy.js";
 import { nodeExecutor } from "../runtime/node.js";
-import type { Graph } from "./graph.js";
+import type { Graph } from "../ir/graph.js";
 import { toOnnxBytes } from "./onnx-export.js";
 import { importOnnx, importOnnxDetailed } from "./onnx-import.js";
 import { type IAttr, type INode, type ITensor, type IValueInfo, onnx, tensorToProto } from "./onnx-tensor.js";
-import { printGraph } from "./print.js";
-import { type Tensor, tensor } from "./tensor.js";
+import { printGraph } from "../ir/print.js";
+import { type Tensor, tensor } from "../ir/tensor.js";
 
 // --- building small ONNX models by hand ---
 const AT = onnx.AttributeProto.AttributeType;

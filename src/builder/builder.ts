@@ -3,8 +3,8 @@ import type { OpAttrMap, OpType } from "../ops/attrs.js";
 import { OPS } from "../ops/index.js";
 import type { InferCtx } from "../ops/types.js";
 import { opLabel } from "../ops/util.js";
-import { type Graph, Node, type Value } from "./graph.js";
-import { type DType, type Tensor, ONNX_DTYPE_CODE, formatShape, tensor } from "./tensor.js";
+import { type Graph, Node, type Value } from "../ir/graph.js";
+import { type DType, type Tensor, ONNX_DTYPE_CODE, formatShape, tensor } from "../ir/tensor.js";
 
 export interface AddOptions { name?: string; outputs?: number; fold?: boolean }
 
