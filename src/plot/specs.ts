@@ -110,7 +110,7 @@ export function objectiveSpec(points: readonly ObjectivePoint[], o: PlotSize & {
     data: { values: points.map((p) => ({ model: p.model, step: p.step, value: round(p.value) })) },
     mark: { type: "line" },
     encoding: {
-      x: { field: "step", type: "quantitative", title: "step" },
+      x: { field: "step", type: "quantitative", title: "step", axis: { tickMinStep: 1, format: "d" } },
       y: { field: "value", type: "quantitative", title: o.yTitle, scale: o.logY ? { type: "log" } : { zero: false } },
       color: { field: "model", type: "nominal", title: "model", scale: { domain: models } },
       strokeDash: { field: "model", type: "nominal", title: "model", scale: { domain: models, range: DASHES.slice(0, models.length) }, legend: STROKE_LEGEND },
