@@ -32,6 +32,13 @@ export function chooseRobustness(source: RobustnessSource, modelPaths: readonly 
   return missing.length ? "builtin" : "shipped";
 }
 
+/** --eval-eps: positive radii, comma-separated. */
+export function parseEpsList(list: string): number[] {
+  const eps = list.split(",").map((e) => Number(e.trim()));
+  if (eps.length === 0 || eps.some((e) => !(Number.isFinite(e) && e > 0))) throw new Error(`--eval-eps: give positive radii, comma-separated, got "${list}"`);
+  return eps;
+}
+
 /** Per model, its eval report: read from eval.json beside it, or computed now into DIR/eval/K-NAME.json. */
 export async function evalReports(how: "shipped" | "builtin", models: LoadedModel[], dir: string, data: string, eps: string): Promise<{ name: string; report: EvalReport }[]> {
   if (how === "shipped") return Promise.all(models.map(async (m) => ({ name: m.name, report: await readEvalReport(shippedEvalPath(m.path)) })));
@@ -41,8 +48,8 @@ export async function evalReports(how: "shipped" | "builtin", models: LoadedMode
     const file = join(dir, "eval", `${k}-${m.name}.json`);
     process.stderr.write(`report: built-in eval of ${m.name} (L2 PGD-${BUILTIN_EVAL.steps}, eps ${eps}, first ${BUILTIN_EVAL.limit} images)\n`);
     await evalCommand({
-      model: m.path, data, threat: "l2", eps, attacks: BUILTIN_EVAL.attacks, steps: String(BUILTIN_EVAL.steps), restarts: "1",
-      limit: String(BUILTIN_EVAL.limit), batchSize: "100", out: file, seed: "0", plot: false,
+      model: m.path, data, threat: "l2", eps: parseEpsList(eps), attacks: BUILTIN_EVAL.attacks, steps: BUILTIN_EVAL.steps, restarts: 1,
+      limit: BUILTIN_EVAL.limit, batchSize: 100, out: file, seed: 0, plot: false,
     });
     out.push({ name: m.name, report: await readEvalReport(file) });
   }
