@@ -51,3 +51,6 @@ export { EXPERIMENTS, reportSteps, pickFeatures, classify, type Experiment, type
 export { runModel, runReport, reportWork, metricRows, reportFigures, reportNumbers, METRICS, type MetricDef, type ModelRun, type ReportModel } from "./report/run.js";
 export { inversionMetrics, type InversionMetrics } from "./report/measure.js";
 export { syntheticShapes } from "./report/shapes.js";
+export { robustnessSpec, trainingSpec, objectiveSpec, specValues, epsTitle, TRAINING_SERIES, type TrainingRun, type ObjectivePoint, type RobustnessPlotOptions } from "./plot/specs.js";
+export { robustnessPoints, parseEvalReport, parseMetricsJsonl, attackLabel, modelDisplayName, type EvalReport, type EvalResult, type EpochRecord, type RobustnessPoint } from "./plot/data.js";
+export { PALETTE } from "./plot/style.js";

@@ -11,3 +11,5 @@ export { fetchDataset, SOURCES } from "./data/node/fetch.js";
 export { train, type TrainOptions, type EpochMetrics, type AdvSpec } from "./train/node/train.js";
 export { encodePng, writePng, readImageFile } from "./image/node/png.js";
 export { loadImages, type ImageSet } from "./image/node/load-images.js";
+export { renderSvg, renderPng, writePlot, readPlotSpec, plotFormat, SPEC_KEY } from "./plot/node/render.js";
+export { readEvalReport, readTrainingRun, writeEvalPlot, writeTrainingPlot } from "./plot/node/files.js";

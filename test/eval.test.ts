@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { readPlotSpec, specValues } from "robustlens/node";
 import { cli, fixtureDir, tmp } from "./helpers.js";
 
 const dir = fixtureDir("fmnist_small");
@@ -10,7 +11,7 @@ const ref = JSON.parse(readFileSync(join(dir, "robust_acc.json"), "utf8")) as { 
 const data = `npy:${join(dir, "x.npy")},${join(dir, "labels.npy")}`;
 
 for (const threat of ["l2", "linf"] as const) {
-  test(`eval --threat ${threat}: PGD-20 robust accuracy matches PyTorch within 2 images and falls as ε grows`, () => {
+  test(`eval --threat ${threat}: PGD-20 robust accuracy matches PyTorch within 2 images and falls as ε grows; the plot beside holds the curve`, async () => {
     const epsList = Object.keys(ref[threat]);
     const out = join(tmp(), "report.json");
     const r = cli(["eval", "--model", join(dir, "model.onnx"), "--data", data, "--threat", threat, "--eps", epsList.join(","), "--steps", "20", "--out", out, "--batch-size", "128"]);
@@ -25,6 +26,11 @@ for (const threat of ["l2", "linf"] as const) {
     });
     for (let i = 1; i < accs.length; i++) assert.ok(accs[i]! < accs[i - 1]!, `accuracy not decreasing: ${accs}`);
     assert.ok(accs[0]! < report.clean_accuracy);
+    // the plot beside the report: the PGD-20 line starts at clean accuracy (ε = 0) and has every ε's robust accuracy
+    const rows = specValues(await readPlotSpec(join(out, "..", "report.svg")));
+    assert.deepEqual(rows.map((v) => [v.model, v.attack, v.eps]), [0, ...epsList.map(Number)].map((e) => ["fmnist_small", "PGD-20", e]));
+    assert.deepEqual(rows.map((v) => Number(v.accuracy)), [report.clean_accuracy, ...accs].map((a) => Number((100 * a).toPrecision(4))));
+    assert.match(r.stdout, /wrote .*report\.svg \(accuracy vs eps\)/);
   });
 }
 

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import sharp from "sharp";
 import { Model, type Tensor, invert, rmse, sliceBatch, ssim } from "robustlens";
-import { loadNpy, nodeExecutor } from "robustlens/node";
+import { chromium } from "playwright-core";
+import { TRAINING_SERIES, loadNpy, nodeExecutor, readPlotSpec, specValues } from "robustlens/node";
 import { cli, fixtureDir, mean, tmp } from "./helpers.js";
 
 const fx = fixtureDir("fmnist_small");
@@ -41,13 +42,18 @@ test("report: index.html has the metric table and every figure for each model; e
   assert.match(html, /^<!DOCTYPE html>/);
   const rows = html.match(/<tr>/g)?.length ?? 0;
   assert.ok(rows >= 10, `metric table has ${rows} rows`);
+  const plotsIn: Record<string, number> = { invert: 1, ood: 1, interpolate: 1, features: 2, add: 1, saliency: 0 };
   for (const id of ["invert", "ood", "interpolate", "features", "add", "saliency"]) {
     const sec = new RegExp(`<section id="${id}">([\\s\\S]*?)</section>`).exec(html);
     assert.ok(sec, `section ${id}`);
-    assert.equal(sec[1]!.match(/<img /g)?.length, 2, `section ${id}: one figure per model`);
+    assert.equal(sec[1]!.match(/<figure><figcaption>/g)?.length, 2, `section ${id}: one figure per model`);
+    assert.equal(sec[1]!.match(/<figure class="plot"><img src="figures\/objective-[a-z]+-[a-z]+\.svg"/g)?.length ?? 0, plotsIn[id], `section ${id}: objective plots`);
   }
+  // the accuracy-vs-ε curves come first, before the metric table; the training curves after the figures
+  assert.ok(html.indexOf('<section id="robustness">') < html.indexOf('id="metrics"'));
+  assert.ok(html.indexOf('<section id="training">') > html.indexOf('<section id="saliency">'));
   const srcs = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]!);
-  assert.equal(srcs.length, 12);
+  assert.equal(srcs.length, 12 + 6 + 2);
   for (const s of srcs) {
     assert.ok(!s.startsWith("/") && !s.includes(".."), `relative path ${s}`);
     assert.ok(existsSync(join(dir, s)), `missing ${s}`);
@@ -61,6 +67,32 @@ test("report: index.html has the metric table and every figure for each model; e
   }
 });
 
+test("report plots: accuracy vs ε from the shipped eval.json, each model's objective per step, the zoo's training curves", async () => {
+  assert.equal(run.status, 0, run.stderr);
+  const rob = specValues(await readPlotSpec(join(dir, "figures/robustness.svg")));
+  for (const name of ["fashion-mnist-standard", "fashion-mnist-l2"]) {
+    const ev = JSON.parse(readFileSync(`models/${name}/eval.json`, "utf8")) as { clean_accuracy: number; results: { eps: number; attack: string; robust_accuracy: number }[] };
+    const pgd = rob.filter((v) => v.model === name && v.attack === "PGD-20");
+    assert.deepEqual(pgd.map((v) => v.eps), [0, ...ev.results.filter((r) => r.attack === "pgd").map((r) => r.eps)]);
+    assert.equal(pgd[0]!.accuracy, Number((100 * ev.clean_accuracy).toPrecision(4)));
+    assert.equal(rob.filter((v) => v.model === name && v.attack === "APGD-CE-20").length, pgd.length);
+  }
+  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { steps: { invert: number }; models: { name: string; invert: { distance: number } }[] };
+  const inv = specValues(await readPlotSpec(join(dir, "figures/objective-invert-distance.svg")));
+  for (const m of metrics.models) {
+    const curve = inv.filter((v) => v.model === m.name).map((v) => Number(v.value));
+    assert.equal(curve.length, metrics.steps.invert, m.name);
+    // the search lowers its objective, and the kept (best) iterate is at least as good as every traced one
+    assert.ok(Math.min(...curve) < 0.9 * curve[0]!, `${m.name}: ${curve[0]} → ${Math.min(...curve)}`);
+    assert.ok(m.invert.distance <= Math.min(...curve) + 1e-4, `${m.name}: best ${m.invert.distance}, curve min ${Math.min(...curve)}`);
+  }
+  const vis = specValues(await readPlotSpec(join(dir, "figures/objective-features-visualize.svg")));
+  assert.deepEqual([...new Set(vis.map((v) => v.model))], ["fashion-mnist-standard", "fashion-mnist-l2"]);
+  const tr = specValues(await readPlotSpec(join(dir, "figures/training.svg")));
+  assert.equal(tr.filter((v) => v.run === "fashion-mnist-l2" && v.series === TRAINING_SERIES.adv).length, 10);
+  assert.equal(tr.filter((v) => v.run === "fashion-mnist-standard" && v.series === TRAINING_SERIES.clean).length, 10);
+});
+
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync);
 
 /** Screenshot of a page with headless Chromium; returns the fraction of dark pixels (the figures are mostly black). */
@@ -68,7 +100,7 @@ async function darkFraction(page: string): Promise<{ dark: number; width: number
   const shot = join(tmp(), "shot.png");
   const r = spawnSync(CHROMIUM!, [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-extensions", "--no-first-run",
-    `--user-data-dir=${tmp()}`, "--hide-scrollbars", "--window-size=1300,2400", `--screenshot=${shot}`, `file://${page}`,
+    `--user-data-dir=${tmp()}`, "--hide-scrollbars", "--window-size=1300,4000", `--screenshot=${shot}`, `file://${page}`,
   ], { encoding: "utf8", timeout: 90_000 });
   assert.ok(existsSync(shot), `chromium wrote no screenshot (status ${r.status}): ${String(r.stderr).split("\n").slice(-3).join(" ")}`);
   const { data, info } = await sharp(shot).greyscale().raw().toBuffer({ resolveWithObject: true });
@@ -88,4 +120,51 @@ test("headless Chromium shows the figures: the page is far darker with its image
   assert.equal(withImages.width, 1300);
   assert.ok(withImages.dark > 0.05, `figures cover ${(100 * withImages.dark).toFixed(1)}% of the screenshot`);
   assert.ok(withImages.dark > 4 * without.dark, `with ${withImages.dark}, without ${without.dark}`);
+});
+
+/** Fraction of strongly coloured pixels (the plots' palette; the image grids are gray) in a region of an RGB screenshot. */
+function colouredFraction(img: { data: Buffer; width: number; channels: number }, box: { x: number; y: number; width: number; height: number }): number {
+  let hit = 0, all = 0;
+  for (let y = Math.max(0, Math.floor(box.y)); y < Math.floor(box.y + box.height); y++) {
+    for (let x = Math.max(0, Math.floor(box.x)); x < Math.min(img.width, Math.floor(box.x + box.width)); x++) {
+      const i = (y * img.width + x) * img.channels;
+      const r = img.data[i]!, g = img.data[i + 1]!, b = img.data[i + 2]!;
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 60) hit++;
+      all++;
+    }
+  }
+  return hit / Math.max(1, all);
+}
+
+test("headless Chromium shows every plot: each plot's box on the full-page screenshot holds coloured curves; the first is accuracy vs ε", { skip: !CHROMIUM && "chromium is not installed" }, async (t) => {
+  assert.equal(run.status, 0, run.stderr);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    await page.goto(`file://${join(dir, "index.html")}`, { waitUntil: "load" });
+    const boxes = await page.$$eval("figure.plot img", (imgs) => imgs.map((i) => {
+      const r = (i as HTMLImageElement).getBoundingClientRect();
+      return { src: i.getAttribute("src")!, loaded: (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0, x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height };
+    }));
+    const firstHeading = await page.$eval("h2", (h) => h.textContent);
+    const shot = join(tmp(), "report.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot ${shot}`);
+    const { data, info } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const img = { data, width: info.width, channels: info.channels };
+    assert.equal(firstHeading, "Accuracy under attack");
+    assert.equal(boxes.length, 8);
+    assert.equal(boxes[0]!.src, "figures/robustness.svg");
+    for (const b of boxes) {
+      assert.ok(b.loaded, `${b.src} did not load`);
+      assert.ok(b.width > 250 && b.height > 150, `${b.src}: ${b.width}×${b.height}`);
+      const c = colouredFraction(img, b);
+      assert.ok(c > 0.005, `${b.src}: only ${(100 * c).toFixed(2)}% coloured pixels in its box`);
+    }
+    // and the grids around them are not: colour on the page comes from the plots
+    const grid = await page.$eval("#invert figure img", (i) => { const r = i.getBoundingClientRect(); return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height }; });
+    assert.ok(colouredFraction(img, grid) < 0.001);
+  } finally {
+    await browser.close();
+  }
 });

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type Tensor, buildModel, compileTrainStep, decodeCheckpoint, stateFeeds, tensor } from "robustlens";
-import { loadNpy, nodeExecutor } from "robustlens/node";
+import { TRAINING_SERIES, loadNpy, nodeExecutor, readPlotSpec, specValues } from "robustlens/node";
 import { cli, fixtureDir, tmp } from "./helpers.js";
 
 const fm = { inChannels: 1, imageSize: 28, classes: 10, mean: [0.286], std: [0.353], seed: 0 };
@@ -93,16 +93,30 @@ test("SIGKILL mid-epoch then --resume: same metrics as an uninterrupted run, no 
   execFileSync(process.execPath, runArgs(b, ["--resume"]));
   assert.deepEqual(stable(metrics), stable(join(a, "metrics.jsonl")));
   assert.deepEqual(readdirSync(b).filter((f) => f.includes(".tmp")), []);
+  // curves.svg was rewritten after the resumed epochs: all three, as in metrics.jsonl
+  const clean = specValues(await readPlotSpec(join(b, "curves.svg"))).filter((v) => v.series === TRAINING_SERIES.clean);
+  assert.deepEqual(clean.map((v) => [v.run, v.epoch, v.value]), stable(metrics).map((m) => ["b", m.epoch + 1, Number((100 * m.test_acc).toPrecision(4))]));
 });
 
-test("a tiny adversarial training run is more robust than standard training", () => {
-  const accs: number[] = [];
+test("a tiny adversarial training run is more robust than standard training; plot train overlays both runs", async () => {
+  const accs: number[] = [], dirs: string[] = [];
   for (const extra of [[], ["--adv", "l2", "--eps", "3", "--steps", "5", "--eval-limit", "128"]]) {
     const out = join(tmp(), "run");
+    dirs.push(out);
     execFileSync(process.execPath, ["bin/robustlens.js", "train", "--data", "fashion-mnist?limit=1536", "--arch", "small-cnn", "--epochs", "2", "--batch-size", "64", "--lr", "0.05", "--out", out, ...extra]);
     const r = cli(["eval", "--model", join(out, "model.onnx"), "--data", "fashion-mnist?limit=256", "--threat", "l2", "--eps", "3", "--steps", "10", "--out", join(out, "ev.json")]);
     assert.equal(r.status, 0, r.stderr);
     accs.push(JSON.parse(readFileSync(join(out, "ev.json"), "utf8")).results[0].robust_accuracy);
   }
   assert.ok(accs[1]! > accs[0]! + 0.08, `robust accuracy standard ${accs[0]} vs adversarial ${accs[1]}`);
+  const png = join(tmp(), "runs.png");
+  const r = cli(["plot", "train", ...dirs, "--names", "standard,l2", "--out", png]);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = specValues(await readPlotSpec(png));
+  const count = (run: string, series: string) => rows.filter((v) => v.run === run && v.series === series).length;
+  assert.deepEqual([count("standard", TRAINING_SERIES.loss), count("standard", TRAINING_SERIES.adv), count("l2", TRAINING_SERIES.adv), count("l2", TRAINING_SERIES.lr)], [2, 0, 2, 2]);
+  assert.ok(existsSync(join(dirs[1]!, "curves.svg")));
+  const bad = cli(["plot", "train", dirs[0]!, join(tmp(), "nothing"), "--out", png]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^robustlens: cannot read training metrics .*nothing\/metrics\.jsonl: /);
 });

@@ -6,4 +6,4 @@ out=${1:-runs/fashion-mnist-standard}
 node bin/robustlens.js train --data fashion-mnist --arch small-cnn --epochs 10 --batch-size 128 \
   --lr 0.05 --momentum 0.9 --weight-decay 5e-4 --schedule cosine --seed 0 --out "$out" --resume
 mkdir -p models/fashion-mnist-standard
-cp "$out/model.onnx" "$out/model.json" "$out/metrics.jsonl" models/fashion-mnist-standard/
+cp "$out/model.onnx" "$out/model.json" "$out/metrics.jsonl" "$out/curves.svg" models/fashion-mnist-standard/

@@ -58,5 +58,7 @@ export function registerVisCommands(program: Command): void {
     .option("--title <text>", "report title")
     .addOption(options.number("--scale <f>", "multiply every step count by f (e.g. 0.1 for a quick look)", parse.positive, 1))
     .addOption(options.count("--count <n>", "targets per figure (at least 4)", LIMITS.count, 10))
+    .option("--robustness <source>", "accuracy-vs-eps curves: auto (each model's eval.json when all have one, else built-in) | shipped | builtin | none", "auto")
+    .option("--eval-eps <list>", "L2 radii of the built-in eval (PGD-20, first 200 images)", "0.25,0.5,1,2")
     .action(async (o) => (await import("./report.js")).reportCommand(o));
 }

@@ -12,8 +12,14 @@ import { loadDataSpec } from "./data-spec.js";
 import { checkLabels, modelClasses, readModel } from "./io.js";
 import { sliceBatch } from "../ir/batch.js";
 import { progress } from "./progress.js";
+import { modelDisplayName } from "../plot/data.js";
+import { plotPathFor, writeEvalPlot } from "../plot/node/files.js";
+import { plotFormat } from "../plot/node/render.js";
 
-export interface EvalOptions extends AttackFlags { model: string; data: string; eps?: number[]; attacks: string; limit?: number; out: string }
+export interface EvalOptions extends AttackFlags { model: string; data: string; eps?: number[]; attacks: string; limit?: number; out: string;
+  /** Accuracy-vs-ε plot file (.svg/.png); default beside --out; false: none. */
+  plot?: string | boolean;
+}
 
 export async function evalCommand(o: EvalOptions): Promise<void> {
   const methods: AttackMethod[] = o.attacks.split(",").map((m) => m.trim()).map((m) => {
@@ -23,7 +29,9 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   if (new Set(methods).size !== methods.length) throw new UsageError(`--attacks "${o.attacks}" names an attack twice`);
   const threats: ThreatSpec[] = o.threat === "unconstrained" ? [threatOf(o.threat, o.eps?.[0], methods, o.stepSize)] : (o.eps ?? [undefined]).map((e) => threatOf(o.threat, e, methods, o.stepSize));
   const { steps, restarts, batchSize: bs, stepSize } = o;
-  await checkOutputs([{ flag: "--out", path: o.out }], [o.model, o.data]);
+  const plotPath = o.plot === false || o.threat === "unconstrained" ? undefined : typeof o.plot === "string" ? o.plot : plotPathFor(o.out);
+  if (plotPath) plotFormat(plotPath, "--plot");
+  await checkOutputs([{ flag: "--out", path: o.out }, ...(plotPath ? [{ flag: "--plot", path: plotPath }] : [])], [o.model, o.data]);
   const model = await readModel(o.model);
   const data = await loadDataSpec(o.data);
   const n = Math.min(data.images.shape[0]!, o.limit ?? Infinity);
@@ -55,11 +63,15 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
     threat: r.threat.kind, eps: "eps" in r.threat ? r.threat.eps : null, attack: r.method, steps, restarts,
     step_size: effectiveStepSize({ ...r, steps, stepSize }) ?? null, robust_accuracy: correct[k] / n,
   }));
-  const report = { model: o.model, data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
+  const report = { model: o.model, name: modelDisplayName(o.model), data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
   await writeAtomic(o.out, JSON.stringify(report, null, 2) + "\n");
   console.log(`clean accuracy ${(100 * report.clean_accuracy).toFixed(2)}% on ${n} images`);
   for (const r of results) {
     console.log(`${r.attack.padEnd(8)} ${r.threat} eps=${r.eps ?? "-"} steps=${steps}${r.step_size ? ` step=${r.step_size.toPrecision(3)}` : ""}  robust accuracy ${(100 * r.robust_accuracy).toFixed(2)}%`);
+  }
+  if (plotPath) {
+    await writeEvalPlot(plotPath, [{ report, file: o.out }], { option: "--plot" });
+    console.log(`wrote ${plotPath} (accuracy vs eps)`);
   }
   console.log(`wrote ${o.out} (${seconds.toFixed(1)} s)`);
 }

@@ -1,5 +1,6 @@
 // CLI entry: one file per command, imported lazily; every failure ends as one line on stderr and exit code 1.
 import { Command } from "commander";
+import { registerPlotCommands } from "./commands-plot.js";
 import { escapeControl } from "../util/text.js";
 import { registerVisCommands } from "./commands-vis.js";
 import { selectDevice } from "./device.js";
@@ -54,7 +55,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     .addOption(options.number("--eps <list>", "one or more radii, comma-separated", numberList(LIMITS.magnitude)))
     .option("--attacks <list>", "comma-separated: pgd, fgsm, apgd-ce, apgd-dlr", "pgd")
     .addOption(options.limit("evaluate only the first n images"))
-    .option("--out <file>", "JSON report", "eval-report.json"), { steps: 20, batchSize: 64 })
+    .option("--out <file>", "JSON report", "eval-report.json")
+    .option("--plot <file>", "accuracy-vs-eps plot, .svg or .png (default: beside --out, .svg)")
+    .option("--no-plot", "no plot"), { steps: 20, batchSize: 64 })
     .action(async (o) => (await import("./eval.js")).evalCommand(o));
   program.command("data")
     .description("standard datasets: download them for --data")
@@ -94,6 +97,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--open", "open the page in the default browser")
     .action(async (o) => (await import("./explore.js")).exploreCommand(o));
   registerVisCommands(program);
+  registerPlotCommands(program);
   try {
     await program.parseAsync([...argv]);
   } catch (e) {

@@ -14,9 +14,10 @@ import { pickBatch } from "../ir/batch.js";
 import { UsageError } from "./options.js";
 import { checkOutputs } from "./paths.js";
 import { progress } from "./progress.js";
+import { ROBUSTNESS_SOURCES, type RobustnessSource, parseEpsList, writeReportPlots } from "./report-plots.js";
 import { gridScale, loadModel } from "./vis-common.js";
 
-export interface ReportFlags { models: string; data: string; out: string; ood?: string; judge?: string; title?: string; scale: number; count: number }
+export interface ReportFlags { models: string; data: string; out: string; ood?: string; judge?: string; title?: string; scale: number; count: number; robustness?: string; evalEps?: string }
 
 const DATA_LIMIT = 2000;
 const PAIRS = 2;
@@ -25,9 +26,12 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   const started = Date.now();
   const { scale, count } = f;
   if (count < 2 * PAIRS) throw new UsageError(`--count must be at least ${2 * PAIRS} (the interpolation figure uses ${PAIRS} pairs of targets), got ${count}`);
+  const source = (f.robustness ?? "auto") as RobustnessSource;
+  if (!ROBUSTNESS_SOURCES.includes(source)) throw new UsageError(`--robustness must be one of ${ROBUSTNESS_SOURCES.join(", ")}, got "${f.robustness}"`);
+  parseEpsList(f.evalEps ?? "0.25,0.5,1,2");
   const paths = f.models.split(",").filter(Boolean);
   if (paths.length === 0) throw new UsageError("--models: give at least one model");
-  await checkOutputs([{ flag: "--out", path: f.out, kind: "dir", dirFiles: ["index.html", "metrics.json", "figures"] }], [...paths, f.data, f.ood, f.judge]);
+  await checkOutputs([{ flag: "--out", path: f.out, kind: "dir", dirFiles: ["index.html", "metrics.json", "figures", "eval"] }], [...paths, f.data, f.ood, f.judge]);
   const models = await Promise.all(paths.map(loadModel));
   const shape = models[0]!.shape;
   for (const m of models) {
@@ -68,6 +72,8 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   for (const [k, run] of runs.entries()) {
     for (const [id, r] of run.results) if (r.rows) await writePng(join(dir, src(id, k)), gridRows(r.rows, { scale: scaleOf }));
   }
+  const figures = reportFigures(runs, src);
+  const plots = await writeReportPlots(dir, { models, runs, figures, source, data: f.data, eps: f.evalEps ?? "0.25,0.5,1,2" });
   const classes = models[0]!.classes ?? data.classes;
   const steps = reportSteps(scale);
   const doc = {
@@ -75,7 +81,8 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
     subtitle: `${f.data}: ${targetIdx.length} targets (${targetIdx.map((i) => classes?.[labels[i]!] ?? labels[i]).join(", ")}), ranking and accuracy on the first ${labels.length} test images; generated ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
     models: models.map((m) => ({ name: m.name, detail: m.path })),
     metrics: metricRows(runs),
-    figures: reportFigures(runs, src),
+    figures,
+    plots,
     notes: notes(steps, scale, f, runs),
   };
   await writeAtomic(join(dir, "index.html"), renderReport(doc));

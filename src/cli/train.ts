@@ -29,7 +29,7 @@ export async function trainCommand(o: TrainCliOptions): Promise<void> {
     dataSpec: o.data, arch: o.arch, width: o.width, epochs, batchSize, lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay,
     schedule: o.schedule, adv, evalLimit: o.evalLimit, augment: o.augment, seed: o.seed, out: o.out, resume: !!o.resume,
   };
-  await checkOutputs([{ flag: "--out", path: o.out, kind: "dir", dirFiles: ["checkpoint.rlck", "metrics.jsonl", "model.onnx", "model.json"] }], [o.data]);
+  await checkOutputs([{ flag: "--out", path: o.out, kind: "dir", dirFiles: ["checkpoint.rlck", "metrics.jsonl", "model.onnx", "model.json", "curves.svg"] }], [o.data]);
   // refusals (a run in --out, a lock, changed options) come before any data is read
   const run = await openRun(o.out, { resume: !!o.resume, overwrite: !!o.overwrite, options: runOptions(base) });
   try {

@@ -74,7 +74,12 @@ export interface ExperimentResult {
   judged?: { x: Tensor<"float32">; labels: number[] };
   /** Values later experiments read (e.g. the chosen features). */
   data?: unknown;
+  /** Objective per step of the experiment's searches (mean over examples, at each step's starting iterate), by curve name. */
+  curves?: Record<string, number[]>;
 }
+
+/** How one of an experiment's objective curves reads (the report plots it beside the figure, every model on one axis). */
+export interface CurveDef { name: string; title: string; yTitle: string; logY?: boolean }
 
 export interface Experiment {
   readonly id: string;
@@ -83,6 +88,8 @@ export interface Experiment {
   readonly caption: string;
   /** Optimization steps it runs at these step counts (progress bars). */
   work(s: ReportSteps): number;
+  /** The objective curves its results carry. */
+  readonly curves?: readonly CurveDef[];
   run(ctx: ExperimentContext): Promise<ExperimentResult>;
 }
 
@@ -101,6 +108,30 @@ export function pickFeatures(rep: Tensor<"float32">, repShape: readonly number[]
 export async function classify(runner: Runner, model: Model, x: Tensor<"float32">): Promise<number[]> {
   return argmaxRows(await representationOf(runner, model, x, { rep: model.outputName, batchSize: 256 }));
 }
+
+/**
+ * Search options that also record, per step, every example's loss (SearchOptions.onStep's info, placed by chunk offset);
+ * `mean(f)` is the mean over the `examples` of f(loss, example) per step.
+ */
+export function traceSearch(o: SearchOptions, examples: number): { options: SearchOptions; mean(f?: (v: number, i: number) => number): number[] } {
+  const steps = o.steps;
+  if (!steps) throw new Error("internal: traceSearch needs the search's step count");
+  const rows: Float64Array[] = [];
+  return {
+    options: {
+      ...o,
+      onStep: (done, total, info) => {
+        o.onStep?.(done, total, info);
+        const step = (done - 1) % steps;
+        const row = rows[step] ?? (rows[step] = new Float64Array(examples));
+        row.set(info.loss, info.offset);
+      },
+    },
+    mean: (f = (v) => v) => rows.map((r) => mean(Array.from(r, f))),
+  };
+}
+
+const DISTANCE: CurveDef = { name: "distance", title: "Objective per step", yTitle: "‖R(x) − R(t)‖ / ‖R(t)‖", logY: true };
 
 const f3 = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 
@@ -123,15 +154,17 @@ const accuracy: Experiment = {
 
 /** Inversion of `targets` from noise: the figure interleaves targets and inversions; judged by the target labels. */
 const inversion = (id: string, title: string, caption: string, targets: (i: ReportInputs) => Tensor<"float32">, phase: "invert" | "ood", rngSeed?: number, judge = false): Experiment => ({
-  id, title, caption, work: (s) => s[phase],
+  id, title, caption, work: (s) => s[phase], curves: [DISTANCE],
   run: async ({ runner, model, inputs, steps, search }) => {
     const t = targets(inputs);
-    const r = await invert(runner, model, t, { ...search(steps[phase]), seed: "noise", rngSeed });
+    const tr = traceSearch(search(steps[phase]), t.shape[0]!);
+    const r = await invert(runner, model, t, { ...tr.options, seed: "noise", rngSeed });
     const m = inversionMetrics(t, r.x, r.distance);
     return {
       rows: interleaveRows([t, r.x], t.shape[0]!), note: `SSIM ${f3(m.ssim)}, distance ${f3(m.distance)}`,
       metrics: { distance: m.distance, rmse: m.rmse, ssim: m.ssim },
       judged: judge ? { x: r.x, labels: inputs.targetLabels } : undefined,
+      curves: { distance: tr.mean() },
     };
   },
 });
@@ -139,12 +172,13 @@ const inversion = (id: string, title: string, caption: string, targets: (i: Repo
 const interpolation: Experiment = {
   id: "interpolate", title: "Representation interpolation",
   caption: "One row per pair: inversions of (1−λ)R(a) + λR(b), λ = 0 … 1, seeded by the pixel blend.",
-  work: (s) => s.interpolate,
+  work: (s) => s.interpolate, curves: [{ ...DISTANCE, yTitle: "‖R(x) − R_λ‖ / ‖R_λ‖" }],
   run: async ({ runner, model, inputs, steps, search }) => {
     const frames = VIS_DEFAULTS.interpolate.frames;
-    const r = await interpolate(runner, model, inputs.from, inputs.to, { ...search(steps.interpolate), frames });
+    const tr = traceSearch(search(steps.interpolate), frames * inputs.from.shape[0]!);
+    const r = await interpolate(runner, model, inputs.from, inputs.to, { ...tr.options, frames });
     const distance = mean(r.distance);
-    return { rows: chunkRows(r.x, frames), note: `mean distance ${f3(distance)}`, metrics: { distance } };
+    return { rows: chunkRows(r.x, frames), note: `mean distance ${f3(distance)}`, metrics: { distance }, curves: { distance: tr.mean() } };
   },
 };
 
@@ -152,13 +186,19 @@ const features: Experiment = {
   id: "features", title: "Feature visualization",
   caption: "One row per feature (the highest-variance units of R): from noise, the maximizing input (gray start), then the 5 most and 5 least activating dataset images.",
   work: (s) => s.visualize + s.maximizing,
+  curves: [
+    { name: "visualize", title: "Activation from noise", yTitle: "activation / dataset max" },
+    { name: "maximizing", title: "Maximizing input (gray start)", yTitle: "activation / dataset max" },
+  ],
   run: async ({ runner, model, inputs, cfg, steps, search }) => {
     const info = model.representation();
     const reps = await representationOf(runner, model, inputs.data, { batchSize: 256 });
     const units = pickFeatures(reps, info.shape, cfg.features);
-    const noise = await visualizeFeature(runner, model, units, "noise", { ...search(steps.visualize), rngSeed: 2 });
+    const trNoise = traceSearch(search(steps.visualize), units.length);
+    const noise = await visualizeFeature(runner, model, units, "noise", { ...trNoise.options, rngSeed: 2 });
     const d = VIS_DEFAULTS.maximizingInput;
-    const maxi = await visualizeFeature(runner, model, units, "gray", { ...search(steps.maximizing), eps: d.eps, stepSize: d.stepSize });
+    const trMax = traceSearch(search(steps.maximizing), units.length);
+    const maxi = await visualizeFeature(runner, model, units, "gray", { ...trMax.options, eps: d.eps, stepSize: d.stepSize });
     const figs: FeatureFigure[] = units.map((f, k) => {
       const r = rankByFeature(featureActivations(reps, unitMask(info.shape, [f])), cfg.topK);
       return { feature: f, reached: noise.objective[k]!, reachedMaximizing: maxi.objective[k]!, datasetMax: r.activations[r.top[0]!]!, top: r.top, bottom: r.bottom };
@@ -171,6 +211,8 @@ const features: Experiment = {
         reachedOverMax: mean(figs.map((f) => f.reached / f.datasetMax)), maximizingOverMax: mean(figs.map((f) => f.reachedMaximizing / f.datasetMax)),
       },
       data: figs,
+      // as a fraction of each unit's largest activation on the data: comparable between models
+      curves: { visualize: trNoise.mean((v, k) => v / figs[k]!.datasetMax), maximizing: trMax.mean((v, k) => v / figs[k]!.datasetMax) },
     };
   },
 };
@@ -178,7 +220,7 @@ const features: Experiment = {
 const addition: Experiment = {
   id: "add", title: "Feature addition",
   caption: "Top: images; below: the same images after pushing the first visualized feature up to its dataset maximum.",
-  work: (s) => s.add,
+  work: (s) => s.add, curves: [{ name: "level", title: "Objective per step", yTitle: "min(activation, level) / level" }],
   run: async ({ runner, model, inputs, cfg, steps, search, earlier }) => {
     // the first visualized feature, pushed up to its strongest activation on real data
     const f0 = (earlier.get("features")?.data as FeatureFigure[] | undefined)?.[0];
@@ -187,12 +229,15 @@ const addition: Experiment = {
     const images = sliceBatch(inputs.targets, 0, n);
     const mask = unitMask(model.representation().shape, [f0.feature]);
     const before = Array.from(featureActivations(await representationOf(runner, model, images), mask));
-    const added = await addFeature(runner, model, images, f0.feature, { ...search(steps.add), level: f0.datasetMax });
+    const tr = traceSearch(search(steps.add), n);
+    const added = await addFeature(runner, model, images, f0.feature, { ...tr.options, level: f0.datasetMax });
     const after = Array.from(featureActivations(await representationOf(runner, model, added.x), mask));
     return {
       rows: interleaveRows([images, added.x], n),
       note: `feature ${f0.feature} to ${f3(f0.datasetMax, 2)}: ${before.map((v) => f3(v, 2)).join(", ")} → ${after.map((v) => f3(v, 2)).join(", ")}`,
       metrics: { feature: f0.feature, level: f0.datasetMax, before, after, reachedLevel: after.filter((v) => v >= f0.datasetMax * 0.999).length },
+      // the capped loss is min(activation − level, 0): activation / level, capped at 1
+      curves: { level: tr.mean((v) => (v + f0.datasetMax) / f0.datasetMax) },
     };
   },
 };

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Tensor, tensor } from "../ir/tensor.js";
-import { pickFeatures, reportSteps } from "./experiments.js";
+import { pickFeatures, reportSteps, traceSearch } from "./experiments.js";
+import { readFileSync } from "node:fs";
+import { loadNpy } from "../data/node/npy-file.js";
+import { sliceBatch } from "../ir/batch.js";
+import { Model } from "../model/model.js";
+import { nodeExecutor as exec } from "../runtime/node.js";
+import { invert } from "../vis/invert.js";
+import { relativeRepDistance } from "../vis/metrics.js";
+import { makeSeeds, representationOf } from "../vis/representation.js";
 import { reportWork } from "./run.js";
 import { escapeHtml, renderReport } from "./html.js";
 import { inversionMetrics } from "./measure.js";
@@ -20,6 +28,22 @@ test("renderReport escapes every text field and lays out one figure per model", 
   assert.equal(html.match(/<img /g)?.length, 2);
   assert.match(html, /<figcaption>m&quot;1<\/figcaption><img src="figures\/0-invert.png"/);
   assert.equal(escapeHtml(`'"&<>`), "&#39;&quot;&amp;&lt;&gt;");
+});
+
+test("renderReport puts plot sections first or last and objective plots beside a figure's grids", () => {
+  const html = renderReport({
+    title: "t", subtitle: "s", models: [{ name: "a", detail: "p" }, { name: "b", detail: "q" }], metrics: [], notes: [],
+    figures: [{ id: "invert", title: "Inv", caption: "c", cells: [{ src: "0.png" }, { src: "1.png" }], plots: [{ src: "figures/objective-invert.svg", alt: "obj <a>" }] }],
+    plots: [
+      { id: "training", title: "Training", caption: "c", position: "end", plot: { src: "figures/training.svg", alt: "t" } },
+      { id: "robustness", title: "Accuracy", caption: "c", position: "top", plot: { src: "figures/robustness.svg", alt: "r", note: "n&" } },
+    ],
+  });
+  const at = (s: string) => html.indexOf(s);
+  assert.ok(at('<section id="robustness">') > 0 && at('<section id="robustness">') < at('id="metrics"'));
+  assert.ok(at('<section id="training">') > at('<section id="invert">') && at('<section id="training">') < at('id="settings"'));
+  assert.match(html, /<img src="1.png"[^>]*><\/figure><figure class="plot"><img src="figures\/objective-invert.svg" alt="obj &lt;a&gt;"><\/figure><\/div><\/section>/);
+  assert.match(html, /<div class="note">n&amp;<\/div>/);
 });
 
 test("synthetic OOD shapes: [k,C,H,W] in [0,1], distinct, gray or coloured", () => {
@@ -57,4 +81,27 @@ test("inversionMetrics: perfect inversions have RMSE 0 and SSIM 1; the distance 
   assert.ok(Math.abs(m.ssim - 1) < 1e-9);
   assert.ok(Math.abs(m.distance - 0.2) < 1e-12);
   assert.equal(m.perExample.ssim.length, 2);
+});
+
+test("traceSearch: per step the loss of every example (placed by chunk) at the step's starting iterate; the kept result is no worse", async () => {
+  const path = "test/fixtures/fmnist_small/model.onnx";
+  const model = new Model(new Uint8Array(readFileSync(path)), path);
+  const targets = sliceBatch((await loadNpy("test/fixtures/fmnist_small/x.npy")) as Tensor<"float32">, 0, 5);
+  let ticks = 0;
+  // batchSize 2: three chunks, so the offsets must place each chunk's examples
+  const tr = traceSearch({ steps: 8, batchSize: 2, onStep: () => { ticks++; } }, 5);
+  const res = await invert(exec, model, targets, { ...tr.options, seed: "noise", rngSeed: 3 });
+  assert.equal(ticks, 24, "the caller's onStep still sees every step");
+  const byExample = (i: number) => tr.mean((v, k) => (k === i ? 5 * v : 0));
+  const curve = tr.mean();
+  assert.equal(curve.length, 8);
+  assert.ok(curve.every(Number.isFinite));
+  const start = relativeRepDistance(await representationOf(exec, model, makeSeeds(model, "noise", 5, 3)), await representationOf(exec, model, targets));
+  for (let i = 0; i < 5; i++) {
+    const c = byExample(i);
+    assert.ok(Math.abs(c[0]! - start[i]!) < 1e-4, `example ${i}: step 0 ${c[0]} vs the seed's ${start[i]}`);
+    assert.ok(res.distance[i]! <= Math.min(...c) + 1e-5, `example ${i}: kept ${res.distance[i]} vs traced min ${Math.min(...c)}`);
+  }
+  assert.ok(curve[7]! < curve[0]!, `${curve}`);
+  assert.throws(() => traceSearch({}, 3), /internal: traceSearch needs/);
 });

@@ -10,7 +10,7 @@ import { type Checkpoint, decodeCheckpoint } from "../checkpoint.js";
 export const CHECKPOINT = "checkpoint.rlck";
 export const LOCK = ".lock";
 /** Files a run writes; --overwrite removes them. */
-const RUN_FILES = [CHECKPOINT, "metrics.jsonl", "model.onnx", "model.json"];
+const RUN_FILES = [CHECKPOINT, "metrics.jsonl", "model.onnx", "model.json", "curves.svg"];
 /** writeAtomic's temp names: .NAME.PID.HEX.tmp */
 const TEMP = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
 

@@ -1,6 +1,6 @@
 // The training run: epochs of (attack →) compiled train steps, per-epoch evaluation, atomic checkpoints, resume, export.
 import { appendFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { ceLoss } from "../../attack/losses.js";
 import { pgd } from "../../attack/pgd.js";
 import type { AttackTarget } from "../../attack/program.js";
@@ -18,6 +18,7 @@ import { checkState, checkTensors, nonFiniteWeight } from "./check.js";
 import { type Schedule, learningRate } from "../optimizer.js";
 import { type TrainableModel, compileTrainStep, stateFeeds } from "../step.js";
 import { writeAtomic } from "../../data/node/atomic.js";
+import { writeTrainingPlot } from "../../plot/node/files.js";
 
 export type AdvSpec = { kind: "l2" | "linf"; eps: number; steps: number; stepSize?: number } | { kind: "fgsm-rs"; eps: number };
 
@@ -164,6 +165,7 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
       }
       await writeAtomic(ckptPath, encodeCheckpoint({ state: { epoch, history, options: describe(o) }, tensors: ckTensors }));
       await appendFile(metricsPath, JSON.stringify(metrics) + "\n");
+      await writeTrainingPlot(join(o.out, "curves.svg"), [{ name: basename(resolve(o.out)), epochs: history }]);
       o.onEpoch?.(metrics);
     }
   } finally {
