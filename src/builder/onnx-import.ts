@@ -1,9 +1,10 @@
 // ONNX bytes → Graph: every node goes through the Builder, so shapes are inferred and shape subgraphs fold.
+import { escapeControl } from "../util/text.js";
 import type { OpType } from "../ops/attrs.js";
 import { SUPPORTED_OPS, isSupportedOp } from "../ops/index.js";
 import { Builder } from "./builder.js";
 import { type Dim, Graph, type Value } from "../ir/graph.js";
-import { addNormalized, attrValue } from "./onnx-normalize.js";
+import { LEGACY_OPS, addNormalized, attrValue } from "./onnx-normalize.js";
 import { opLabel } from "../ops/util.js";
 import { type IModel, type INode, type IValueInfo, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
 import { dtypeFromOnnx, formatShape } from "../ir/tensor.js";
@@ -23,12 +24,13 @@ export interface ImportResult {
   opset: number;
 }
 
-export const MIN_OPSET = 11;
+export const MIN_OPSET = 6;
 export const MAX_OPSET = 21;
 
-const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split("\n")[0]!;
+// names inside a model may hold newlines and terminal controls: escaped, the message stays one harmless line
+const firstLine = (e: unknown): string => escapeControl(String((e as Error)?.message ?? e));
 
-/** Imports an ONNX model (opset 11–21) as a Graph at our opset-17 forms. */
+/** Imports an ONNX model (opset 6–21) as a Graph at our opset-17 forms. */
 export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
   return importOnnxDetailed(bytes, options).graph;
 }
@@ -43,8 +45,8 @@ export function importOnnxDetailed(bytes: Uint8Array, options: ImportOptions = {
     throw new Error(`${source}: not a valid ONNX model (${firstLine(e)})`);
   }
   if (!model.graph) throw new Error(`${source}: not a valid ONNX model (no graph)`);
-  const opset = defaultOpset(model, source);
   try {
+    const opset = defaultOpset(model, source);
     return { ...build(model, opset, options, source), opset };
   } catch (e) {
     const msg = firstLine(e);
@@ -81,7 +83,13 @@ function inputShape(vi: IValueInfo, override: readonly Dim[] | undefined): Dim[]
   }
   if (!dims) return null;
   // a dim with neither size nor name gets a symbol of its own
-  return dims.map((d, i) => (d.dimParam ? d.dimParam : d.dimValue != null ? toNum(d.dimValue) : `?${vi.name}.${i}`));
+  return dims.map((d, i) => {
+    if (d.dimParam) return d.dimParam;
+    if (d.dimValue == null) return `?${vi.name}.${i}`;
+    const v = toNum(d.dimValue);
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`"${vi.name}": dimension ${i} is ${v}; sizes must be non-negative`);
+    return v;
+  });
 }
 
 /** Nodes in an order where every input is produced first (models are meant to be sorted; not all are). */
@@ -142,7 +150,7 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
       const v = (model.opsetImport ?? []).find((o) => o.domain === domain);
       throw new Error(`${opLabel(n.opType ?? "?", n.name ?? "")} is in domain "${domain}"${v ? ` (opset ${toNum(v.version)})` : ""}; only the default ONNX domain is supported`);
     }
-    if (!isSupportedOp(n.opType ?? "")) {
+    if (!isSupportedOp(n.opType ?? "") && !Object.hasOwn(LEGACY_OPS, n.opType ?? "")) {
       throw new Error(`unsupported op "${n.opType}" (node "${n.name ?? ""}"); supported: ${SUPPORTED_OPS.join(", ")}`);
     }
   }
@@ -155,7 +163,8 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
 
   const b = new Builder(graph);
   for (const n of topoSort(nodes, new Set(values.keys()), source)) {
-    const op = n.opType as OpType; // checked by isSupportedOp above
+    // checked by isSupportedOp above; legacy ops (opset < 10) are rewritten by addNormalized
+    const op = (LEGACY_OPS[n.opType as keyof typeof LEGACY_OPS] ?? n.opType) as OpType;
     const name = n.name ?? "";
     const where = opLabel(op, name);
     const attrs: Record<string, unknown> = {};
@@ -163,7 +172,7 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
     const inputs = (n.input ?? []).map((i) => (i ? values.get(i)! : null));
     const outNames = [...(n.output ?? [])];
     while (outNames.length > 0 && !outNames[outNames.length - 1]) outNames.pop();
-    const outs = addNormalized(b, { op, name, inputs, attrs, outputs: outNames.length }, opset);
+    const outs = addNormalized(b, { op, name, inputs, attrs, outputs: outNames.length, legacy: n.opType !== op ? n.opType! : undefined }, opset);
     outNames.forEach((o, i) => {
       const v = outs[i];
       if (!o) return;

@@ -10,6 +10,9 @@ import { fitGraph } from "./fit.js";
 import { Graph as IrGraph } from "../ir/graph.js";
 import { type BackendName, type BackendProfile, PROFILES } from "../ops/profile.js";
 
+// onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
+ort.env.logLevel = "fatal";
+
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", uint8: "uint8", bool: "bool" };
 
 function fromOrt(t: ort.Tensor, name: string): Tensor {
@@ -19,8 +22,24 @@ function fromOrt(t: ort.Tensor, name: string): Tensor {
   return tensor(dtype, [...t.dims], data as Tensor["data"]);
 }
 
+/** Inputs onnxruntime may write into: training-mode BatchNormalization updates its running mean/var buffers in place. */
+const WRITTEN_INPUTS: Partial<Record<string, readonly number[]>> = { BatchNormalization: [3, 4] };
+
+function writtenFeeds(graph: Graph): Set<string> {
+  const inputs = new Set(graph.inputs.map((v) => v.name));
+  const out = new Set<string>();
+  for (const n of graph.nodes) {
+    const at = WRITTEN_INPUTS[n.op];
+    if (!at || (n.op === "BatchNormalization" && !(n.attrs as { training_mode?: number }).training_mode)) continue;
+    for (const i of at) { const v = n.inputs[i]; if (v && inputs.has(v.name)) out.add(v.name); }
+  }
+  return out;
+}
+
 class OrtProgram implements Program {
-  constructor(private readonly session: ort.InferenceSession, private readonly graph: Graph) {}
+  /** Feeds copied before each run so that a run never changes a caller's tensor. */
+  private readonly copied: Set<string>;
+  constructor(private readonly session: ort.InferenceSession, private readonly graph: Graph) { this.copied = writtenFeeds(graph); }
   get inputNames(): readonly string[] { return this.session.inputNames; }
   get outputNames(): readonly string[] { return this.session.outputNames; }
 
@@ -35,7 +54,8 @@ class OrtProgram implements Program {
         throw new Error(`input "${v.name}": expected shape ${formatShape(want)}, got ${formatShape(t.shape)}`);
       }
       if (sizeOf(t.shape) !== t.data.length) throw new Error(`input "${v.name}": ${t.data.length} values for shape ${formatShape(t.shape)}`);
-      ortFeeds[v.name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
+      const data = this.copied.has(v.name) ? t.data.slice() : t.data;
+      ortFeeds[v.name] = new ort.Tensor(ORT_TYPE[t.dtype], data as never, [...t.shape]);
     }
     const res = fetch ? await this.session.run(ortFeeds, [...fetch]) : await this.session.run(ortFeeds);
     const out: Record<string, Tensor> = {};
@@ -73,6 +93,7 @@ export class NodeExecutor implements Executor {
     return {
       executionProviders: [this.device],
       graphOptimizationLevel: "all",
+      logSeverityLevel: 4,
       intraOpNumThreads: threads ?? availableParallelism(),
       interOpNumThreads: 1,
       executionMode: "sequential",
