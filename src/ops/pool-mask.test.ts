@@ -21,6 +21,8 @@ const CASES: [number[], MaxPoolAttrs][] = [
   [[1, 2, 7, 8], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: "SAME_UPPER" }],
   [[1, 2, 5, 5], { kernel_shape: [3, 3] }],
   [[2, 3, 9], { kernel_shape: [3], strides: [2], pads: [1, 0] }],
+  [[1, 2, 9, 10], { kernel_shape: [3, 3], strides: [3, 3] }],
+  [[2, 3, 9], { kernel_shape: [2], strides: [2] }],
 ];
 
 /** d Σ u·MaxPool(x) / dx built for `profile`, run on ORT CPU; also returns the gradient graph's op types. */
