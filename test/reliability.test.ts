@@ -135,7 +135,12 @@ test("ONNX names with control characters are escaped; negative dims and onnxrunt
   const w = neg.graph!.initializer!.find((t) => t.dims!.length === 4)!;
   w.dims![0] = -Number(w.dims![0]);
   writeFileSync(join(d, "neg.onnx"), onnx.ModelProto.encode(neg).finish());
+  const extra = onnx.ModelProto.decode(readFileSync(join(d, "model.onnx")));
+  extra.graph!.node![0]!.output!.push("extra_output");
+  writeFileSync(join(d, "extra.onnx"), onnx.ModelProto.encode(extra).finish());
   const x = join(d, "x.npy"), out = join(d, "o.npy");
+  // found by the long fuzz run: more named outputs than the op has was an "internal:" error
+  refuses(["predict", "--model", join(d, "extra.onnx"), "--input", x, "--out", out], /extra\.onnx: .*: has 1 output, 2 are named/, d);
   const e = refuses(["predict", "--model", join(d, "evil.onnx"), "--input", x, "--out", out], /unsupported op "Evil\\u001b\[2J\\u000dop"/, d);
   assert.doesNotMatch(e, /[\x1b\r]/);
   refuses(["predict", "--model", join(d, "neg.onnx"), "--input", x, "--out", out], /neg\.onnx: initializer tensor ".*" float32\[-\d+,.*\]: dimensions must be non-negative integers/, d);

@@ -32,7 +32,8 @@ export class Builder {
     }
     const types = def.infer(ctx);
     const n = opts.outputs ?? (def.outputs ? def.outputs(node) : types.length);
-    if (n > types.length) throw new Error(`internal: ${label} asked for ${n} outputs, shape rule gives ${types.length}`);
+    // not an invariant: an imported model may name more outputs than the op has
+    if (n > types.length) throw new Error(`${label}: has ${types.length} output${types.length === 1 ? "" : "s"}, ${n} are named`);
     node.outputs = types.slice(0, n).map((t, i) => {
       const v = this.graph.newValue(n > 1 ? `${node.name}_${i}` : node.name, t.dtype, t.shape, "node");
       v.producer = node;
