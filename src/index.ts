@@ -49,3 +49,4 @@ export { EXPERIMENTS, reportSteps, pickFeatures, classify, type Experiment, type
 export { runModel, runReport, reportWork, metricRows, reportFigures, reportNumbers, METRICS, type MetricDef, type ModelRun, type ReportModel } from "./report/run.js";
 export { inversionMetrics, type InversionMetrics } from "./report/measure.js";
 export { syntheticShapes } from "./report/shapes.js";
+export * from "./synth/index.js";
