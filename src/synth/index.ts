@@ -8,3 +8,4 @@ export {
   type SynthOptions, type SynthResult, type GenerateRequest, type InpaintOptions, type SuperResolveOptions, type PaintStroke, type PaintOptions,
 } from "./synth.js";
 export { inceptionScore, softmaxRows, maskedRmse, restorationScores, imageScores } from "./scores.js";
+export { regionL2Threat, REGION_INPUT } from "./threat.js";

@@ -26,7 +26,8 @@ export const PUBLISHED: Readonly<Record<SynthTask, PublishedSetting>> = {
   superResolve: { reference: "imagenet", eps: 8, stepSize: 1, steps: 40, fakeRelu: true },
   translate: { reference: "imagenet", eps: 80, stepSize: 0.5, steps: 200, fakeRelu: false },
   sketch: { reference: "imagenet", eps: 40, stepSize: 1, steps: 60, fakeRelu: false },
-  paint: { reference: "imagenet", eps: 70, stepSize: 1, steps: 140, fakeRelu: false },
+  // fake ReLU as in the representation tools (§4), so a dead unit can be pushed
+  paint: { reference: "imagenet", eps: 70, stepSize: 1, steps: 140, fakeRelu: true },
 };
 
 /** Other published constants: inpainting's penalty weight and patch, painting's weights, generation's ridge. */

@@ -11,6 +11,7 @@ import { type ClassGaussians, sampleClassGaussians } from "./gaussian.js";
 import { avgPoolDown, centerPatchMask, fillMasked, invertMask, maskBatch, nearestUp } from "./image-ops.js";
 import { inpaintLoss, paintLoss } from "./losses.js";
 import { SYNTH_CONSTANTS, type SynthTask, synthSettings } from "./settings.js";
+import { REGION_INPUT, regionL2Threat } from "./threat.js";
 
 /** Every setting of a synthesis search; unset ones come from the task's published setting, scaled to the input size. */
 export type SynthOptions = SearchOptions;
@@ -42,7 +43,7 @@ export function classCount(model: Model): number {
 }
 
 /** Runs the task's PGD over x0 in chunks; `feeds` are batch-first and sliced per chunk for `makeLoss`. */
-async function search(task: SynthTask, runner: Runner, model: Model, x0: Tensor<"float32">, feeds: Record<string, Tensor>, makeLoss: (f: Record<string, Tensor>, rep: string) => AttackLoss, o: SynthOptions): Promise<SynthResult> {
+async function search(task: SynthTask, runner: Runner, model: Model, x0: Tensor<"float32">, feeds: Record<string, Tensor>, makeLoss: (f: Record<string, Tensor>, rep: string) => AttackLoss, o: SynthOptions, region?: Tensor<"float32">): Promise<SynthResult> {
   const n = model.checkInput(x0, `${task}: seeds`);
   const d = synthSettings(task, dimsOf(x0));
   const settings = { eps: o.eps ?? d.eps, stepSize: o.stepSize ?? d.stepSize, steps: o.steps ?? d.steps, fakeRelu: o.fakeRelu ?? d.fakeRelu };
@@ -57,7 +58,8 @@ async function search(task: SynthTask, runner: Runner, model: Model, x0: Tensor<
       const loss = makeLoss(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, sliceBatch(t, lo, hi)])), setup.name);
       const chunk = sliceBatch(x0, lo, hi);
       const res = await pgd(session, model, chunk, {
-        threat: { kind: "l2", eps: settings.eps }, loss, steps: settings.steps, stepSize: settings.stepSize, keep: o.keep ?? "best",
+        threat: region ? regionL2Threat(settings.eps) : { kind: "l2", eps: settings.eps }, loss,
+        feeds: region ? { [REGION_INPUT]: sliceBatch(region, lo, hi) } : undefined, steps: settings.steps, stepSize: settings.stepSize, keep: o.keep ?? "best",
         straightThrough: setup.straightThrough, signal: o.signal,
         onStep: (k, _t, info) => {
           if (k === 1) before.set(info.loss, lo);
@@ -150,7 +152,10 @@ export interface PaintOptions extends SynthOptions {
   outsideWeight?: number;
 }
 
-/** Painting with features: strokes applied one after another, each maximizing a·R(x)_k − b·‖x − x₀‖² outside its mask. */
+/**
+ * Painting with features: strokes applied one after another, each maximizing a·R(x)_k − b·‖x − x₀‖² outside its mask,
+ * x₀ the image before the stroke; steps move only the mask's pixels (regionL2Threat), so the penalty guards the box/ball only.
+ */
 export async function paint(runner: Runner, model: Model, images: Tensor<"float32">, strokes: readonly PaintStroke[], o: PaintOptions = {}): Promise<SynthResult & { strokes: SynthResult[] }> {
   const n = model.checkInput(images, "paint: images");
   if (strokes.length === 0) throw new Error("paint: no strokes given");
@@ -161,10 +166,10 @@ export async function paint(runner: Runner, model: Model, images: Tensor<"float3
   const done: SynthResult[] = [];
   let x = images;
   for (const s of strokes) {
-    const keep = invertMask(maskBatch(s.mask, n, h, w));
+    const region = maskBatch(s.mask, n, h, w), keep = invertMask(region);
     const units = unitMask(rep.shape, new Array<number>(n).fill(s.feature));
     const res = await search("paint", runner, model, x, { u: units, r: x, k: keep },
-      (f, name) => paintLoss(model.inputName, name, f.u as Tensor<"float32">, f.r as Tensor<"float32">, f.k as Tensor<"float32">, weights), o);
+      (f, name) => paintLoss(model.inputName, name, f.u as Tensor<"float32">, f.r as Tensor<"float32">, f.k as Tensor<"float32">, weights), o, region);
     done.push(res);
     x = res.x;
   }
