@@ -3,7 +3,7 @@ import type { OpType } from "../ops/attrs.js";
 import { SUPPORTED_OPS, isSupportedOp } from "../ops/index.js";
 import { Builder } from "./builder.js";
 import { type Dim, Graph, type Value } from "../ir/graph.js";
-import { addNormalized, attrValue } from "./onnx-normalize.js";
+import { LEGACY_OPS, addNormalized, attrValue } from "./onnx-normalize.js";
 import { opLabel } from "../ops/util.js";
 import { type IModel, type INode, type IValueInfo, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
 import { dtypeFromOnnx, formatShape } from "../ir/tensor.js";
@@ -23,12 +23,12 @@ export interface ImportResult {
   opset: number;
 }
 
-export const MIN_OPSET = 11;
+export const MIN_OPSET = 6;
 export const MAX_OPSET = 21;
 
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split("\n")[0]!;
 
-/** Imports an ONNX model (opset 11–21) as a Graph at our opset-17 forms. */
+/** Imports an ONNX model (opset 6–21) as a Graph at our opset-17 forms. */
 export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
   return importOnnxDetailed(bytes, options).graph;
 }
@@ -142,7 +142,7 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
       const v = (model.opsetImport ?? []).find((o) => o.domain === domain);
       throw new Error(`${opLabel(n.opType ?? "?", n.name ?? "")} is in domain "${domain}"${v ? ` (opset ${toNum(v.version)})` : ""}; only the default ONNX domain is supported`);
     }
-    if (!isSupportedOp(n.opType ?? "")) {
+    if (!isSupportedOp(n.opType ?? "") && !Object.hasOwn(LEGACY_OPS, n.opType ?? "")) {
       throw new Error(`unsupported op "${n.opType}" (node "${n.name ?? ""}"); supported: ${SUPPORTED_OPS.join(", ")}`);
     }
   }
@@ -155,7 +155,8 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
 
   const b = new Builder(graph);
   for (const n of topoSort(nodes, new Set(values.keys()), source)) {
-    const op = n.opType as OpType; // checked by isSupportedOp above
+    // checked by isSupportedOp above; legacy ops (opset < 10) are rewritten by addNormalized
+    const op = (LEGACY_OPS[n.opType as keyof typeof LEGACY_OPS] ?? n.opType) as OpType;
     const name = n.name ?? "";
     const where = opLabel(op, name);
     const attrs: Record<string, unknown> = {};
@@ -163,7 +164,7 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
     const inputs = (n.input ?? []).map((i) => (i ? values.get(i)! : null));
     const outNames = [...(n.output ?? [])];
     while (outNames.length > 0 && !outNames[outNames.length - 1]) outNames.pop();
-    const outs = addNormalized(b, { op, name, inputs, attrs, outputs: outNames.length }, opset);
+    const outs = addNormalized(b, { op, name, inputs, attrs, outputs: outNames.length, legacy: n.opType !== op ? n.opType! : undefined }, opset);
     outNames.forEach((o, i) => {
       const v = outs[i];
       if (!o) return;

@@ -4,7 +4,7 @@ import { OPS } from "../ops/index.js";
 import type { Builder } from "./builder.js";
 import type { Value } from "../ir/graph.js";
 import { type IAttr, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
-import { type Tensor, numberAt } from "../ir/tensor.js";
+import { type Tensor, numberAt, tensor } from "../ir/tensor.js";
 import { opLabel } from "../ops/util.js";
 
 const AT = onnx.AttributeProto.AttributeType;
@@ -18,7 +18,14 @@ export interface RawNode {
   attrs: Record<string, unknown>;
   /** How many outputs the model uses (trailing unnamed ones dropped). */
   outputs: number;
+  /** The op the model wrote when it was a legacy one rewritten to `op` (Upsample → Resize). */
+  legacy?: string;
 }
+
+/** Ops of opsets < 10 that exist today under another name, with the rewrite in addNormalized. */
+export const LEGACY_OPS = { Upsample: "Resize" } as const;
+
+const BROADCAST_OPS = new Set(["Add", "Sub", "Mul", "Div", "Pow", "Equal", "Greater", "Less", "And", "Or", "Xor", "PRelu"]);
 
 
 // Old exporters leave `type` unset; the field that is filled tells us which it is.
@@ -75,7 +82,42 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
     return b.add(op, ins, a as never, { name: n.name || undefined, outputs: n.outputs });
   };
 
+  // opset < 6: a memory-planning hint with no effect on the result
+  take(attrs, "consumed_inputs");
+  if (opset < 7 && BROADCAST_OPS.has(n.op)) {
+    // opset < 7: broadcasting was opt-in; `axis` aligned B's dims with A's starting there (numpy aligns the trailing dims)
+    const broadcast = take(attrs, "broadcast"), axis = take(attrs, "axis") as number | undefined;
+    const bv = inputs[1] ?? null, rb = bv?.shape?.length;
+    if (broadcast && axis !== undefined && rank !== undefined && rb !== undefined) {
+      const a = axis < 0 ? axis + rank : axis;
+      const trailing = rank - a - rb;
+      if (trailing < 0) throw new Error(`${label}: broadcast axis ${axis} does not fit B of rank ${rb} into A of rank ${rank}`);
+      if (trailing > 0) inputs[1] = b.unsqueeze(bv!, Array.from({ length: trailing }, (_, i) => rb + i));
+    }
+  }
+
   switch (n.op) {
+    case "Gemm":
+      // opset < 7: C broadcast was opt-in; it is always allowed now
+      take(attrs, "broadcast");
+      break;
+    case "Reshape": {
+      // opset < 5 carried the shape as an attribute
+      const shape = take(attrs, "shape") as number[] | undefined;
+      if (shape !== undefined && !inputs[1]) inputs[1] = b.int64s(shape);
+      break;
+    }
+    case "Slice": {
+      // opset < 10 carried starts, ends and axes as attributes
+      const starts = take(attrs, "starts") as number[] | undefined, ends = take(attrs, "ends") as number[] | undefined;
+      const axes = take(attrs, "axes") as number[] | undefined;
+      if (starts !== undefined && ends !== undefined) {
+        inputs.length = 1;
+        inputs.push(b.int64s(starts), b.int64s(ends));
+        if (axes !== undefined) inputs.push(b.int64s(axes));
+      }
+      break;
+    }
     case "Squeeze": case "Unsqueeze": case "ReduceSum": {
       // opset < 13 carried axes as an attribute; 13+ takes them as an int64 input
       const axes = take(attrs, "axes") as number[] | undefined;
@@ -112,6 +154,13 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
       break;
     }
     case "Pad": {
+      // opset < 11 carried pads and the constant value as attributes
+      const pads = take(attrs, "pads") as number[] | undefined;
+      const value = take(attrs, "value") as number | undefined;
+      if (pads !== undefined && !inputs[1]) {
+        inputs[1] = b.int64s(pads);
+        if (value !== undefined && value !== 0) inputs[2] = b.scalar(value, x!.dtype);
+      }
       // opset 18 added an axes input; expand pads to every axis instead
       if (inputs[3]) {
         const axes = constInts(inputs[3]);
@@ -162,6 +211,16 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
       return add("Reshape", [y, b.shapeOf(x!)], {});
     }
     case "Resize": {
+      if (n.legacy === "Upsample") {
+        // Upsample (opset 7–9): scales as an attribute (7–8) or the second input (9); modes nearest and linear
+        const scales = take(attrs, "scales") as number[] | undefined;
+        const mode = (take(attrs, "mode") as string | undefined) ?? "nearest";
+        if (mode !== "nearest" && mode !== "linear") throw new Error(`${label}: Upsample mode "${mode}" is not supported (nearest, linear)`);
+        const sc = scales !== undefined ? b.constant(tensor("float32", [scales.length], Float32Array.from(scales))) : inputs[1] ?? null;
+        if (!sc) throw new Error(`${label}: Upsample needs scales`);
+        // Upsample's coordinates are Resize's "asymmetric" with floor rounding for nearest
+        return add("Resize", [x, null, sc], mode === "nearest" ? { mode, coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" } : { mode, coordinate_transformation_mode: "asymmetric" });
+      }
       // empty roi/scales are the exporters' way to say "omitted"
       if (isEmptyConst(inputs[1] ?? null)) inputs[1] = null;
       if (isEmptyConst(inputs[2] ?? null)) inputs[2] = null;
