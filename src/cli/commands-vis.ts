@@ -4,7 +4,7 @@ import type { Command } from "commander";
 const IMAGES = "PNG/JPEG files or folders (comma-separated), X.npy[:INDICES], or a dataset SPEC[:INDICES] (test split), e.g. fashion-mnist:0-9";
 
 /** The flags of every pixel-space search; defaults come from the paper (docs/design.md §4) per operation. */
-function search(cmd: Command, defaults: string): Command {
+export function search(cmd: Command, defaults: string): Command {
   return cmd
     .option("--steps <k>", `iterations (default ${defaults})`)
     .option("--step-size <a>", "L2 step α per iteration")

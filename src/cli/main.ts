@@ -1,5 +1,6 @@
 // CLI entry: one file per command, imported lazily; every failure ends as one line on stderr and exit code 1.
 import { Command } from "commander";
+import { registerSynthCommands } from "./commands-synth.js";
 import { registerVisCommands } from "./commands-vis.js";
 import { endCommand } from "./lifetime.js";
 
@@ -91,6 +92,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--resume", "continue the run in --out from its last checkpoint")
     .action(async (o) => (await import("./train.js")).trainCommand(o));
   registerVisCommands(program);
+  registerSynthCommands(program);
   try {
     await program.parseAsync([...argv]);
   } catch (e) {
