@@ -41,23 +41,25 @@ test("report: index.html has the metric table and every figure for each model; e
   assert.match(html, /^<!DOCTYPE html>/);
   const rows = html.match(/<tr>/g)?.length ?? 0;
   assert.ok(rows >= 10, `metric table has ${rows} rows`);
-  for (const id of ["invert", "ood", "interpolate", "features", "add", "saliency"]) {
+  for (const id of ["invert", "ood", "interpolate", "features", "add", "saliency", "generate", "inpaint"]) {
     const sec = new RegExp(`<section id="${id}">([\\s\\S]*?)</section>`).exec(html);
     assert.ok(sec, `section ${id}`);
     assert.equal(sec[1]!.match(/<img /g)?.length, 2, `section ${id}: one figure per model`);
   }
   const srcs = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]!);
-  assert.equal(srcs.length, 12);
+  assert.equal(srcs.length, 16);
   for (const s of srcs) {
     assert.ok(!s.startsWith("/") && !s.includes(".."), `relative path ${s}`);
     assert.ok(existsSync(join(dir, s)), `missing ${s}`);
   }
-  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { models: { name: string; invert: { ssim: number; labelAgreement: number } }[] };
+  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { models: { name: string; invert: { ssim: number; labelAgreement: number }; generate: { labelAgreement: number; judgeScore: number }; inpaint: { rmse: number; rmseCorrupted: number } }[] };
   assert.deepEqual(metrics.models.map((m) => m.name), ["fashion-mnist-standard", "fashion-mnist-l2"]);
   for (const m of metrics.models) {
     // NaN is written as null: a missing judge must fail here
     assert.equal(typeof m.invert.labelAgreement, "number");
     assert.ok(Number.isFinite(m.invert.ssim) && m.invert.labelAgreement >= 0 && m.invert.labelAgreement <= 1);
+    assert.ok(m.generate.labelAgreement >= 0 && m.generate.labelAgreement <= 1 && m.generate.judgeScore >= 1 && m.generate.judgeScore <= 10, JSON.stringify(m.generate));
+    assert.ok(m.inpaint.rmse > 0 && m.inpaint.rmseCorrupted > 0, JSON.stringify(m.inpaint));
   }
 });
 
