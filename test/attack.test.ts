@@ -63,10 +63,10 @@ test("bad attack options give one-line errors", async () => {
   await saveNpy(three, tensor("int64", [3], [1, 2, 3]));
   const base = ["attack", "--model", join(dir, "model.onnx"), "--input", join(dir, "x.npy"), "--out", join(tmp(), "a.npy")];
   const cases: [string[], RegExp][] = [
-    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l2", "--eps", "-1"], /--eps must be a positive number/],
-    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l7", "--eps", "1"], /unknown threat model "l7"/],
+    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l2", "--eps", "-1"], /option '--eps <e>' argument '-1' is invalid\. It must be in \(0, 1000000\] \(see robustlens attack --help\)/],
+    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l7", "--eps", "1"], /argument 'l7' is invalid\. It must be one of l2, linf, unconstrained/],
     [[...base, "--labels", three, "--threat", "l2", "--eps", "1"], /labels shape \[3\] does not match a batch of 4 images/],
-    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l2", "--eps", "1", "--method", "cw"], /unknown attack method "cw"/],
+    [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l2", "--eps", "1", "--method", "cw"], /argument 'cw' is invalid\. It must be one of pgd, fgsm, apgd-ce, apgd-dlr/],
     [[...base, "--labels", join(dir, "labels.npy"), "--threat", "l2", "--eps", "1", "--targeted"], /--targeted needs --target-labels/],
   ];
   for (const [args, re] of cases) {

@@ -85,7 +85,7 @@ test("bad input fails with one line naming the problem", () => {
     [["invert", "--model", ROBUST, "--target", `${DATA}:0-999`], /index \d+ is out of range: .* has \d+ images/],
     [["interpolate", "--model", ROBUST, "--from", `${DATA}:0,1`, "--to", `${DATA}:2`], /--from gives 2 images, --to 1/],
     [["saliency", "--model", ROBUST, "--images", join(fx, "x.npy") + ":0", "--labels"], /has no labels/],
-    [["invert", "--model", ROBUST, "--target", `${DATA}:0`, "--steps", "0"], /--steps must be a positive integer/],
+    [["invert", "--model", ROBUST, "--target", `${DATA}:0`, "--steps", "0"], /option '--steps <k>' argument '0' is invalid\. It must be in 1\.\.1000000 \(see robustlens invert --help\)/],
   ];
   for (const [args, want] of cases) {
     const r = cli(args);

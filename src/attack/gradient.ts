@@ -3,7 +3,7 @@ import { grad } from "../autodiff/grad.js";
 import { Builder } from "../builder/builder.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Model } from "../model/model.js";
-import type { Program } from "../runtime/executor.js";
+import { type Program, profileOf } from "../runtime/executor.js";
 import { type Runner, withSession } from "../runtime/session.js";
 import { type AttackLoss, checkLossFeeds, lossKey } from "./losses.js";
 
@@ -17,7 +17,7 @@ export async function inputGradient(runner: Runner, model: Model, x: Tensor, los
       const graph = model.graph(n);
       const g = new Builder(graph);
       const total = g.reduceSum(loss.build(g, { graph, logits: graph.outputs[0]!, n }), [], false);
-      const gr = grad(graph, { loss: total, wrt: [model.inputName], keepOutputs: false, straightThrough: st });
+      const gr = grad(graph, { loss: total, wrt: [model.inputName], keepOutputs: false, straightThrough: st, profile: profileOf(exec) });
       const prog: Program = await exec.compile(gr.graph);
       return Object.assign(prog, { gradName: gr.grads[0]!.name, lossName: gr.loss.name });
     });

@@ -4,7 +4,7 @@ import { grad } from "../autodiff/grad.js";
 import { Builder } from "../builder/builder.js";
 import type { Graph, Value } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
-import type { Program } from "../runtime/executor.js";
+import { type Program, profileOf } from "../runtime/executor.js";
 import type { Session } from "../runtime/session.js";
 import { type AttackLoss, checkLossFeeds, lossKey } from "./losses.js";
 import type { ThreatModel } from "./threat.js";
@@ -86,7 +86,7 @@ export async function attackPrograms(session: Session, target: AttackTarget, n: 
     const evaluate = await exec.compile(ev.graph.prune());
     try {
       const sg = objective(target, n, loss);
-      const gr = grad(sg.graph, { loss: new Builder(sg.graph).reduceSum(sg.obj, [], false), wrt: [target.inputName], straightThrough: st });
+      const gr = grad(sg.graph, { loss: new Builder(sg.graph).reduceSum(sg.obj, [], false), wrt: [target.inputName], straightThrough: st, profile: profileOf(exec) });
       const graph = gr.graph;
       const g = new Builder(graph);
       const x = graph.inputs.find((v) => v.name === target.inputName)!;

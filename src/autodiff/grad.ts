@@ -5,6 +5,7 @@ import { formatShape, isFloatDType, tensor } from "../ir/tensor.js";
 import type { OpType } from "../ops/attrs.js";
 import { OPS } from "../ops/index.js";
 import type { GradRule } from "../ops/types.js";
+import { type BackendProfile, CPU_PROFILE } from "../ops/profile.js";
 
 export interface GradOptions {
   /** A scalar value (shape [] or all ones) to differentiate. */
@@ -15,6 +16,8 @@ export interface GradOptions {
   straightThrough?: readonly (Node | string)[];
   /** Keep the graph's existing outputs before loss and gradients (default true). */
   keepOutputs?: boolean;
+  /** Backend the gradient graph will run on; VJP rules pick formulations it supports (default: CPU). */
+  profile?: BackendProfile;
 }
 
 export interface GradResult {
@@ -54,6 +57,7 @@ export function grad(source: Graph, options: GradOptions): GradResult {
   for (const n of graph.nodes) if (n.inputs.some((v) => v && live.has(v))) n.outputs.forEach((o) => live.add(o));
   if (!live.has(loss)) throw new Error(`grad: loss "${loss.name}" does not depend on ${wrt.map((v) => `"${v.name}"`).join(", ")}`);
 
+  const profile = options.profile ?? CPU_PROFILE;
   const g = new Builder(graph);
   const parts = new Map<Value, Value[]>();
   const total = new Map<Value, Value>();
@@ -80,7 +84,7 @@ export function grad(source: Graph, options: GradOptions): GradResult {
     if (rule.kind === "none") continue;
     if (rule.kind === "error") throw new Error(`grad: cannot differentiate ${node.op} "${node.name}": ${rule.why}`);
     const dys = node.outputs.map(gradOf);
-    const dxs = rule.vjp({ g, node, x: node.inputs, y: node.outputs, needs }, dys);
+    const dxs = rule.vjp({ g, node, x: node.inputs, y: node.outputs, needs, profile }, dys);
     node.inputs.forEach((x, i) => {
       const d = dxs[i];
       if (x && needs[i] && d) contribute(x, unbroadcast(g, d, x));

@@ -1,4 +1,5 @@
 // ONNX bytes → Graph: every node goes through the Builder, so shapes are inferred and shape subgraphs fold.
+import { escapeControl } from "../util/text.js";
 import type { OpType } from "../ops/attrs.js";
 import { SUPPORTED_OPS, isSupportedOp } from "../ops/index.js";
 import { Builder } from "./builder.js";
@@ -26,7 +27,8 @@ export interface ImportResult {
 export const MIN_OPSET = 6;
 export const MAX_OPSET = 21;
 
-const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split("\n")[0]!;
+// names inside a model may hold newlines and terminal controls: escaped, the message stays one harmless line
+const firstLine = (e: unknown): string => escapeControl(String((e as Error)?.message ?? e));
 
 /** Imports an ONNX model (opset 6–21) as a Graph at our opset-17 forms. */
 export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
@@ -43,8 +45,8 @@ export function importOnnxDetailed(bytes: Uint8Array, options: ImportOptions = {
     throw new Error(`${source}: not a valid ONNX model (${firstLine(e)})`);
   }
   if (!model.graph) throw new Error(`${source}: not a valid ONNX model (no graph)`);
-  const opset = defaultOpset(model, source);
   try {
+    const opset = defaultOpset(model, source);
     return { ...build(model, opset, options, source), opset };
   } catch (e) {
     const msg = firstLine(e);
@@ -81,7 +83,13 @@ function inputShape(vi: IValueInfo, override: readonly Dim[] | undefined): Dim[]
   }
   if (!dims) return null;
   // a dim with neither size nor name gets a symbol of its own
-  return dims.map((d, i) => (d.dimParam ? d.dimParam : d.dimValue != null ? toNum(d.dimValue) : `?${vi.name}.${i}`));
+  return dims.map((d, i) => {
+    if (d.dimParam) return d.dimParam;
+    if (d.dimValue == null) return `?${vi.name}.${i}`;
+    const v = toNum(d.dimValue);
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`"${vi.name}": dimension ${i} is ${v}; sizes must be non-negative`);
+    return v;
+  });
 }
 
 /** Nodes in an order where every input is produced first (models are meant to be sorted; not all are). */

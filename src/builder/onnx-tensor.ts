@@ -23,8 +23,12 @@ export function tensorToProto(t: Tensor, name: string): onnxProto.onnx.ITensorPr
 export function protoToTensor(p: onnxProto.onnx.ITensorProto, where: string): Tensor {
   const dtype = dtypeFromOnnx(p.dataType ?? 0, `${where} tensor "${p.name ?? ""}"`);
   const shape = (p.dims ?? []).map(toNum);
-  const n = sizeOf(shape);
   const label = `${where} tensor "${p.name ?? ""}" ${dtype}${formatShape(shape)}`;
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${label}: dimensions must be non-negative integers`);
+  const n = sizeOf(shape);
+  // the values must be in the file: check the count before allocating, so a huge declared shape allocates nothing
+  const stored = p.rawData && p.rawData.length > 0 ? p.rawData.length / BYTES[dtype] : (dtype === "float32" ? p.floatData : dtype === "float64" ? p.doubleData : dtype === "int64" ? p.int64Data : p.int32Data)?.length ?? 0;
+  if (!Number.isSafeInteger(n) || n !== stored) throw new Error(`${label}: has ${stored} values, expected ${n}`);
   if (p.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (p.externalData?.length ?? 0) > 0) {
     throw new Error(`${label}: external data files are not supported; re-export with the weights inside the model`);
   }

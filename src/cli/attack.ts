@@ -2,47 +2,52 @@
 import { saveNpy } from "../data/node/npy-file.js";
 import { argmaxRows } from "../attack/losses.js";
 import { type AttackResult } from "../attack/pgd.js";
-import { effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
-import { THREATS, parseThreat, threatModel } from "../attack/threat.js";
+import { type AttackMethod, effectiveStepSize, runAttack } from "../attack/method.js";
+import { THREATS, type ThreatSpec, threatModel } from "../attack/threat.js";
 import type { Tensor } from "../ir/tensor.js";
 import { forward } from "../model/forward.js";
 import { session } from "./session.js";
-import { readImages, readLabels, readModel } from "./io.js";
+import { modelClasses, readImages, readLabels, readModel } from "./io.js";
+import { UsageError, requireWith } from "./options.js";
+import { checkOutputs } from "./paths.js";
 import { concatBatch, sliceBatch } from "../ir/batch.js";
 import { progress } from "./progress.js";
 
-export interface AttackOptions {
-  model: string; input: string; labels: string; out: string; threat: string; eps?: string; stepSize?: string; steps: string;
-  randomStart?: boolean; restarts: string; targeted?: boolean; targetLabels?: string; keep: string; method: string;
-  batchSize: string; seed: string;
+/** The attack flags `attack` and `eval` share, as commander parsed them. */
+export interface AttackFlags {
+  threat: ThreatSpec["kind"]; stepSize?: number; steps: number; randomStart?: boolean; restarts: number; batchSize: number; seed: number;
 }
 
-export const positiveInt = (v: string, flag: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${v}"`);
-  return n;
-};
-export const positiveNumber = (v: string | undefined, flag: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got "${v}"`);
-  return n;
-};
+export interface AttackOptions extends AttackFlags {
+  model: string; input: string; labels: string; out: string; eps?: number;
+  targeted?: boolean; targetLabels?: string; keep: "best" | "last"; method: AttackMethod;
+}
+
+/** The threat of one eps, refusing flag combinations that would be ignored or cannot work. */
+export function threatOf(kind: ThreatSpec["kind"], eps: number | undefined, methods: readonly AttackMethod[], stepSize: number | undefined): ThreatSpec {
+  if (kind === "unconstrained") {
+    requireWith(eps, "--eps", false, "does not apply to --threat unconstrained (it has no radius)");
+    if (stepSize === undefined) throw new UsageError("--threat unconstrained needs --step-size");
+  } else if (eps === undefined) throw new UsageError(`--threat ${kind} needs --eps`);
+  if (kind !== "linf" && methods.includes("fgsm")) throw new UsageError(`fgsm is an L∞ attack; got --threat ${kind}`);
+  return kind === "unconstrained" ? { kind } : { kind, eps: eps! };
+}
 
 export async function attackCommand(o: AttackOptions): Promise<void> {
-  const method = parseMethod(o.method);
-  const threat = parseThreat(o.threat, o.eps === undefined ? undefined : Number(o.eps));
-  const steps = positiveInt(o.steps, "--steps"), restarts = positiveInt(o.restarts, "--restarts"), bs = positiveInt(o.batchSize, "--batch-size");
-  const stepSize = positiveNumber(o.stepSize, "--step-size");
-  if (o.keep !== "best" && o.keep !== "last") throw new Error(`--keep must be best or last, got "${o.keep}"`);
-  if (threat.kind === "unconstrained" && stepSize === undefined) throw new Error("--threat unconstrained needs --step-size");
-  if (o.targeted && !o.targetLabels) throw new Error("--targeted needs --target-labels T.npy");
+  const { method, steps, restarts, batchSize: bs, stepSize } = o;
+  const threat = threatOf(o.threat, o.eps, [method], stepSize);
+  requireWith(o.targetLabels, "--target-labels", !!o.targeted, "needs --targeted");
+  if (o.targeted && !o.targetLabels) throw new UsageError("--targeted needs --target-labels T.npy");
+  if (o.targeted && method.startsWith("apgd")) throw new UsageError(`${method}: targeted attacks are not supported; use --method pgd`);
+  await checkOutputs([{ flag: "--out", path: o.out }], [o.model, o.input, o.labels, o.targetLabels]);
   const model = await readModel(o.model);
   const x = await readImages(o.input);
   const n = model.checkInput(x, o.input);
-  const labels = await readLabels(o.labels, n);
-  const targets = o.targeted ? await readLabels(o.targetLabels!, n) : undefined;
-  const req = { method, threat, steps, stepSize, randomStart: !!o.randomStart, restarts, keep: o.keep as "best" | "last", seed: Number(o.seed) };
+  if (n === 0) throw new Error(`${o.input}: no images (batch of 0)`);
+  const classes = modelClasses(model);
+  const labels = await readLabels(o.labels, n, classes);
+  const targets = o.targeted ? await readLabels(o.targetLabels!, n, classes) : undefined;
+  const req = { method, threat, steps, stepSize, randomStart: !!o.randomStart, restarts, keep: o.keep, seed: o.seed };
   const alpha = effectiveStepSize(req);
   process.stderr.write(`attack ${method} ${threat.kind}${"eps" in threat ? ` eps=${threat.eps}` : ""} steps=${steps}${alpha !== undefined ? ` step-size=${alpha.toPrecision(4)}` : ""} restarts=${restarts} keep=${o.keep}${targets ? " targeted" : ""}\n`);
   const tm = threatModel(threat);

@@ -1,32 +1,35 @@
 // `robustlens eval`: clean and robust accuracy per ε and per attack, with progress and a JSON report.
-import { writeFile, rename } from "node:fs/promises";
+import { writeAtomic } from "../data/node/atomic.js";
 import { argmaxRows } from "../attack/losses.js";
-import { type AttackMethod, effectiveStepSize, parseMethod, runAttack } from "../attack/method.js";
-import { type ThreatSpec, parseThreat } from "../attack/threat.js";
+import { ATTACK_METHODS, type AttackMethod, effectiveStepSize, runAttack } from "../attack/method.js";
+import type { ThreatSpec } from "../attack/threat.js";
 import { forward } from "../model/forward.js";
 import { session } from "./session.js";
-import { positiveInt, positiveNumber } from "./attack.js";
+import { type AttackFlags, threatOf } from "./attack.js";
+import { UsageError } from "./options.js";
+import { checkOutputs } from "./paths.js";
 import { loadDataSpec } from "./data-spec.js";
-import { readModel } from "./io.js";
+import { checkLabels, modelClasses, readModel } from "./io.js";
 import { sliceBatch } from "../ir/batch.js";
 import { progress } from "./progress.js";
 
-export interface EvalOptions {
-  model: string; data: string; threat: string; eps?: string; attacks: string; steps: string; stepSize?: string;
-  restarts: string; randomStart?: boolean; limit?: string; batchSize: string; out: string; seed: string;
-}
+export interface EvalOptions extends AttackFlags { model: string; data: string; eps?: number[]; attacks: string; limit?: number; out: string }
 
 export async function evalCommand(o: EvalOptions): Promise<void> {
-  const epsList = o.threat === "unconstrained" ? [undefined] : (o.eps ?? "").split(",").filter(Boolean).map((e) => positiveNumber(e, "--eps")!);
-  if (epsList.length === 0) throw new Error(`--eps is required for --threat ${o.threat} (several: --eps 0.25,0.5,1)`);
-  const threats: ThreatSpec[] = epsList.map((e) => parseThreat(o.threat, e));
-  const methods: AttackMethod[] = o.attacks.split(",").filter(Boolean).map(parseMethod);
-  const steps = positiveInt(o.steps, "--steps"), restarts = positiveInt(o.restarts, "--restarts"), bs = positiveInt(o.batchSize, "--batch-size");
-  const stepSize = positiveNumber(o.stepSize, "--step-size");
+  const methods: AttackMethod[] = o.attacks.split(",").map((m) => m.trim()).map((m) => {
+    if (!(ATTACK_METHODS as readonly string[]).includes(m)) throw new UsageError(`--attacks: unknown attack method "${m}" (expected ${ATTACK_METHODS.join(", ")})`);
+    return m as AttackMethod;
+  });
+  if (new Set(methods).size !== methods.length) throw new UsageError(`--attacks "${o.attacks}" names an attack twice`);
+  const threats: ThreatSpec[] = o.threat === "unconstrained" ? [threatOf(o.threat, o.eps?.[0], methods, o.stepSize)] : (o.eps ?? [undefined]).map((e) => threatOf(o.threat, e, methods, o.stepSize));
+  const { steps, restarts, batchSize: bs, stepSize } = o;
+  await checkOutputs([{ flag: "--out", path: o.out }], [o.model, o.data]);
   const model = await readModel(o.model);
   const data = await loadDataSpec(o.data);
-  const n = Math.min(data.images.shape[0]!, o.limit ? positiveInt(o.limit, "--limit") : Infinity);
+  const n = Math.min(data.images.shape[0]!, o.limit ?? Infinity);
+  if (n === 0) throw new Error(`--data "${o.data}": no images to evaluate`);
   model.checkInput(data.images, o.data);
+  checkLabels(data.labels.data, modelClasses(model), `--data "${o.data}"`);
   const runs = threats.flatMap((t) => methods.map((m) => ({ threat: t, method: m })));
   const correct = new Array(runs.length).fill(0);
   let clean = 0;
@@ -41,7 +44,7 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
     clean += pred.filter((p, k) => p === y[k]).length;
     bar.update(++done);
     for (let r = 0; r < runs.length; r++) {
-      const res = await runAttack(session, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: Number(o.seed), exampleOffset: i });
+      const res = await runAttack(session, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: o.seed, exampleOffset: i });
       correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
       bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
     }
@@ -53,9 +56,7 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
     step_size: effectiveStepSize({ ...r, steps, stepSize }) ?? null, robust_accuracy: correct[k] / n,
   }));
   const report = { model: o.model, data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
-  const tmpPath = `${o.out}.tmp-${process.pid}`;
-  await writeFile(tmpPath, JSON.stringify(report, null, 2) + "\n");
-  await rename(tmpPath, o.out);
+  await writeAtomic(o.out, JSON.stringify(report, null, 2) + "\n");
   console.log(`clean accuracy ${(100 * report.clean_accuracy).toFixed(2)}% on ${n} images`);
   for (const r of results) {
     console.log(`${r.attack.padEnd(8)} ${r.threat} eps=${r.eps ?? "-"} steps=${steps}${r.step_size ? ` step=${r.step_size.toPrecision(3)}` : ""}  robust accuracy ${(100 * r.robust_accuracy).toFixed(2)}%`);

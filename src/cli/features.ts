@@ -5,8 +5,8 @@ import { addFeature, rankByFeature, visualizeFeature } from "../vis/features.js"
 import { type Seed, featureActivations, representationOf, unitMask } from "../vis/representation.js";
 import { concatBatch, interleaveRows, pickBatch } from "../ir/batch.js";
 import { VIS_DEFAULTS } from "../vis/search.js";
-import { positiveInt } from "./attack.js";
-import { type SearchFlags, fmt, gridScale, loadModel, readImagesArg, searchOptions, withProgress, writeOutputs } from "./vis-common.js";
+import { UsageError, checkBatchMemory } from "./options.js";
+import { type SearchFlags, checkVisOutputs, fmt, gridScale, loadModel, readImagesArg, searchOptions, withProgress, writeOutputs } from "./vis-common.js";
 
 /** "3,7,12" → [3, 7, 12]; every entry a non-negative integer. */
 export function parseFeatures(v: string, flag: string): number[] {
@@ -15,13 +15,16 @@ export function parseFeatures(v: string, flag: string): number[] {
   return out.map(Number);
 }
 
-/** Images [idx...] of a batch, in that order. */
-export interface VisualizeFlags extends SearchFlags { model: string; features: string; seed: string; maximizing?: boolean; top?: string; data?: string; out: string }
+export interface VisualizeFlags extends SearchFlags { model: string; features: string; seed: string; maximizing?: boolean; top?: number; data?: string; out: string }
 
 export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
   const features = parseFeatures(f.features, "--features");
-  const top = f.top === undefined ? undefined : positiveInt(f.top, "--top");
-  if (top !== undefined && !f.data) throw new Error("--top needs --data SPEC (the images to rank)");
+  const top = f.top;
+  if (top !== undefined && !f.data) throw new UsageError("--top needs --data SPEC (the images to rank)");
+  if (f.data && top === undefined) throw new UsageError("--data applies with --top K only (the images to rank)");
+  if (new Set(features).size !== features.length) throw new UsageError(`--features "${f.features}" names a feature twice`);
+  const imageSeed = f.seed !== "noise" && f.seed !== "gray";
+  await checkVisOutputs(f.out, [f.model, imageSeed ? f.seed : undefined, f.data]);
   const m = await loadModel(f.model);
   const rep = m.model.representation({ rep: f.rep });
   for (const ft of features) if (ft >= rep.shape[0]!) throw new Error(`--features: ${ft} is out of range: representation "${rep.name}" has ${rep.shape[0]} features`);
@@ -30,6 +33,7 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
   let seed: Seed = f.maximizing && f.seed === "noise" ? "gray" : "noise";
   if (f.seed === "gray") seed = "gray";
   else if (f.seed !== "noise") seed = (await readImagesArg(f.seed, m)).x;
+  checkBatchMemory(features.length * (typeof seed === "string" ? 1 : seed.shape[0]!), m.shape.channels * m.shape.height * m.shape.width, `--features (${features.length})`);
   const res = await withProgress("visualize", o, (oo) => visualizeFeature(session, m.model, features, seed, oo));
   const seeds = res.x.shape[0]! / features.length;
   // one grid row per feature: its visualizations (one per seed), then the top and bottom dataset images
@@ -37,6 +41,7 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
   const rows: Tensor<"float32">[] = [];
   const lines: string[] = [];
   const data = top !== undefined ? await readImagesArg(f.data!, m) : undefined;
+  if (data && top! > data.x.shape[0]!) throw new Error(`--top ${top}: --data "${f.data}" has only ${data.x.shape[0]} images`);
   const reps = data && await representationOf(session, m.model, data.x, { rep: f.rep });
   for (const [k, ft] of features.entries()) {
     const reached = Array.from({ length: seeds }, (_, s) => res.objective[s * features.length + k]!);
@@ -55,12 +60,12 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
   console.log(`${lines.join("\n")}\n(grid rows: feature; columns: ${seeds} visualization${seeds > 1 ? "s" : ""}${top ? `, top ${top}, bottom ${top} of ${f.data}` : ""}; wrote ${p.png}, ${p.npy})`);
 }
 
-export interface AddFeatureFlags extends SearchFlags { model: string; feature: string; images: string; level?: string; out: string }
+export interface AddFeatureFlags extends SearchFlags { model: string; feature: string; images: string; level?: number; out: string }
 
 export async function addFeatureCommand(f: AddFeatureFlags): Promise<void> {
   const [feature] = parseFeatures(f.feature, "--feature");
-  const level = f.level === undefined ? undefined : Number(f.level);
-  if (level !== undefined && !Number.isFinite(level)) throw new Error(`--level must be a number, got "${f.level}"`);
+  const level = f.level;
+  await checkVisOutputs(f.out, [f.model, f.images]);
   const m = await loadModel(f.model);
   const images = await readImagesArg(f.images, m);
   const o = searchOptions(f);

@@ -11,20 +11,23 @@ import { type ModelRun, metricRows, reportFigures, reportNumbers, reportWork, ru
 import { syntheticShapes } from "../report/shapes.js";
 import { session } from "./session.js";
 import { pickBatch } from "../ir/batch.js";
-import { positiveInt, positiveNumber } from "./attack.js";
+import { UsageError } from "./options.js";
+import { checkOutputs } from "./paths.js";
 import { progress } from "./progress.js";
 import { gridScale, loadModel } from "./vis-common.js";
 
-export interface ReportFlags { models: string; data: string; out: string; ood?: string; judge?: string; title?: string; scale: string; count: string }
+export interface ReportFlags { models: string; data: string; out: string; ood?: string; judge?: string; title?: string; scale: number; count: number }
 
 const DATA_LIMIT = 2000;
 const PAIRS = 2;
 
 export async function reportCommand(f: ReportFlags): Promise<void> {
   const started = Date.now();
-  const scale = positiveNumber(f.scale, "--scale")!, count = positiveInt(f.count, "--count");
+  const { scale, count } = f;
+  if (count < 2 * PAIRS) throw new UsageError(`--count must be at least ${2 * PAIRS} (the interpolation figure uses ${PAIRS} pairs of targets), got ${count}`);
   const paths = f.models.split(",").filter(Boolean);
-  if (paths.length === 0) throw new Error("--models: give at least one model");
+  if (paths.length === 0) throw new UsageError("--models: give at least one model");
+  await checkOutputs([{ flag: "--out", path: f.out, kind: "dir", dirFiles: ["index.html", "metrics.json", "figures"] }], [...paths, f.data, f.ood, f.judge]);
   const models = await Promise.all(paths.map(loadModel));
   const shape = models[0]!.shape;
   for (const m of models) {

@@ -8,10 +8,9 @@ import { centerPatchMask } from "../synth/image-ops.js";
 import { inceptionScore, imageScores, restorationScores } from "../synth/scores.js";
 import { SYNTH_CONSTANTS } from "../synth/settings.js";
 import { type SynthResult, classCount, generate, inpaint, paint, sketch, superResolve, translate } from "../synth/synth.js";
-import { positiveInt, positiveNumber } from "./attack.js";
 import { session } from "./session.js";
 import { classGaussians } from "./synth-gaussians.js";
-import { type LoadedModel, type SearchFlags, fmt, gridScale, loadModel, predict, readImagesArg, searchOptions, withProgress, writeOutputs } from "./vis-common.js";
+import { type LoadedModel, type SearchFlags, checkVisOutputs, fmt, gridScale, loadModel, predict, readImagesArg, searchOptions, withProgress, writeOutputs } from "./vis-common.js";
 
 const COLS = 10;
 const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -67,14 +66,15 @@ async function readMask(path: string, m: LoadedModel): Promise<Tensor<"float32">
   return mask;
 }
 
-export interface GenerateFlags extends SearchFlags { model: string; classes: string; count: string; data: string; factor: string; fitPerClass: string; judge?: string; out: string }
+export interface GenerateFlags extends SearchFlags { model: string; classes: string; count: number; data: string; factor: number; fitPerClass: number; judge?: string; out: string }
 
 export async function generateCommand(f: GenerateFlags): Promise<void> {
   const o = searchOptions(f);
+  await checkVisOutputs(f.out, [f.model, f.judge]);
   const m = await loadModel(f.model);
   const classes = parseClasses(f.classes, classCount(m.model), m.classes, "--classes");
-  const count = positiveInt(f.count, "--count");
-  const g = await classGaussians(f.out, m, { data: f.data, factor: positiveInt(f.factor, "--factor"), maxPerClass: positiveInt(f.fitPerClass, "--fit-per-class") }, say);
+  const count = f.count;
+  const g = await classGaussians(f.out, m, { data: f.data, factor: f.factor, maxPerClass: f.fitPerClass }, say);
   if (g.cached) say(`class Gaussians from ${g.path}`);
   const r = await withProgress("generate", o, (oo) => generate(session, m.model, g.gaussians, { classes, count, seed: o.rngSeed }, oo));
   const p = await writeOutputs(f.out, chunkRows(r.x, count), r.x, gridScale(m));
@@ -83,16 +83,16 @@ export async function generateCommand(f: GenerateFlags): Promise<void> {
   console.log(`${line}${await judged(f.judge, r.x, r.labels, "label agreement")}  (wrote ${p.png}, ${p.npy}; one row per class)`);
 }
 
-export interface InpaintFlags extends SearchFlags { model: string; images: string; mask?: string; lambda?: string; limit?: string; judge?: string; out: string }
+export interface InpaintFlags extends SearchFlags { model: string; images: string; mask?: string; lambda?: number; limit?: number; judge?: string; out: string }
 
 export async function inpaintCommand(f: InpaintFlags): Promise<void> {
   const o = searchOptions(f);
+  await checkVisOutputs(f.out, [f.model, f.images, f.mask, f.judge]);
   const m = await loadModel(f.model);
-  const set = await readImagesArg(f.images, m, f.limit === undefined ? undefined : positiveInt(f.limit, "--limit"));
+  const set = await readImagesArg(f.images, m, f.limit);
   const { labels, source } = await labelsOf(m, set);
   const mask = f.mask ? await readMask(f.mask, m) : centerPatchMask(m.shape.height, m.shape.width, SYNTH_CONSTANTS.inpaintPatchFraction);
-  const lambda = f.lambda === undefined ? undefined : Number(f.lambda);
-  if (lambda !== undefined && !(lambda >= 0 && Number.isFinite(lambda))) throw new Error(`--lambda must be a number ≥ 0, got "${f.lambda}"`);
+  const lambda = f.lambda;
   const r = await withProgress("inpaint", o, (oo) => inpaint(session, m.model, set.x, labels, mask, { ...oo, lambda }));
   const n = set.x.shape[0]!;
   const p = await writeOutputs(f.out, interleaveRows([set.x, r.corrupted, r.x], COLS), r.x, gridScale(m));
@@ -100,30 +100,32 @@ export async function inpaintCommand(f: InpaintFlags): Promise<void> {
   console.log(`${n} images inpainted (classes from ${source}); ${settingsLine(r)}; ${lossLine(r)}; masked region vs original: RMSE ${fmt(s.rmse)} (corrupted ${fmt(s.rmseCorrupted)}), SSIM ${fmt(s.ssim)} (corrupted ${fmt(s.ssimCorrupted)})${await judged(f.judge, r.x, labels, "label agreement")}  (wrote ${p.png}: originals, corrupted, inpainted; ${p.npy})`);
 }
 
-export interface SuperResolveFlags extends SearchFlags { model: string; images: string; factor: string; limit?: string; judge?: string; out: string }
+export interface SuperResolveFlags extends SearchFlags { model: string; images: string; factor: number; limit?: number; judge?: string; out: string }
 
 export async function superResolveCommand(f: SuperResolveFlags): Promise<void> {
   const o = searchOptions(f);
+  await checkVisOutputs(f.out, [f.model, f.images, f.judge]);
   const m = await loadModel(f.model);
-  const set = await readImagesArg(f.images, m, f.limit === undefined ? undefined : positiveInt(f.limit, "--limit"));
+  const set = await readImagesArg(f.images, m, f.limit);
   const { labels, source } = await labelsOf(m, set);
-  const factor = positiveInt(f.factor, "--factor");
+  const factor = f.factor;
   const r = await withProgress("super-resolve", o, (oo) => superResolve(session, m.model, set.x, labels, { ...oo, factor }));
   const p = await writeOutputs(f.out, interleaveRows([set.x, r.seeds, r.x], COLS), r.x, gridScale(m));
   const s = imageScores(set.x, r.x, r.seeds);
   console.log(`${set.x.shape[0]} images, ${factor}× down and up (classes from ${source}); ${settingsLine(r)}; ${lossLine(r)}; vs original: RMSE ${fmt(s.rmse)} (nearest upsampling ${fmt(s.rmseBaseline)}), SSIM ${fmt(s.ssim)} (${fmt(s.ssimBaseline)})${await judged(f.judge, r.x, labels, "label agreement")}  (wrote ${p.png}: originals, upsampled, results; ${p.npy})`);
 }
 
-export interface TowardsFlags extends SearchFlags { model: string; images: string; to?: string; class?: string; limit?: string; judge?: string; out: string }
+export interface TowardsFlags extends SearchFlags { model: string; images: string; to?: string; class?: string; limit?: number; judge?: string; out: string }
 
 /** translate --to CLASS and sketch --class CLASS: images pushed to a class. */
 export async function towardsCommand(task: "translate" | "sketch", f: TowardsFlags): Promise<void> {
   const o = searchOptions(f);
+  await checkVisOutputs(f.out, [f.model, f.images, f.judge]);
   const m = await loadModel(f.model);
   const flag = task === "translate" ? "--to" : "--class";
   const target = parseClasses((task === "translate" ? f.to : f.class) ?? "", classCount(m.model), m.classes, flag);
   if (target.length !== 1) throw new Error(`${flag}: give one class, got ${target.length}`);
-  const set = await readImagesArg(f.images, m, f.limit === undefined ? undefined : positiveInt(f.limit, "--limit"));
+  const set = await readImagesArg(f.images, m, f.limit);
   const fn = task === "translate" ? translate : sketch;
   const r = await withProgress(task, o, (oo) => fn(session, m.model, set.x, target[0]!, oo));
   const p = await writeOutputs(f.out, interleaveRows([set.x, r.x], COLS), r.x, gridScale(m));
@@ -132,17 +134,18 @@ export async function towardsCommand(task: "translate" | "sketch", f: TowardsFla
   console.log(`${n} ${task === "translate" ? "images" : "drawings"} → ${className(m, target[0]!)}; ${settingsLine(r)}; ${lossLine(r)}; the model assigns the target to ${reached}/${n}${await judged(f.judge, r.x, new Array<number>(n).fill(target[0]!), "judge assigns the target")}  (wrote ${p.png}: inputs above results; ${p.npy})`);
 }
 
-export interface PaintFlags extends SearchFlags { model: string; images: string; feature: string; mask: string; featureWeight?: string; outsideWeight?: string; limit?: string; out: string }
+export interface PaintFlags extends SearchFlags { model: string; images: string; feature: string; mask: string; featureWeight?: number; outsideWeight?: number; limit?: number; out: string }
 
 export async function paintCommand(f: PaintFlags): Promise<void> {
   const o = searchOptions(f);
+  await checkVisOutputs(f.out, [f.model, f.images, ...f.mask.split(",")]);
   const m = await loadModel(f.model);
   const features = f.feature.split(",").map((s) => positiveIntOrZero(s, "--feature"));
   const masks = await Promise.all(f.mask.split(",").map((path) => readMask(path, m)));
   if (masks.length !== features.length && masks.length !== 1) throw new Error(`--mask: ${masks.length} masks for ${features.length} features (give one, or one per feature)`);
-  const set = await readImagesArg(f.images, m, f.limit === undefined ? undefined : positiveInt(f.limit, "--limit"));
+  const set = await readImagesArg(f.images, m, f.limit);
   const strokes = features.map((feature, i) => ({ feature, mask: masks[masks.length === 1 ? 0 : i]! }));
-  const r = await withProgress("paint", o, (oo) => paint(session, m.model, set.x, strokes, { ...oo, featureWeight: positiveNumber(f.featureWeight, "--feature-weight"), outsideWeight: positiveNumber(f.outsideWeight, "--outside-weight") }));
+  const r = await withProgress("paint", o, (oo) => paint(session, m.model, set.x, strokes, { ...oo, featureWeight: f.featureWeight, outsideWeight: f.outsideWeight }));
   const p = await writeOutputs(f.out, interleaveRows([set.x, ...r.strokes.map((s) => s.x)], COLS), r.x, gridScale(m));
   const per = r.strokes.map((s, i) => `feature ${features[i]}: objective ${fmt(mean(s.lossBefore))} → ${fmt(mean(s.loss))}`).join("; ");
   console.log(`${set.x.shape[0]} images, ${strokes.length} stroke(s); ${settingsLine(r)}; ${per}  (wrote ${p.png}: originals, then the image after each stroke; ${p.npy})`);

@@ -11,8 +11,8 @@ import type { Model } from "../model/model.js";
 import { argmaxRows } from "../attack/losses.js";
 import { session } from "./session.js";
 import type { SearchOptions } from "../vis/search.js";
-import { positiveInt, positiveNumber } from "./attack.js";
 import { readModel } from "./io.js";
+import { checkOutputs } from "./paths.js";
 import { progress } from "./progress.js";
 
 /** A model with what its model.json (written by `robustlens train`) says, when it is there. */
@@ -48,19 +48,19 @@ export async function loadModel(path: string): Promise<LoadedModel> {
 export const readImagesArg = (arg: string, m: LoadedModel, limit?: number): Promise<ImageSet> => loadImages(arg, m.shape, { limit });
 
 /** CLI flags every optimization command takes (strings from commander). */
-export interface SearchFlags { steps?: string; stepSize?: string; eps?: string; rep?: string; fakeRelu?: boolean; batchSize?: string; seedRng?: string }
+export interface SearchFlags { steps?: number; stepSize?: number; eps?: number; rep?: string; fakeRelu?: boolean; batchSize?: number; seedRng?: number }
 
 /** Parses the shared search flags; the progress bar is attached by `withProgress`. */
 export function searchOptions(f: SearchFlags): SearchOptions {
   return {
-    steps: f.steps === undefined ? undefined : positiveInt(f.steps, "--steps"),
-    stepSize: positiveNumber(f.stepSize, "--step-size"),
-    eps: positiveNumber(f.eps, "--eps"),
+    steps: f.steps,
+    stepSize: f.stepSize,
+    eps: f.eps,
     rep: f.rep,
     // commander's --no-fake-relu gives false; absent leaves the default (on when a ReLU is found)
     fakeRelu: f.fakeRelu === false ? false : undefined,
-    batchSize: f.batchSize === undefined ? undefined : positiveInt(f.batchSize, "--batch-size"),
-    rngSeed: f.seedRng === undefined ? 0 : Number(f.seedRng),
+    batchSize: f.batchSize,
+    rngSeed: f.seedRng ?? 0,
   };
 }
 
@@ -74,10 +74,17 @@ export async function withProgress<T>(label: string, o: SearchOptions, fn: (o: S
   }
 }
 
-/** `--out X.png` → X.png and X.npy (any other extension gets .png/.npy appended). */
+/** `--out X.png` or `--out X.npy` → X.png and X.npy (any other extension gets .png/.npy appended). */
 export function outPaths(out: string): { png: string; npy: string } {
-  const base = extname(out).toLowerCase() === ".png" ? out.slice(0, -4) : out;
+  const ext = extname(out).toLowerCase();
+  const base = ext === ".png" || ext === ".npy" ? out.slice(0, -4) : out;
   return { png: `${base}.png`, npy: `${base}.npy` };
+}
+
+/** Refuses, before any work, a grid/array output that is an input or cannot be written. */
+export async function checkVisOutputs(out: string, inputs: readonly (string | undefined)[]): Promise<void> {
+  const p = outPaths(out);
+  await checkOutputs([{ flag: "--out", path: p.png }, { flag: "--out (array)", path: p.npy }], inputs);
 }
 
 /** Scale so small images (28×28) become visible cells of at least ~96 px. */

@@ -57,6 +57,9 @@ export function makeDataset(d: Dataset): Dataset {
     const y = d.labels[i]!;
     if (y < 0 || y >= d.classes.length) throw new Error(`${where}: label ${y} of example ${i} is outside 0..${d.classes.length - 1}`);
   }
+  if (d.images instanceof Float32Array) {
+    for (let i = 0; i < d.images.length; i++) if (!Number.isFinite(d.images[i]!)) throw new Error(`${where}: pixel ${i} is ${d.images[i]}; images must be finite`);
+  }
   if (d.norm.mean.length !== c || d.norm.std.length !== c) throw new Error(`${where}: normalization has ${d.norm.mean.length} means and ${d.norm.std.length} stds for ${c} channels`);
   return d;
 }

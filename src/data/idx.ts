@@ -5,8 +5,14 @@ export interface Idx { dims: number[]; data: Uint8Array }
 const UBYTE = 0x08;
 const TYPE_NAMES: Record<number, string> = { 0x08: "ubyte", 0x09: "byte", 0x0b: "short", 0x0c: "int", 0x0d: "float", 0x0e: "double" };
 
-/** Parses a whole (decompressed) IDX file of unsigned bytes; `source` prefixes every error. */
-export function parseIdx(bytes: Uint8Array, source = "<idx>"): Idx {
+/** Bytes an IDX header of this rank takes (magic + one uint32 per dimension). */
+export const idxHeaderLength = (rank: number): number => 4 + 4 * rank;
+
+/**
+ * Parses the header at the start of `bytes` (at least 4 bytes, and the whole header once the rank is known):
+ * the dimensions and the header length. `source` prefixes every error.
+ */
+export function parseIdxHeader(bytes: Uint8Array, source = "<idx>"): { dims: number[]; headerLen: number } {
   const fail = (msg: string): never => {
     throw new Error(`${source}: ${msg}`);
   };
@@ -15,16 +21,23 @@ export function parseIdx(bytes: Uint8Array, source = "<idx>"): Idx {
   const type = bytes[2]!, rank = bytes[3]!;
   if (type !== UBYTE) fail(`IDX element type 0x${type.toString(16).padStart(2, "0")} (${TYPE_NAMES[type] ?? "unknown"}) is not supported, only unsigned bytes (0x08)`);
   if (rank < 1) fail("IDX file with no dimensions");
-  const headerLen = 4 + 4 * rank;
+  const headerLen = idxHeaderLength(rank);
   if (bytes.length < headerLen) fail(`truncated: ${bytes.length} bytes, too short for an IDX header with ${rank} dimensions`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  if (!Number.isSafeInteger(dims.reduce((a, d) => a * d, 1))) fail(`dimensions ${dims.join("×")} are too large`);
+  return { dims, headerLen };
+}
+
+/** Parses a whole (decompressed) IDX file of unsigned bytes; `source` prefixes every error. */
+export function parseIdx(bytes: Uint8Array, source = "<idx>"): Idx {
+  const { dims, headerLen } = parseIdxHeader(bytes, source);
   const want = dims.reduce((a, d) => a * d, 1);
   const have = bytes.length - headerLen;
   const what = `header says ${dims.join("×")} = ${want} bytes of data, file has ${have}`;
-  if (have < want) fail(`truncated: ${what}`);
-  if (have > want) fail(`trailing bytes: ${what}`);
+  if (have < want) throw new Error(`${source}: truncated: ${what}`);
+  if (have > want) throw new Error(`${source}: trailing bytes: ${what}`);
   return { dims, data: bytes.slice(headerLen) };
 }
 

@@ -280,3 +280,13 @@ test("labelsToInt64 widens integers and accepts whole-valued floats only", () =>
   throwsOneLine(() => labelsToInt64(tensor("float64", [1], [NaN]), "y.npy"), "y.npy", /is NaN/);
   throwsOneLine(() => labelsToInt64(tensor("bool", [1]), "y.npy"), "y.npy", /labels must be integers/);
 });
+
+test("a deeply nested header is a one-line error naming the file, not a stack overflow", () => {
+  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${"(".repeat(100000)}`;
+  const text = header.padEnd(Math.ceil((header.length + 13) / 64) * 64 - 13, " ") + "\n";
+  const withLen = new Uint8Array(12 + text.length);
+  withLen.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0]);
+  new DataView(withLen.buffer).setUint32(8, text.length, true);
+  for (let i = 0; i < text.length; i++) withLen[12 + i] = text.charCodeAt(i);
+  assert.throws(() => parseNpy(withLen, "deep.npy"), /^Error: deep\.npy: malformed header: nested deeper than 32 levels/);
+});

@@ -1,5 +1,6 @@
 // NumPy .npy reader/writer (format 1.0/2.0/3.0), browser-safe: bytes in, Tensor out, no Node built-ins.
 
+import { escapeControl } from "../util/text.js";
 import { type DType, type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -37,8 +38,12 @@ type PyValue = string | number | boolean | null | PyValue[] | { tuple: PyValue[]
 
 class HeaderSyntaxError extends Error {}
 
+/** Nesting deeper than this is no .npy header (and would exhaust the stack). */
+const MAX_DEPTH = 32;
+
 class LiteralParser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly text: string) {}
 
   parseTop(): PyValue {
@@ -68,9 +73,14 @@ class LiteralParser {
 
   private value(): PyValue {
     const c = this.peek();
-    if (c === "{") return this.dict();
-    if (c === "(") return { tuple: this.sequence("(", ")") };
-    if (c === "[") return this.sequence("[", "]");
+    if (c === "{" || c === "(" || c === "[") {
+      if (++this.depth > MAX_DEPTH) this.fail(`nested deeper than ${MAX_DEPTH} levels`);
+      try {
+        return c === "{" ? this.dict() : c === "(" ? { tuple: this.sequence("(", ")") } : this.sequence("[", "]");
+      } finally {
+        this.depth--;
+      }
+    }
     if (c === "'" || c === '"') return this.string();
     if (/[-+0-9]/.test(c)) return this.integer();
     const word = /^[A-Za-z_]\w*/.exec(this.text.slice(this.pos))?.[0];
@@ -136,10 +146,6 @@ function quote(s: string, max = 80): string {
   return JSON.stringify(s.length > max ? `${s.slice(0, max)}...` : s);
 }
 
-// Header text (descr, keys) may hold control characters; escape them so errors stay one line.
-function oneLine(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
 
 function decodeHeader(bytes: Uint8Array, utf8: boolean): string {
   if (utf8) return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -162,7 +168,7 @@ function swapInPlace(buf: Uint8Array, itemSize: number): void {
 /** Parses a whole .npy file; `source` prefixes every error message. */
 export function parseNpy(bytes: Uint8Array, source = "<bytes>"): Tensor {
   const fail = (msg: string): never => {
-    throw new Error(oneLine(`${source}: ${msg}`));
+    throw new Error(escapeControl(`${source}: ${msg}`));
   };
   if (bytes.length < MAGIC.length || MAGIC.some((b, i) => bytes[i] !== b)) fail("not a .npy file (bad magic)");
   if (bytes.length < 10) fail(`truncated: file has ${bytes.length} bytes, too short for a .npy preamble`);
@@ -279,8 +285,13 @@ export function serializeNpy(t: Tensor): Uint8Array {
 /** Images as float32: uint8 scales by 1/255, float64 narrows, float32 passes through. */
 export function imagesToFloat(t: Tensor, source = "<images>"): Tensor<"float32"> {
   switch (t.dtype) {
-    case "float32": return t as Tensor<"float32">;
-    case "float64": return tensor("float32", t.shape, Float32Array.from(t.data as Float64Array));
+    case "float32":
+    case "float64": {
+      const out = t.dtype === "float32" ? t as Tensor<"float32"> : tensor("float32", t.shape, Float32Array.from(t.data as Float64Array));
+      const bad = firstNonFinite(out.data);
+      if (bad >= 0) throw new Error(`${source}: images must be finite, element ${bad} of ${t.dtype} ${formatShape(t.shape)} is ${out.data[bad]}`);
+      return out;
+    }
     case "uint8": {
       const src = t.data as Uint8Array;
       const out = new Float32Array(src.length);
@@ -317,4 +328,10 @@ export function labelsToInt64(t: Tensor, source = "<labels>"): Tensor<"int64"> {
     default:
       throw new Error(`${source}: labels must be integers (int64, int32, uint8) or whole-valued floats, got ${t.dtype} ${formatShape(t.shape)}`);
   }
+}
+
+/** Index of the first NaN or ±Infinity, or -1. */
+export function firstNonFinite(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+  return -1;
 }

@@ -61,6 +61,7 @@ function parseOptions(text: string, allowed: readonly (keyof SpecOptions)[], kin
     const key = (eq >= 0 ? part.slice(0, eq) : part) as keyof SpecOptions;
     const value = eq >= 0 ? part.slice(eq + 1) : "";
     if (!allowed.includes(key)) bad(`option "${key}" does not apply to ${kind} (it takes ${allowed.join(", ")})`);
+    if (key in o) bad(`option "${key}" is given twice`);
     const int = (): number => (/^[1-9]\d*$/.test(value) ? Number(value) : bad(`${key} must be a positive integer, got "${value}"`));
     switch (key) {
       case "limit": o.limit = int(); break;

@@ -27,7 +27,8 @@ export class Model {
     const ok = x.shape.length === 4 && want.every((d, i) => i === 0 || typeof d !== "number" || d === x.shape[i]);
     if (!ok) throw new Error(`${what} ${formatShape(x.shape)} does not match model input "${this.inputName}" ${formatShape(want)}`);
     if (x.dtype !== "float32") throw new Error(`${what}: expected float32 images, got ${x.dtype}`);
-    for (let i = 0; i < x.data.length; i++) if (Number.isNaN(x.data[i] as number)) throw new Error(`${what}: contains NaN at element ${i}`);
+    if (x.shape[0] === 0) throw new Error(`${what}: a batch of 0 images`);
+    for (let i = 0; i < x.data.length; i++) if (!Number.isFinite(x.data[i] as number)) throw new Error(`${what}: element ${i} is ${x.data[i]}; images must be finite`);
     return x.shape[0]!;
   }
 

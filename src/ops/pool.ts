@@ -6,6 +6,8 @@ import type { OpAttrMap, OpType, PoolAttrs } from "./attrs.js";
 import { adjointWindow } from "./conv.js";
 import type { InferCtx, OpTable, ValueType } from "./types.js";
 import { opLabel } from "./util.js";
+import { maxPoolMaskVjp } from "./pool-mask.js";
+import { runs } from "./profile.js";
 import { type Window, forwardWindow, overlap } from "./window.js";
 
 const POOL_SCHEMA = { auto_pad: "string", ceil_mode: "int", dilations: "ints", kernel_shape: "ints", pads: "ints", strides: "ints" } as const;
@@ -68,16 +70,20 @@ export const poolOps: OpTable<"MaxPool" | "MaxUnpool" | "AveragePool" | "GlobalA
       kind: "vjp",
       // dx[i] = Σ_{o : argmax(window o) = i} dy[o]: scatter-add dy at MaxPool's Indices (flat over N·C·H·W in ORT)
       // NOTE: a tie goes to the first maximum of the window (ORT's index), not shared among the tied inputs
-      vjp: ({ g, node, x }, [dy]) => {
+      vjp: ({ g, node, x, y, profile }, [dy]) => {
         if (!dy) return [null];
         const xv = x[0]!;
-        const { win } = poolGeometry(node, xv);
+        const { win, xs } = poolGeometry(node, xv);
         // storage_order only changes how Indices are written; the gradient reads them in row-major order
         const attrs = { ...node.attrs };
         delete attrs.storage_order;
+        const disjoint = dy.dtype === "float32" && win.k.every((k, i) => win.s[i]! >= (k - 1) * win.d[i]! + 1);
+        const placer = disjoint ? runs(profile, "MaxUnpool", { kernel_shape: win.k }) : runs(profile, "ScatterElements", { reduction: "add" });
+        // backends without Indices (WebGPU) get the equality-mask formulation instead
+        if (!runs(profile, "MaxPool", attrs, 2) || !placer) return [maxPoolMaskVjp(g, xv, y[0]!, dy, win, xs)];
         const idx = g.add("MaxPool", [xv], attrs, { outputs: 2 })[1]!;
         // disjoint windows give distinct indices: MaxUnpool places dy there (far faster on ORT than a scatter-add; float only)
-        if (dy.dtype === "float32" && win.k.every((k, i) => win.s[i]! >= (k - 1) * win.d[i]! + 1)) {
+        if (disjoint) {
           const ua: OpAttrMap["MaxUnpool"] = { kernel_shape: win.k, strides: win.s, pads: win.pads };
           return [g.one("MaxUnpool", [dy, idx, xv.staticShape ? g.int64s(xv.staticShape) : g.shapeOf(xv)], ua)];
         }

@@ -3,6 +3,7 @@ import type { Builder } from "../builder/builder.js";
 import type { Node, Shape, Value } from "../ir/graph.js";
 import type { DType, Tensor } from "../ir/tensor.js";
 import type { AttrSchema, OpType } from "./attrs.js";
+import type { BackendProfile } from "./profile.js";
 
 export interface ValueType { dtype: DType; shape: Shape | null }
 
@@ -24,6 +25,8 @@ export interface VjpCtx<K extends OpType> {
   y: readonly Value[];
   /** Which inputs need a gradient; rules may skip building the others. */
   needs: readonly boolean[];
+  /** The backend the gradient graph must run on: rules choose formulations it supports. */
+  profile: BackendProfile;
 }
 
 /** Gradient of each input (null: none), given the gradient of each output (null: the output does not reach the loss). */

@@ -1,6 +1,7 @@
 // The runtime boundary: graphs go down as ONNX bytes, tensors come back up. Browser-safe interface only.
 import type { Graph } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
+import { type BackendProfile, CPU_PROFILE } from "../ops/profile.js";
 
 export interface CompileOptions {
   /** Threads for one op; default: all cores. */
@@ -16,5 +17,10 @@ export interface Program {
 }
 
 export interface Executor {
+  /** What the backend runs; graph builders choose formulations by it (default: the CPU profile). */
+  readonly profile?: BackendProfile;
   compile(graph: Graph, options?: CompileOptions): Promise<Program>;
 }
+
+/** The profile graphs for `exec` must fit. */
+export const profileOf = (exec: Executor): BackendProfile => exec.profile ?? CPU_PROFILE;

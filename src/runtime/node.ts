@@ -2,9 +2,16 @@
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import type { Graph } from "../ir/graph.js";
+import { Builder } from "../builder/builder.js";
 import { toOnnxBytes } from "../builder/onnx-export.js";
 import { type DType, type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
+import { fitGraph } from "./fit.js";
+import { Graph as IrGraph } from "../ir/graph.js";
+import { type BackendName, type BackendProfile, PROFILES } from "../ops/profile.js";
+
+// onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
+ort.env.logLevel = "fatal";
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", uint8: "uint8", bool: "bool" };
 
@@ -15,8 +22,24 @@ function fromOrt(t: ort.Tensor, name: string): Tensor {
   return tensor(dtype, [...t.dims], data as Tensor["data"]);
 }
 
+/** Inputs onnxruntime may write into: training-mode BatchNormalization updates its running mean/var buffers in place. */
+const WRITTEN_INPUTS: Partial<Record<string, readonly number[]>> = { BatchNormalization: [3, 4] };
+
+function writtenFeeds(graph: Graph): Set<string> {
+  const inputs = new Set(graph.inputs.map((v) => v.name));
+  const out = new Set<string>();
+  for (const n of graph.nodes) {
+    const at = WRITTEN_INPUTS[n.op];
+    if (!at || (n.op === "BatchNormalization" && !(n.attrs as { training_mode?: number }).training_mode)) continue;
+    for (const i of at) { const v = n.inputs[i]; if (v && inputs.has(v.name)) out.add(v.name); }
+  }
+  return out;
+}
+
 class OrtProgram implements Program {
-  constructor(private readonly session: ort.InferenceSession, private readonly graph: Graph) {}
+  /** Feeds copied before each run so that a run never changes a caller's tensor. */
+  private readonly copied: Set<string>;
+  constructor(private readonly session: ort.InferenceSession, private readonly graph: Graph) { this.copied = writtenFeeds(graph); }
   get inputNames(): readonly string[] { return this.session.inputNames; }
   get outputNames(): readonly string[] { return this.session.outputNames; }
 
@@ -31,7 +54,8 @@ class OrtProgram implements Program {
         throw new Error(`input "${v.name}": expected shape ${formatShape(want)}, got ${formatShape(t.shape)}`);
       }
       if (sizeOf(t.shape) !== t.data.length) throw new Error(`input "${v.name}": ${t.data.length} values for shape ${formatShape(t.shape)}`);
-      ortFeeds[v.name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
+      const data = this.copied.has(v.name) ? t.data.slice() : t.data;
+      ortFeeds[v.name] = new ort.Tensor(ORT_TYPE[t.dtype], data as never, [...t.shape]);
     }
     const res = fetch ? await this.session.run(ortFeeds, [...fetch]) : await this.session.run(ortFeeds);
     const out: Record<string, Tensor> = {};
@@ -42,28 +66,76 @@ class OrtProgram implements Program {
   async dispose(): Promise<void> { await this.session.release(); }
 }
 
+export interface NodeExecutorOptions {
+  /** Execution provider: "cpu" (default) or "webgpu" (the WebGPU EP bundled with onnxruntime-node; needs a GPU). */
+  device?: BackendName;
+  /** Formulations and validation (default: the device's profile); e.g. the webgpu profile on CPU to test its graphs. */
+  profile?: BackendProfile;
+}
+
+/** The first line of an ORT error without its source-location prefix ("/path/file.cc:136 fn ... was false. "). */
+function ortMessage(e: unknown): string {
+  const line = String((e as Error)?.message ?? e).split("\n")[0]!;
+  return line.replace(/^.*? was false\. /, "").replace(/^\/\S+:\d+ /, "");
+}
+
 export class NodeExecutor implements Executor {
+  readonly device: BackendName;
+  readonly profile: BackendProfile;
+  private ready: Promise<void> | undefined;
+
+  constructor(options: NodeExecutorOptions = {}) {
+    this.device = options.device ?? "cpu";
+    this.profile = options.profile ?? PROFILES[this.device];
+  }
+
+  private sessionOptions(threads: number | undefined): ort.InferenceSession.SessionOptions {
+    return {
+      executionProviders: [this.device],
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 4,
+      intraOpNumThreads: threads ?? availableParallelism(),
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      // Pad_Fusion merges constant Pads into pools unchecked (pads >= kernel fail; a zero Pad before MaxPool becomes -inf padding);
+      // ConstantSharing merges equal initializers that training-mode BatchNormalization then overwrites
+      // force_spinning_stop: a session's idle threads stop spinning when its run ends, so loops alternating programs
+      // (attack step, evaluation, train step) do not compete with the previous session's spinning threads for the cores
+      extra: { optimization: { disable_specified_optimizers: "Pad_Fusion;ConstantSharing" }, session: { force_spinning_stop: "1" } },
+    };
+  }
+
+  /** Starts the device once with a one-node graph, so a missing GPU is reported as such and not as a graph error. */
+  private start(): Promise<void> {
+    if (this.device === "cpu") return Promise.resolve();
+    this.ready ??= (async () => {
+      const probe = new IrGraph();
+      probe.name = "device-probe";
+      const x = probe.addInput("x", "float32", [1]);
+      probe.outputs = [new Builder(probe).addv(x, x)];
+      try {
+        await (await ort.InferenceSession.create(toOnnxBytes(probe), this.sessionOptions(1))).release();
+      } catch (e) {
+        throw new Error(`device ${this.device}: onnxruntime-node's WebGPU execution provider could not start (${ortMessage(e)}); it needs a GPU with a Vulkan, Metal or D3D12 driver (the cpu device runs everywhere)`);
+      }
+    })();
+    this.ready.catch(() => { this.ready = undefined; });
+    return this.ready;
+  }
+
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
-    const bytes = toOnnxBytes(graph);
+    const fitted = fitGraph(graph, this.profile);
+    await this.start();
+    const bytes = toOnnxBytes(fitted);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, {
-        graphOptimizationLevel: "all",
-        intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
-        interOpNumThreads: 1,
-        executionMode: "sequential",
-        // Pad_Fusion merges constant Pads into pools unchecked (pads >= kernel fail; a zero Pad before MaxPool becomes -inf padding);
-        // ConstantSharing merges equal initializers that training-mode BatchNormalization then overwrites
-        // force_spinning_stop: a session's idle threads stop spinning when its run ends, so loops alternating programs
-        // (attack step, evaluation, train step) do not compete with the previous session's spinning threads for the cores
-        extra: { optimization: { disable_specified_optimizers: "Pad_Fusion;ConstantSharing" }, session: { force_spinning_stop: "1" } },
-      });
+      session = await ort.InferenceSession.create(bytes, this.sessionOptions(options.intraOpThreads));
     } catch (e) {
       throw new Error(`onnxruntime rejected graph "${graph.name}": ${String((e as Error).message ?? e).split("\n")[0]}`);
     }
-    return new OrtProgram(session, graph);
+    return new OrtProgram(session, fitted);
   }
 }
 
-/** One shared executor for Node callers. */
+/** One shared executor for Node callers (CPU). */
 export const nodeExecutor = new NodeExecutor();

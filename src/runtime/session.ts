@@ -1,6 +1,7 @@
 // One program cache: a Session is an executor plus the programs compiled on it, kept until release() or dispose().
 import type { Graph } from "../ir/graph.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
+import type { BackendProfile } from "../ops/profile.js";
 
 /** Anything a session caches: a program or a bundle of programs. */
 export interface Disposable { dispose(): Promise<void> }
@@ -15,6 +16,9 @@ export class Session implements Executor {
   private closed = false;
 
   constructor(readonly exec: Executor) {}
+
+  /** The underlying executor's backend profile (graphs built for this session must fit it). */
+  get profile(): BackendProfile | undefined { return this.exec.profile; }
 
   /** Uncached compile on the underlying executor (the caller owns the program). */
   compile(graph: Graph, options?: CompileOptions): Promise<Program> {

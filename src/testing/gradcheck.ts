@@ -3,7 +3,8 @@ import { grad } from "../autodiff/grad.js";
 import { Builder } from "../builder/builder.js";
 import { Graph, type Value } from "../ir/graph.js";
 import { type Tensor, isFloatDType, numberAt, tensor } from "../ir/tensor.js";
-import { nodeExecutor } from "../runtime/node.js";
+import { NodeExecutor, nodeExecutor } from "../runtime/node.js";
+import type { BackendProfile } from "../ops/profile.js";
 import { Rng } from "../util/rng.js";
 
 export interface GradCheckCase {
@@ -18,6 +19,8 @@ export interface GradCheckCase {
   rtol?: number;
   atol?: number;
   seed?: number;
+  /** Build (and fit) the gradient graph for this backend profile, run on ORT CPU (default: the CPU profile). */
+  profile?: BackendProfile;
 }
 
 export interface GradCheckResult { input: string; analytic: number; numeric: number; relErr: number }
@@ -40,9 +43,10 @@ export async function checkGradient(c: GradCheckCase): Promise<GradCheckResult[]
   const loss = g.reduceSum(g.mul(y, g.constant(u, "u")), [], false);
   graph.outputs = [loss];
   const wrt = Object.keys(c.inputs).filter((k) => isFloatDType(c.inputs[k]!.dtype) && !(c.fixed ?? []).includes(k));
-  const gr = grad(graph, { loss, wrt, straightThrough: c.straightThrough, keepOutputs: false });
-  const prog = await nodeExecutor.compile(gr.graph);
-  const fwd = await nodeExecutor.compile(graph);
+  const gr = grad(graph, { loss, wrt, straightThrough: c.straightThrough, keepOutputs: false, profile: c.profile });
+  const exec = c.profile ? new NodeExecutor({ profile: c.profile }) : nodeExecutor;
+  const prog = await exec.compile(gr.graph);
+  const fwd = await exec.compile(graph);
   const lossAt = async (feeds: Record<string, Tensor>) => numberAt((await fwd.run(feeds))[loss.name]!, 0);
   try {
     const out = await prog.run(c.inputs);

@@ -4,7 +4,7 @@ import { Builder } from "../builder/builder.js";
 import type { Graph } from "../ir/graph.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
 import { crossEntropy } from "../model/losses.js";
-import type { Executor, Program } from "../runtime/executor.js";
+import { type Executor, type Program, profileOf } from "../runtime/executor.js";
 import { type SgdOptions, sgdUpdate } from "./optimizer.js";
 
 /** A model as the trainer sees it: graphs built in either BN mode with the given parameter names. */
@@ -40,7 +40,7 @@ export async function compileTrainStep(exec: Executor, m: TrainableModel, n: num
   const correct = g.reduceSum(g.cast(g.equal(g.one("ArgMax", [logits], { axis: 1, keepdims: 0 }), labels), "float32"), [], false);
   const stats = m.runningStatOutputs.map((name) => graph.value(name));
   graph.outputs = [correct, ...stats];
-  const gr = grad(graph, { loss, wrt: m.params });
+  const gr = grad(graph, { loss, wrt: m.params, profile: profileOf(exec) });
   const tg = gr.graph;
   const b = new Builder(tg);
   const lr = tg.addInput("lr", "float32", []);

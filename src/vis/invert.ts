@@ -1,5 +1,6 @@
 // Representation inversion and interpolation: find images whose R matches a target representation (docs/design.md §4).
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
+import { checkTargetRep } from "../model/losses.js";
 import type { Model } from "../model/model.js";
 import type { Runner } from "../runtime/session.js";
 import { type Seed, makeSeeds, representationOf } from "./representation.js";
@@ -22,6 +23,7 @@ export async function invertRepresentation(runner: Runner, model: Model, targetR
   const n = targetRep.shape[0]!;
   const want = model.representation(o);
   if (targetRep.shape.slice(1).join() !== want.shape.join()) throw new Error(`target representation ${formatShape(targetRep.shape)} does not match "${want.name}" [N,${want.shape.join(",")}]`);
+  checkTargetRep(targetRep, "target");
   const x0 = makeSeeds(model, o.seed ?? "noise", n, o.rngSeed);
   const res = await searchInChunks(runner, model, x0, { [FEED_NAMES.target]: targetRep }, (rep, f) => repTargetLoss(rep, f[FEED_NAMES.target]!),
     { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps });

@@ -1,10 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { serializeCifarBatch } from "../cifar.js";
@@ -12,6 +11,7 @@ import { serializeIdx } from "../idx.js";
 import { writeTar } from "../tar.js";
 import { fetchDataset } from "./fetch.js";
 import { loadDataset } from "./load.js";
+import { withTempDir } from "../../testing/tmp.js";
 
 /** Serves `files` on 127.0.0.1 only; counts requests. */
 async function serve(files: Map<string, Uint8Array>): Promise<{ url: string; hits: string[]; close: () => Promise<void> }> {
@@ -39,14 +39,7 @@ function idxFiles(): Map<string, Uint8Array> {
   ]);
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "robustlens-fetch-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("fetch", fn);
 
 test("fetch downloads every file, verifies md5/sha256, and the result loads; a second fetch finds them present", () => withDir(async (root) => {
   const files = idxFiles();

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { loadDataset } from "./load.js";
+import { withTempDir } from "../../testing/tmp.js";
 
 /** A solid w×h PNG (or JPEG) of one colour. */
 async function solid(path: string, rgb: [number, number, number], w = 10, h = 6, format: "png" | "jpeg" = "png"): Promise<void> {
@@ -12,14 +12,7 @@ async function solid(path: string, rgb: [number, number, number], w = 10, h = 6,
   await writeFile(path, await (format === "png" ? img.png() : img.jpeg({ quality: 100 })).toBuffer());
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "robustlens-folder-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("folder", fn);
 
 test("folder: two classes × two PNGs, sorted classes, resized, CHW, RGB or gray", () => withDir(async (dir) => {
   await mkdir(join(dir, "red"));

@@ -22,10 +22,10 @@ export async function loadDataset(spec: string, split: Split): Promise<Dataset> 
   let ds: Dataset;
   switch (s.kind) {
     case "mnist":
-      ds = await loadIdxDir(s.dir ?? mnistPackageDir(), split, "mnist", MNIST_HINT);
+      ds = await loadIdxDir(s.dir ?? mnistPackageDir(), split, "mnist", MNIST_HINT, s.options.limit);
       break;
     case "fashion-mnist":
-      ds = await loadIdxDir(s.dir ?? FASHION_MNIST_SYSTEM_DIR, split, "fashion-mnist", FASHION_MNIST_HINT);
+      ds = await loadIdxDir(s.dir ?? FASHION_MNIST_SYSTEM_DIR, split, "fashion-mnist", FASHION_MNIST_HINT, s.options.limit);
       break;
     case "cifar10":
       ds = await loadCifar10(s.dir, split);

@@ -1,22 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { tensor } from "../../ir/tensor.js";
 import { loadDataset } from "../../data/node/load.js";
 import { saveNpy } from "../../data/node/npy-file.js";
 import { loadImages } from "./load-images.js";
+import { withTempDir } from "../../testing/tmp.js";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "robustlens-images-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("images", fn);
 
 /** A solid w×h image of one colour, PNG or JPEG by the file's extension. */
 async function solid(path: string, rgb: [number, number, number], w = 6, h = 6): Promise<void> {

@@ -29,6 +29,8 @@ export interface LoadImagesOptions {
 }
 
 const MAX_IMAGES = 100000;
+/** The float32 batch of the selected images must fit in this many bytes (a count alone does not bound 224×224 RGB). */
+const MAX_BYTES = 2 ** 31;
 
 const DATASET_KINDS = /^(mnist|fashion-mnist|cifar10|folder|npy)(:|\?|$)/;
 const IMAGE_EXT = new Set([".png", ".jpg", ".jpeg"]);
@@ -50,9 +52,11 @@ export async function loadImages(arg: string, to: Size, o: LoadImagesOptions = {
   const pick = (size: number, what: string): number[] => {
     const rows = indices ?? Array.from({ length: size }, (_, i) => i);
     for (const i of rows) if (i >= size) bad(`index ${i} is out of range: ${what} has ${size} images (0..${size - 1})`);
-    if (o.limit !== undefined) return rows.slice(0, o.limit);
-    if (rows.length > MAX_IMAGES) bad(`${rows.length} images is more than ${MAX_IMAGES}; select some with :INDICES or pass a limit`);
-    return rows;
+    const out = o.limit !== undefined ? rows.slice(0, o.limit) : rows;
+    if (o.limit === undefined && rows.length > MAX_IMAGES) bad(`${rows.length} images is more than ${MAX_IMAGES}; select some with :INDICES or pass a limit`);
+    const bytes = out.length * to.channels * to.height * to.width * 4;
+    if (bytes > MAX_BYTES) bad(`${out.length} images of ${to.channels}×${to.height}×${to.width} need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than ${MAX_BYTES / 2 ** 30} GiB; select fewer with :INDICES or a limit`);
+    return out;
   };
   let set: ImageSet;
   if (DATASET_KINDS.test(source)) set = await fromDataset(source, to, o.split ?? "test", pick);

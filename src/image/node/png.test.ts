@@ -1,20 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { RawImage } from "../grid.js";
 import { encodePng, readImageFile, writePng } from "./png.js";
+import { withTempDir } from "../../testing/tmp.js";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "robustlens-png-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("png", fn);
 
 const ramp = (width: number, height: number, channels: 1 | 3): RawImage =>
   ({ width, height, channels, data: Uint8Array.from({ length: width * height * channels }, (_, i) => (i * 37 + 11) % 256) });

@@ -1,6 +1,5 @@
 // The training run: epochs of (attack →) compiled train steps, per-epoch evaluation, atomic checkpoints, resume, export.
-import { existsSync } from "node:fs";
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ceLoss } from "../../attack/losses.js";
 import { pgd } from "../../attack/pgd.js";
@@ -13,7 +12,9 @@ import { type Tensor, formatShape, tensor } from "../../ir/tensor.js";
 import { buildModel } from "../../nn/archs.js";
 import type { Executor } from "../../runtime/executor.js";
 import { Session } from "../../runtime/session.js";
-import { decodeCheckpoint, encodeCheckpoint } from "../checkpoint.js";
+import { encodeCheckpoint } from "../checkpoint.js";
+import { CHECKPOINT, type RunDir, openRun } from "./run-dir.js";
+import { checkState, checkTensors, nonFiniteWeight } from "./check.js";
 import { type Schedule, learningRate } from "../optimizer.js";
 import { type TrainableModel, compileTrainStep, stateFeeds } from "../step.js";
 import { writeAtomic } from "../../data/node/atomic.js";
@@ -28,13 +29,16 @@ export interface TrainOptions {
   /** Test images used for the per-epoch adversarial accuracy (PGD-10 at the training ε). */
   evalLimit: number;
   augment: boolean; seed: number; out: string; resume: boolean;
+  /** Start afresh in an `out` that holds a run (otherwise that is refused unless resuming). */
+  overwrite?: boolean;
+  /** An already opened (locked, checked) run directory; train() opens `out` itself without it. */
+  run?: RunDir;
   onBatch?: (info: { epoch: number; done: number; total: number; loss: number; acc: number; imagesPerSecond: number }) => void;
   onEpoch?: (metrics: EpochMetrics) => void;
 }
 
 export interface EpochMetrics { epoch: number; lr: number; train_loss: number; train_acc: number; test_acc: number; adv_acc: number | null; seconds: number; images_per_second: number }
 
-const CKPT = "checkpoint.rlck";
 
 /** The attack used in training and for adversarial test accuracy (PGD-10 at the training ε for fgsm-rs). */
 function attackOf(adv: AdvSpec, forEval: boolean): { threat: ThreatSpec; steps: number; stepSize: number } {
@@ -70,18 +74,29 @@ function evalTarget(m: TrainableModel): AttackTarget & { graphFor(): Graph } {
 }
 
 export async function train(exec: Executor, o: TrainOptions): Promise<{ best: EpochMetrics | undefined; history: EpochMetrics[] }> {
-  await mkdir(o.out, { recursive: true });
-  const ckptPath = join(o.out, CKPT), metricsPath = join(o.out, "metrics.jsonl");
+  const run = o.run ?? await openRun(o.out, { resume: o.resume, overwrite: !!o.overwrite, options: describe(o) });
+  try {
+    return await trainIn(exec, o, run);
+  } finally {
+    if (!o.run) await run.release();
+  }
+}
+
+async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ best: EpochMetrics | undefined; history: EpochMetrics[] }> {
+  if (o.train.size < o.batchSize) throw new Error(`batch size ${o.batchSize} is larger than the ${o.train.size} training images of ${o.train.name}: no full batch to train on`);
+  const ckptPath = join(o.out, CHECKPOINT), metricsPath = join(o.out, "metrics.jsonl");
   let startEpoch = 0;
   let weights: Map<string, Tensor>, momentum: Map<string, Tensor>;
   let history: EpochMetrics[] = [];
   let m: TrainableModel & { init: Map<string, Tensor> };
-  if (o.resume && existsSync(ckptPath)) {
-    const ck = decodeCheckpoint(new Uint8Array(await readFile(ckptPath)), ckptPath);
-    startEpoch = Number(ck.state.epoch) + 1;
-    history = (ck.state.history as EpochMetrics[]) ?? [];
+  if (o.resume && run.checkpoint) {
+    const ck = run.checkpoint;
+    const state = checkState(ck.state, o.epochs, ckptPath);
+    startEpoch = state.epoch + 1;
+    history = state.history;
     weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith("momentum:")));
     m = trainable(o, weights);
+    checkTensors(m, ck.tensors, ckptPath);
     momentum = new Map(m.params.map((p) => [p, ck.tensors.get(`momentum:${p}`)!]));
     // metrics after the checkpointed epoch came from a killed run: drop them
     await writeAtomic(metricsPath, history.map((h) => JSON.stringify(h) + "\n").join(""));
@@ -123,9 +138,13 @@ export async function train(exec: Executor, o: TrainOptions): Promise<{ best: Ep
         const out = await sp.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: x, labels: batch.y, lr: tensor("float32", [], [lr]) });
         m.params.forEach((p, i) => { weights.set(p, out[sp.params[i]!]!); momentum.set(p, out[sp.momentum[i]!]!); });
         m.buffers.forEach((b, i) => weights.set(b, out[sp.buffers[i]!]!));
-        lossSum += Number(out[sp.loss]!.data[0]) * n; correct += Number(out[sp.correct]!.data[0]); seen += n; k++;
+        const loss = Number(out[sp.loss]!.data[0]);
+        if (!Number.isFinite(loss)) throw new Error(`epoch ${epoch + 1}: the training loss became ${loss} at batch ${k + 1} (lr ${lr.toPrecision(3)}); stopped, ${lastGood(history, ckptPath)}`);
+        lossSum += loss * n; correct += Number(out[sp.correct]!.data[0]); seen += n; k++;
         o.onBatch?.({ epoch, done: k, total: perEpoch, loss: lossSum / seen, acc: correct / seen, imagesPerSecond: seen / ((performance.now() - t0) / 1000) });
       }
+      const bad = nonFiniteWeight(weights);
+      if (bad) throw new Error(`epoch ${epoch + 1}: weight "${bad}" became non-finite; stopped, ${lastGood(history, ckptPath)}`);
       const trainSeconds = (performance.now() - t0) / 1000;
       const testAcc = await accuracy(o.test, o.test.size, o.batchSize, async (x) => (await (await evalFor(x.shape[0]!)).run({ ...weightFeeds(), [target.inputName]: x }))[target.graphFor().outputs[0]!.name]!);
       let advAcc: number | null = null;
@@ -155,10 +174,16 @@ export async function train(exec: Executor, o: TrainOptions): Promise<{ best: Ep
 
 const score = (h: EpochMetrics) => h.adv_acc ?? h.test_acc;
 
-function describe(o: TrainOptions) {
-  const { train: _t, test: _s, onBatch: _b, onEpoch: _e, ...rest } = o;
-  return rest;
+const lastGood = (history: readonly EpochMetrics[], path: string) =>
+  history.length ? `the last good checkpoint (epoch ${history.length}) is kept in ${path}` : "no epoch completed, so no checkpoint was written";
+
+/** The options that define a run (stored in checkpoints and model metadata, compared on resume). */
+export function runOptions(o: Omit<TrainOptions, "train" | "test">): Record<string, unknown> {
+  const { onBatch: _b, onEpoch: _e, run: _r, overwrite: _o, ...rest } = o as TrainOptions;
+  const { train: _t, test: _s, ...own } = rest;
+  return own;
 }
+const describe = runOptions;
 
 async function accuracy(ds: Dataset, limit: number, batchSize: number, logitsOf: (x: Tensor<"float32">, y: Tensor<"int64">) => Promise<Tensor>): Promise<number> {
   let correct = 0, seen = 0;

@@ -1,0 +1,64 @@
+// Rewrites of ops a backend lacks into ops it runs (same math); fitGraph applies them only where the profile refuses a node.
+import type { Builder } from "../builder/builder.js";
+import type { Node, Value } from "../ir/graph.js";
+import type { OpType } from "./attrs.js";
+import { normAxis, opLabel } from "./util.js";
+
+export type Lowering<K extends OpType> = (g: Builder, node: Node<K>) => Value[];
+
+const inputs = (n: Node): Value[] => n.inputs.filter((v): v is Value => v !== null);
+
+/** Folds a variadic elementwise op left to right with a binary rewrite. */
+const fold = (g: Builder, n: Node, step: (a: Value, b: Value) => Value): Value => inputs(n).reduce((a, b) => step(a, b));
+
+export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
+  // sign(x) = where(x > 0, 1, where(x < 0, −1, 0))   NOTE: NaN maps to 0 (Sign keeps NaN)
+  Sign: (g, n) => {
+    const x = n.inputs[0]!, zero = g.scalar(0, x.dtype);
+    return [g.where(g.greater(x, zero), g.scalar(1, x.dtype), g.where(g.less(x, zero), g.scalar(-1, x.dtype), zero))];
+  },
+  // log softmax(x) = (x − m) − log Σ exp(x − m), m = max(x) along the axis: the shift keeps exp from overflowing
+  LogSoftmax: (g, n) => {
+    const x = n.inputs[0]!;
+    if (x.rank === undefined) throw new Error(`${opLabel(n.op, n.name)}: rewriting for this backend needs the input's rank`);
+    const axis = normAxis(n.attrs.axis ?? -1, x.rank, opLabel(n.op, n.name));
+    const shifted = g.sub(x, g.reduceMax(x, [axis], true));
+    return [g.sub(shifted, g.log(g.reduceSum(g.exp(shifted), [axis], true)))];
+  },
+  // max(a, b) = where(a > b, a, b)   NOTE: a NaN in a gives b (Max propagates NaN)
+  Max: (g, n) => [fold(g, n, (a, b) => g.where(g.greater(a, b), a, b))],
+  // min(a, b) = where(a < b, a, b)   NOTE: a NaN in a gives b (Min propagates NaN)
+  Min: (g, n) => [fold(g, n, (a, b) => g.where(g.less(a, b), a, b))],
+  // sum(a, b, c) = (a + b) + c
+  Sum: (g, n) => [fold(g, n, (a, b) => g.addv(a, b))],
+  // clip(x, min) = clip(x, min, +max float): a missing bound is the widest finite one
+  Clip: (g, n) => {
+    const x = n.inputs[0]!, big = x.dtype === "float64" ? Number.MAX_VALUE : 3.4028234663852886e38;
+    return [g.clip(x, n.inputs[1] ?? g.scalar(-big, x.dtype), n.inputs[2] ?? g.scalar(big, x.dtype))];
+  },
+  // size(x) = Π shape(x)
+  Size: (g, n) => [g.one("ReduceProd", [g.shapeOf(n.inputs[0]!)], { keepdims: 0 })],
+  // training-mode BN from batch statistics (ONNX opset 15): μ, σ² = mean, population variance over N and space;
+  // y = (x − μ)/√(σ² + ε)·scale + B; running stats = input·momentum + batch·(1 − momentum)
+  BatchNormalization: (g, n) => {
+    const [x, scale, bias, mean, varv] = n.inputs as Value[];
+    const label = opLabel(n.op, n.name);
+    if (!n.attrs.training_mode) throw new Error(`internal: ${label} in inference mode needs no rewrite`);
+    if (x!.rank === undefined) throw new Error(`${label}: rewriting for this backend needs the input's rank`);
+    const r = x!.rank;
+    const axes = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
+    const perChannel = (v: Value) => g.reshape(v, [1, -1, ...new Array<number>(r - 2).fill(1)]);
+    const mu = g.reduceMean(x!, axes, true);
+    const xc = g.sub(x!, mu);
+    const v = g.reduceMean(g.mul(xc, xc), axes, true);
+    const y = g.addv(g.mul(g.div(xc, g.sqrt(g.addv(v, g.scalar(n.attrs.epsilon ?? 1e-5, x!.dtype)))), perChannel(scale!)), perChannel(bias!));
+    const m = n.attrs.momentum ?? 0.9;
+    const blend = (running: Value, batch: Value) => g.addv(g.mul(running, g.scalar(m, x!.dtype)), g.mul(g.reshape(batch, [-1]), g.scalar(1 - m, x!.dtype)));
+    return [y, blend(mean!, mu), blend(varv!, v)].slice(0, n.outputs.length);
+  },
+  // mean(a, b, c) = ((a + b) + c) / 3
+  Mean: (g, n) => {
+    const xs = inputs(n);
+    return [g.div(fold(g, n, (a, b) => g.addv(a, b)), g.scalar(xs.length, xs[0]!.dtype))];
+  },
+};

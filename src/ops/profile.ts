@@ -1,0 +1,71 @@
+// Backend profiles: which ONNX ops (and attribute forms) each ONNX Runtime flavour runs. Browser-safe, data only.
+import type { Node } from "../ir/graph.js";
+import type { OpType } from "../ops/attrs.js";
+
+export type BackendName = "cpu" | "webgpu";
+
+/** undefined: the node runs; otherwise why it cannot. */
+export type OpRule = true | ((node: Node) => string | undefined);
+
+export interface BackendProfile {
+  readonly name: BackendName;
+  /** Ops with a kernel ("all": every op robustlens emits); a missing op has none. */
+  readonly ops: "all" | Partial<Readonly<Record<OpType, OpRule>>>;
+  /** Why an op missing from `ops` is refused (for the error). */
+  readonly missing: string;
+}
+
+/** Why `node` cannot run on the backend, or undefined when it can. */
+export function unsupported(profile: BackendProfile, node: Node): string | undefined {
+  if (profile.ops === "all") return undefined;
+  const rule = profile.ops[node.op];
+  if (rule === undefined) return profile.missing;
+  return rule === true ? undefined : rule(node);
+}
+
+/** Whether a node of `op` with these attributes and this many outputs runs (for choosing formulations). */
+export function runs<K extends OpType>(profile: BackendProfile, op: K, attrs: Node<K>["attrs"] = {} as Node<K>["attrs"], outputs = 1): boolean {
+  return unsupported(profile, { op, name: op, inputs: [], outputs: Array.from({ length: outputs }), attrs } as unknown as Node) === undefined;
+}
+
+// onnxruntime-node's CPU EP and ORT-web's wasm backend (the same CPU kernels) run every op in robustlens's registry
+export const CPU_PROFILE: BackendProfile = { name: "cpu", ops: "all", missing: "has no kernel" };
+
+/**
+ * The WebGPU EPs of ONNX Runtime 1.30: ORT-web's JS EP (JSEP), its native C++ EP, and onnxruntime-node's bundled one.
+ * Only ops with a kernel in both (sources: core/providers/webgpu kernel registrations, core/providers/js/operators,
+ * js/web/docs/webgpu-operators.md). Ops without a kernel fall back to the CPU EP (copies every step) or, where the kernel
+ * is registered but refuses the attributes, fail at run time; both are refused here.
+ */
+const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
+  Add: true, Sub: true, Mul: true, Div: true, Pow: true, Neg: true, Exp: true, Log: true, Sqrt: true, Abs: true,
+  Reciprocal: true, Floor: true, Ceil: true, Erf: true, Relu: true, LeakyRelu: true, Sigmoid: true, Tanh: true, Elu: true,
+  // webgpu/math/unary_elementwise_ops.cc reads both bounds
+  Clip: (n) => (n.inputs[1] && n.inputs[2] ? undefined : "without both min and max inputs is not supported (the kernel reads both)"),
+  Where: true, Cast: true, Equal: true, Greater: true, Less: true, GreaterOrEqual: true, LessOrEqual: true, Not: true,
+  MatMul: true, Gemm: true, Conv: true, ConvTranspose: true, AveragePool: true, GlobalAveragePool: true, GlobalMaxPool: true,
+  ReduceSum: true, ReduceMean: true, ReduceMax: true, ReduceMin: true, ReduceL2: true, ReduceProd: true, Softmax: true, ArgMax: true,
+  Flatten: true, Reshape: true, Transpose: true, Squeeze: true, Unsqueeze: true, Concat: true, Slice: true, Pad: true, Resize: true,
+  Expand: true, Gather: true, GatherElements: true, Split: true, Tile: true, Shape: true, ConstantOfShape: true,
+  // ORT removes Identity nodes while optimizing the graph (the native EP also has a kernel)
+  Identity: true,
+  // constants become initializers when the model loads
+  Constant: true,
+  // webgpu/nn/pool.cc: "The Indices output is not supported yet", and column-major storage_order is refused
+  MaxPool: (n) => (n.outputs.length > 1 ? "with the Indices output fails at run time (\"not supported yet\")"
+    : (n.attrs as { storage_order?: number }).storage_order ? "with storage_order=1 fails at run time" : undefined),
+  // webgpu/nn/batch_norm.cc: "BatchNormalization trainingMode is not supported yet"
+  BatchNormalization: (n) => ((n.attrs as { training_mode?: number }).training_mode ? "with training_mode=1 fails at run time (\"trainingMode is not supported yet\")" : undefined),
+};
+
+export const WEBGPU_PROFILE: BackendProfile = {
+  name: "webgpu", ops: WEBGPU_OPS,
+  missing: "has no kernel in ONNX Runtime's WebGPU execution providers (it would fall back to the CPU, copying every run)",
+};
+
+export const PROFILES: Readonly<Record<BackendName, BackendProfile>> = { cpu: CPU_PROFILE, webgpu: WEBGPU_PROFILE };
+
+export function parseBackend(name: string, flag = "--device"): BackendName {
+  if (name !== "cpu" && name !== "webgpu") throw new Error(`${flag} must be cpu or webgpu, got "${name}"`);
+  return name;
+}
