@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from "node:path";
 // lower rank = lower layer; folders of equal rank may not import each other
 const RANK = {
   util: 0, ir: 0, ops: 1, builder: 2, autodiff: 3, runtime: 3, data: 3, image: 4, plot: 4,
-  nn: 4, model: 4, attack: 5, train: 6, vis: 6, report: 7, testing: 8, cli: 9, web: 9,
+  nn: 4, model: 4, attack: 5, train: 6, vis: 6, synth: 6.5, report: 7, testing: 8, cli: 9, web: 9,
 };
 const root = resolve("src");
 const files = [];

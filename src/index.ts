@@ -54,3 +54,4 @@ export { syntheticShapes } from "./report/shapes.js";
 export { robustnessSpec, trainingSpec, objectiveSpec, specValues, epsTitle, TRAINING_SERIES, type TrainingRun, type ObjectivePoint, type RobustnessPlotOptions } from "./plot/specs.js";
 export { robustnessPoints, parseEvalReport, parseMetricsJsonl, attackLabel, modelDisplayName, type EvalReport, type EvalResult, type EpochRecord, type RobustnessPoint } from "./plot/data.js";
 export { PALETTE } from "./plot/style.js";
+export * from "./synth/index.js";

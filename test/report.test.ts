@@ -42,8 +42,8 @@ test("report: index.html has the metric table and every figure for each model; e
   assert.match(html, /^<!DOCTYPE html>/);
   const rows = html.match(/<tr>/g)?.length ?? 0;
   assert.ok(rows >= 10, `metric table has ${rows} rows`);
-  const plotsIn: Record<string, number> = { invert: 1, ood: 1, interpolate: 1, features: 2, add: 1, saliency: 0 };
-  for (const id of ["invert", "ood", "interpolate", "features", "add", "saliency"]) {
+  const plotsIn: Record<string, number> = { invert: 1, ood: 1, interpolate: 1, features: 2, add: 1, saliency: 0, generate: 0, inpaint: 0 };
+  for (const id of ["invert", "ood", "interpolate", "features", "add", "saliency", "generate", "inpaint"]) {
     const sec = new RegExp(`<section id="${id}">([\\s\\S]*?)</section>`).exec(html);
     assert.ok(sec, `section ${id}`);
     assert.equal(sec[1]!.match(/<figure><figcaption>/g)?.length, 2, `section ${id}: one figure per model`);
@@ -53,17 +53,20 @@ test("report: index.html has the metric table and every figure for each model; e
   assert.ok(html.indexOf('<section id="robustness">') < html.indexOf('id="metrics"'));
   assert.ok(html.indexOf('<section id="training">') > html.indexOf('<section id="saliency">'));
   const srcs = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]!);
-  assert.equal(srcs.length, 12 + 6 + 2);
+  // 8 experiments with figures × 2 models, 6 objective plots, the robustness and training plots
+  assert.equal(srcs.length, 16 + 6 + 2);
   for (const s of srcs) {
     assert.ok(!s.startsWith("/") && !s.includes(".."), `relative path ${s}`);
     assert.ok(existsSync(join(dir, s)), `missing ${s}`);
   }
-  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { models: { name: string; invert: { ssim: number; labelAgreement: number } }[] };
+  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { models: { name: string; invert: { ssim: number; labelAgreement: number }; generate: { labelAgreement: number; judgeScore: number }; inpaint: { rmse: number; rmseCorrupted: number } }[] };
   assert.deepEqual(metrics.models.map((m) => m.name), ["fashion-mnist-standard", "fashion-mnist-l2"]);
   for (const m of metrics.models) {
     // NaN is written as null: a missing judge must fail here
     assert.equal(typeof m.invert.labelAgreement, "number");
     assert.ok(Number.isFinite(m.invert.ssim) && m.invert.labelAgreement >= 0 && m.invert.labelAgreement <= 1);
+    assert.ok(m.generate.labelAgreement >= 0 && m.generate.labelAgreement <= 1 && m.generate.judgeScore >= 1 && m.generate.judgeScore <= 10, JSON.stringify(m.generate));
+    assert.ok(m.inpaint.rmse > 0 && m.inpaint.rmseCorrupted > 0, JSON.stringify(m.inpaint));
   }
 });
 

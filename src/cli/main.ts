@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerPlotCommands } from "./commands-plot.js";
 import { escapeControl } from "../util/text.js";
+import { registerSynthCommands } from "./commands-synth.js";
 import { registerVisCommands } from "./commands-vis.js";
 import { selectDevice } from "./device.js";
 import { endCommand } from "./lifetime.js";
@@ -98,6 +99,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .action(async (o) => (await import("./explore.js")).exploreCommand(o));
   registerVisCommands(program);
   registerPlotCommands(program);
+  registerSynthCommands(program);
   try {
     await program.parseAsync([...argv]);
   } catch (e) {

@@ -10,7 +10,9 @@ import { interpolate, invert } from "../vis/invert.js";
 import { featureActivations, representationOf, unitMask } from "../vis/representation.js";
 import { saliency } from "../vis/saliency.js";
 import { type SearchOptions, VIS_DEFAULTS } from "../vis/search.js";
+import { PUBLISHED } from "../synth/settings.js";
 import { inversionMetrics, mean } from "./measure.js";
+import { generation, inpainting } from "./synth-experiments.js";
 
 /** Images shared by every model of a report (already in the models' common input shape). */
 export interface ReportInputs {
@@ -39,7 +41,7 @@ export interface ReportConfig {
   batchSize?: number;
 }
 
-export type ReportSteps = Record<"invert" | "ood" | "interpolate" | "visualize" | "maximizing" | "add", number>;
+export type ReportSteps = Record<"invert" | "ood" | "interpolate" | "visualize" | "maximizing" | "add" | "generate" | "inpaint", number>;
 
 /** Step counts of every phase at a scale (each at least 1). */
 export function reportSteps(scale: number): ReportSteps {
@@ -47,6 +49,7 @@ export function reportSteps(scale: number): ReportSteps {
   return {
     invert: s(VIS_DEFAULTS.invert.steps), ood: s(VIS_DEFAULTS.invert.steps), interpolate: s(VIS_DEFAULTS.interpolate.steps),
     visualize: s(VIS_DEFAULTS.visualizeFeature.steps), maximizing: s(VIS_DEFAULTS.maximizingInput.steps), add: s(VIS_DEFAULTS.addFeature.steps),
+    generate: s(PUBLISHED.generate.steps), inpaint: s(PUBLISHED.inpaint.steps),
   };
 }
 
@@ -70,8 +73,8 @@ export interface ExperimentResult {
   note?: string;
   /** Numbers by name (they go to metrics.json; the metric table picks from them). */
   metrics: Record<string, number | number[]>;
-  /** Images an independent classifier should give these labels (their rate becomes metrics.labelAgreement). */
-  judged?: { x: Tensor<"float32">; labels: number[] };
+  /** Images an independent classifier should give these labels (their rate becomes metrics.labelAgreement; with `score`, metrics.judgeScore too). */
+  judged?: { x: Tensor<"float32">; labels: number[]; score?: boolean };
   /** Values later experiments read (e.g. the chosen features). */
   data?: unknown;
   /** Objective per step of the experiment's searches (mean over examples, at each step's starting iterate), by curve name. */
@@ -261,4 +264,6 @@ export const EXPERIMENTS: readonly Experiment[] = [
   features,
   addition,
   saliencyMaps,
+  generation,
+  inpainting,
 ];

@@ -69,9 +69,9 @@ test("pickFeatures ranks units by activation variance over the data; step counts
   // 3 units over 4 images: unit 2 varies most, unit 0 is constant
   const rep = tensor("float32", [4, 3], new Float32Array([1, 0, 0, 1, 1, 4, 1, 0, -4, 1, 1, 0])) as Tensor<"float32">;
   assert.deepEqual(pickFeatures(rep, [3], 2), [2, 1]);
-  assert.deepEqual(reportSteps(1), { invert: 1000, ood: 1000, interpolate: 1000, visualize: 200, maximizing: 1500, add: 800 });
+  assert.deepEqual(reportSteps(1), { invert: 1000, ood: 1000, interpolate: 1000, visualize: 200, maximizing: 1500, add: 800, generate: 60, inpaint: 720 });
   assert.equal(reportSteps(0.0001).visualize, 1);
-  assert.equal(reportWork({ scale: 0.1, features: 5, topK: 5, addCount: 5 }), 100 + 100 + 100 + 20 + 150 + 80);
+  assert.equal(reportWork({ scale: 0.1, features: 5, topK: 5, addCount: 5 }), 100 + 100 + 100 + 20 + 150 + 80 + 6 + 72);
 });
 
 test("inversionMetrics: perfect inversions have RMSE 0 and SSIM 1; the distance is the mean passed in", () => {

@@ -3,7 +3,10 @@ import type { Model } from "../model/model.js";
 import type { Runner } from "../runtime/session.js";
 import { labelAgreement } from "../vis/metrics.js";
 import type { SearchOptions } from "../vis/search.js";
-import { EXPERIMENTS, type Experiment, type ExperimentResult, type ReportConfig, type ReportInputs, classify, reportSteps } from "./experiments.js";
+import { argmaxRows } from "../attack/losses.js";
+import { inceptionScore } from "../synth/scores.js";
+import { representationOf } from "../vis/representation.js";
+import { EXPERIMENTS, type Experiment, type ExperimentResult, type ReportConfig, type ReportInputs, reportSteps } from "./experiments.js";
 import type { Figure, MetricRow, ReportDoc } from "./html.js";
 
 export interface ReportModel { name: string; model: Model; detail?: string }
@@ -55,7 +58,10 @@ export async function runReport(runner: Runner, models: readonly ReportModel[], 
     if (!judge) continue;
     run.judge = judge.name;
     for (const r of run.results.values()) {
-      if (r.judged) r.metrics.labelAgreement = labelAgreement(await classify(runner, judge.model, r.judged.x), r.judged.labels).rate;
+      if (!r.judged) continue;
+      const logits = await representationOf(runner, judge.model, r.judged.x, { rep: judge.model.outputName, batchSize: 256 });
+      r.metrics.labelAgreement = labelAgreement(argmaxRows(logits), r.judged.labels).rate;
+      if (r.judged.score) r.metrics.judgeScore = inceptionScore(logits);
     }
   }
   return runs;
@@ -76,6 +82,12 @@ export const METRICS: readonly MetricDef[] = [
   { label: "feature visualization: reached / dataset max", experiment: "features", metric: "reachedOverMax", format: "ratio", help: "activation reached from noise over the feature's largest activation on the dataset (mean over features)" },
   { label: "maximizing input: reached / dataset max", experiment: "features", metric: "maximizingOverMax", format: "ratio", help: "the same from a gray start with ε = 500" },
   { label: "feature addition: reached the level", experiment: "add", metric: "reachedLevel", format: "count", help: "images whose feature reached its dataset max after the search" },
+  { label: "generation: label agreement ↑", experiment: "generate", metric: "labelAgreement", format: "pct", help: "the judge gives a generated image the class it was generated for" },
+  { label: "generation: judge score ↑", experiment: "generate", metric: "judgeScore", format: "num", help: "Inception-style exp E[KL(p(y|x) ‖ p(y))] of the judge's predictions (1 … number of classes)" },
+  { label: "inpainting: masked-region RMSE ↓", experiment: "inpaint", metric: "rmse", format: "num", help: "to the original, over the square's pixels" },
+  { label: "inpainting: corrupted input's RMSE", experiment: "inpaint", metric: "rmseCorrupted", format: "num", help: "the mean-filled square's, for comparison" },
+  { label: "inpainting: SSIM around the region ↑", experiment: "inpaint", metric: "ssim", format: "num", help: "over the square's box grown to the 11×11 window" },
+  { label: "inpainting: corrupted input's SSIM", experiment: "inpaint", metric: "ssimCorrupted", format: "num" },
 ];
 
 const formatValue = (d: MetricDef, r: ExperimentResult | undefined): string => {
