@@ -2,7 +2,10 @@ import tseslint from "typescript-eslint";
 
 // Node-only modules: the browser-safe core (everything but cli/, */node/, runtime/node.ts, testing/) must not import them.
 const NODE_ONLY = {
-  paths: ["onnxruntime-node", "sharp", "fs", "path", "os", "child_process", "cli-progress", "commander"].map((name) => ({ name, message: "browser-safe code: Node-only modules belong in node/ folders, cli/ or runtime/node.ts" })),
+  paths: ["onnxruntime-node", "sharp", "fs", "path", "os", "child_process", "cli-progress", "commander"].map((name) => ({
+    name,
+    message: "browser-safe code: Node-only modules belong in node/ folders, cli/ or runtime/node.ts",
+  })),
   patterns: [{ group: ["node:*"], message: "browser-safe code: Node built-ins belong in node/ folders, cli/ or runtime/node.ts" }],
 };
 

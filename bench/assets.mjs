@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Rng, buildModel, importOnnx, tensor, toOnnxBytes } from "robustlens";
 import { loadDataset, saveNpy } from "robustlens/node";
 
-export const CIFAR = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] };
+export const CIFAR = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] };
 export const FMNIST_MODEL = "models/fashion-mnist-standard/model.onnx";
 
 /**
@@ -20,8 +20,18 @@ export const EVAL_IMAGES = 1000;
 /** The CLI's `eval --batch-size` default. */
 export const EVAL_BATCH = 64;
 
-const uniform = (rng, shape) => tensor("float32", shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.next()));
-const labels = (rng, n) => tensor("int64", [n], Array.from({ length: n }, () => Math.floor(rng.next() * 10)));
+const uniform = (rng, shape) =>
+  tensor(
+    "float32",
+    shape,
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.next()),
+  );
+const labels = (rng, n) =>
+  tensor(
+    "int64",
+    [n],
+    Array.from({ length: n }, () => Math.floor(rng.next() * 10)),
+  );
 
 /** Writes dir/{r18,fm}.onnx and per model x.npy [32], y.npy, targets.npy [32], x_eval.npy [1000], y_eval.npy. */
 export async function prepareAssets(dir) {
@@ -38,7 +48,12 @@ export async function prepareAssets(dir) {
   writeFileSync(join(dir, "fm.onnx"), readFileSync(FMNIST_MODEL));
   const test = await loadDataset("fashion-mnist", "test");
   const per = 28 * 28;
-  const imgs = (lo, n) => tensor("float32", [n, 1, 28, 28], Float32Array.from(test.images.subarray(lo * per, (lo + n) * per), (v) => (test.images instanceof Uint8Array ? v / 255 : v)));
+  const imgs = (lo, n) =>
+    tensor(
+      "float32",
+      [n, 1, 28, 28],
+      Float32Array.from(test.images.subarray(lo * per, (lo + n) * per), (v) => (test.images instanceof Uint8Array ? v / 255 : v)),
+    );
   const labs = (lo, n) => tensor("int64", [n], Array.from(test.labels.subarray(lo, lo + n), Number));
   await saveNpy(join(dir, "fm_x.npy"), imgs(0, BATCH));
   await saveNpy(join(dir, "fm_y.npy"), labs(0, BATCH));
@@ -53,5 +68,14 @@ export function archOptions(bytes) {
   const meta = Object.fromEntries(["arch", "classes", "mean", "std", "width"].map((k) => [k, JSON.parse(g.metadata[k])]));
   const [, c, h] = g.inputs[0].shape;
   const weights = new Map(g.initializers.map((v) => [v.name, v.data]));
-  return { arch: meta.arch, inChannels: c, imageSize: h, classes: meta.classes, mean: meta.mean, std: meta.std, width: meta.width, weights };
+  return {
+    arch: meta.arch,
+    inChannels: c,
+    imageSize: h,
+    classes: meta.classes,
+    mean: meta.mean,
+    std: meta.std,
+    width: meta.width,
+    weights,
+  };
 }

@@ -5,16 +5,24 @@ import { parseArgs } from "node:util";
 import { Builder, Graph, tensor } from "robustlens";
 import { nodeExecutor } from "robustlens/node";
 
-const { values: a } = parseArgs({ options: { threads: { type: "string" }, sizes: { type: "string", default: "1024,2048,3072" }, reps: { type: "string", default: "7" } } });
+const { values: a } = parseArgs({
+  options: { threads: { type: "string" }, sizes: { type: "string", default: "1024,2048,3072" }, reps: { type: "string", default: "7" } },
+});
 const sizes = a.sizes.split(",").map(Number);
 let best = { ceiling_gflops: 0, size: 0, ms: 0 };
 for (const n of sizes) {
   const g = new Graph();
   const b = new Builder(g);
-  const x = g.addInput("a", "float32", [n, n]), y = g.addInput("b", "float32", [n, n]);
+  const x = g.addInput("a", "float32", [n, n]),
+    y = g.addInput("b", "float32", [n, n]);
   g.outputs = [b.matmul(x, y)];
   const prog = await nodeExecutor.compile(g, { intraOpThreads: Number(a.threads) });
-  const rand = () => tensor("float32", [n, n], Float32Array.from({ length: n * n }, () => Math.random() - 0.5));
+  const rand = () =>
+    tensor(
+      "float32",
+      [n, n],
+      Float32Array.from({ length: n * n }, () => Math.random() - 0.5),
+    );
   const feeds = { a: rand(), b: rand() };
   for (let i = 0; i < 2; i++) await prog.run(feeds);
   const times = [];

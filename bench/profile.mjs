@@ -11,8 +11,17 @@ import { nodeExecutor } from "robustlens/node";
 import { prepareAssets } from "./assets.mjs";
 import { makeWorkload } from "./workloads.mjs";
 
-const { values: a } = parseArgs({ options: { workload: { type: "string", default: "pgd-step" }, model: { type: "string", default: "r18" }, threads: { type: "string" }, reps: { type: "string", default: "5" }, assets: { type: "string" } } });
-const threads = Number(a.threads ?? availableParallelism()), reps = Number(a.reps);
+const { values: a } = parseArgs({
+  options: {
+    workload: { type: "string", default: "pgd-step" },
+    model: { type: "string", default: "r18" },
+    threads: { type: "string" },
+    reps: { type: "string", default: "5" },
+    assets: { type: "string" },
+  },
+});
+const threads = Number(a.threads ?? availableParallelism()),
+  reps = Number(a.reps);
 const dir = mkdtempSync(join(tmpdir(), "rl-profile-"));
 const assets = a.assets ?? dir;
 if (!a.assets) await prepareAssets(dir);
@@ -25,7 +34,14 @@ ort.InferenceSession.create = async (bytes, o) => {
   if (profiling) roles.push(convRoles(bytes));
   const s = await create(bytes, profiling ? { ...o, enableProfiling: true, profileFilePrefix: join(dir, `p${sessions.length}`) } : o);
   const run = s.run.bind(s);
-  s.run = async (...args) => { const t0 = performance.now(); try { return await run(...args); } finally { ortMs += performance.now() - t0; } };
+  s.run = async (...args) => {
+    const t0 = performance.now();
+    try {
+      return await run(...args);
+    } finally {
+      ortMs += performance.now() - t0;
+    }
+  };
   sessions.push(s);
   return s;
 };
@@ -53,13 +69,16 @@ const noSave = async () => {};
 /** Wall time per run and the part spent inside session.run (the rest is JS: feeds, checks, outputs, loop). */
 async function timing() {
   const w = await makeWorkload(a.workload, a.model, { exec, assets, save: noSave });
-  await w.run(); await w.run();
-  const wall = [], inOrt = [];
+  await w.run();
+  await w.run();
+  const wall = [],
+    inOrt = [];
   for (let i = 0; i < reps; i++) {
     ortMs = 0;
     const t0 = performance.now();
     await w.run();
-    wall.push(performance.now() - t0); inOrt.push(ortMs);
+    wall.push(performance.now() - t0);
+    inOrt.push(ortMs);
   }
   await w.dispose();
   const med = (v) => [...v].sort((p, q) => p - q)[v.length >> 1];
@@ -76,44 +95,76 @@ async function kernels() {
   for (const s of sessions.slice(first)) s.endProfiling();
   await w.dispose();
   profiling = false;
-  const byOp = {}, byNode = {}, byRole = {};
+  const byOp = {},
+    byNode = {},
+    byRole = {};
   const roleOf = (name) => {
     // ORT renames fused/relayouted nodes: "<name>_nchwc", fused Conv+BN/Relu keep the Conv's or the BN's name
-    for (const r of roles) { const v = r.get(name) ?? r.get(name.replace(/_nchwc$/, "")); if (v) return v; }
+    for (const r of roles) {
+      const v = r.get(name) ?? r.get(name.replace(/_nchwc$/, ""));
+      if (v) return v;
+    }
     return "unknown";
   };
-  let modelRun = 0, runs = 0;
+  let modelRun = 0,
+    runs = 0;
   for (const f of readdirSync(dir).filter((n) => n.startsWith("p") && n.endsWith(".json"))) {
     for (const e of JSON.parse(readFileSync(join(dir, f), "utf8"))) {
-      if (e.cat === "Session" && e.name === "model_run") { modelRun += e.dur; runs++; }
+      if (e.cat === "Session" && e.name === "model_run") {
+        modelRun += e.dur;
+        runs++;
+      }
       if (e.cat === "Node" && e.name.endsWith("_kernel_time")) {
         const op = e.args.op_name;
         byOp[op] = (byOp[op] ?? 0) + e.dur;
         const key = `${op} ${e.name.replace(/_kernel_time$/, "")}`;
         byNode[key] = (byNode[key] ?? 0) + e.dur;
-        if (op === "Conv" || op === "ConvTranspose" || op === "FusedConv") { const r = roleOf(e.name.replace(/_kernel_time$/, "")); byRole[r] = (byRole[r] ?? 0) + e.dur; }
+        if (op === "Conv" || op === "ConvTranspose" || op === "FusedConv") {
+          const r = roleOf(e.name.replace(/_kernel_time$/, ""));
+          byRole[r] = (byRole[r] ?? 0) + e.dur;
+        }
       }
     }
   }
   // per workload run (the warm-up run is in the files too)
   const per = (us) => +(us / 1000 / (reps + 1)).toFixed(2);
   const total = Object.values(byOp).reduce((s, v) => s + v, 0);
-  const ops = Object.entries(byOp).sort((p, q) => q[1] - p[1]).map(([op, us]) => ({ op, ms: per(us), share: +(us / total).toFixed(3) }));
-  const nodes = Object.entries(byNode).sort((p, q) => q[1] - p[1]).slice(0, 25).map(([node, us]) => ({ node, ms: per(us) }));
+  const ops = Object.entries(byOp)
+    .sort((p, q) => q[1] - p[1])
+    .map(([op, us]) => ({ op, ms: per(us), share: +(us / total).toFixed(3) }));
+  const nodes = Object.entries(byNode)
+    .sort((p, q) => q[1] - p[1])
+    .slice(0, 25)
+    .map(([node, us]) => ({ node, ms: per(us) }));
   const conv = Object.fromEntries(Object.entries(byRole).map(([r, us]) => [r, per(us)]));
-  return { kernel_ms: per(total), model_run_ms: per(modelRun), session_runs: runs / (reps + 1), conv_by_role_ms: conv, ops, top_nodes: nodes };
+  return {
+    kernel_ms: per(total),
+    model_run_ms: per(modelRun),
+    session_runs: runs / (reps + 1),
+    conv_by_role_ms: conv,
+    ops,
+    top_nodes: nodes,
+  };
 }
 
 const t = await timing();
 const k = await kernels();
 const out = {
-  workload: a.workload, model: a.model, threads, reps, ...t,
-  js_share: +(t.js_ms / t.wall_ms).toFixed(4), ort_framework_ms: +(k.model_run_ms - k.kernel_ms).toFixed(2), ...k,
+  workload: a.workload,
+  model: a.model,
+  threads,
+  reps,
+  ...t,
+  js_share: +(t.js_ms / t.wall_ms).toFixed(4),
+  ort_framework_ms: +(k.model_run_ms - k.kernel_ms).toFixed(2),
+  ...k,
 };
 rmSync(dir, { recursive: true, force: true });
 const path = `bench/profile-${a.workload}-${a.model}.json`;
 writeFileSync(path, JSON.stringify(out, null, 2) + "\n");
-console.log(`${a.workload} · ${a.model}, ${threads} threads: ${t.wall_ms.toFixed(1)} ms per run, ${t.session_run_ms.toFixed(1)} ms in session.run, JS ${t.js_ms.toFixed(2)} ms (${(100 * out.js_share).toFixed(2)}%)`);
+console.log(
+  `${a.workload} · ${a.model}, ${threads} threads: ${t.wall_ms.toFixed(1)} ms per run, ${t.session_run_ms.toFixed(1)} ms in session.run, JS ${t.js_ms.toFixed(2)} ms (${(100 * out.js_share).toFixed(2)}%)`,
+);
 console.log(`ORT kernels ${k.kernel_ms} ms, ORT framework ${out.ort_framework_ms} ms per run (profiled)`);
 console.log(`conv time by role (ms per run): ${JSON.stringify(k.conv_by_role_ms)}`);
 for (const o of k.ops.slice(0, 15)) console.log(`  ${o.op.padEnd(22)} ${String(o.ms).padStart(9)} ms  ${(100 * o.share).toFixed(1)}%`);

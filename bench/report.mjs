@@ -12,10 +12,18 @@ export function machine() {
 const ort = () => JSON.parse(readFileSync("node_modules/onnxruntime-node/package.json", "utf8")).version;
 
 export function printTable(results, ceiling, threads) {
-  const rows = results.map((r) => [
-    r.name, r.robustlens_ms, r.pytorch_ms, `${r.ratio}x`, r.gflops ?? "", `${r.rss_mb.robustlens}/${r.rss_mb.pytorch}`,
-    r.robustlens_user_ms ?? "", r.check.ok ? "ok" : "FAILED",
-  ].map(String));
+  const rows = results.map((r) =>
+    [
+      r.name,
+      r.robustlens_ms,
+      r.pytorch_ms,
+      `${r.ratio}x`,
+      r.gflops ?? "",
+      `${r.rss_mb.robustlens}/${r.rss_mb.pytorch}`,
+      r.robustlens_user_ms ?? "",
+      r.check.ok ? "ok" : "FAILED",
+    ].map(String),
+  );
   const head = ["workload", "robustlens ms", "PyTorch ms", "PT/RL", "GFLOPS", "RSS MB RL/PT", "user path ms", "check"];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((v, i) => (i === 0 ? v.padEnd(w[i]) : v.padStart(w[i]))).join("  ");
@@ -32,18 +40,31 @@ export function markdown(res) {
     "",
     "| workload | robustlens | PyTorch | PyTorch / robustlens | GFLOPS (RL / PT; ceiling " + ceil + ") | peak RSS RL / PT | user path |",
     "|---|---|---|---|---|---|---|",
-    ...res.workloads.map((r) => `| ${r.name} | ${r.robustlens_ms} ms | ${r.pytorch_ms} ms | ${r.ratio.toFixed(2)}× | ${r.gflops ? `${r.gflops} / ${r.pytorch_gflops}` : "–"} | ${r.rss_mb.robustlens} / ${r.rss_mb.pytorch} MB | ${r.robustlens_user_ms ? `${r.robustlens_user_ms} ms` : "–"} |`),
+    ...res.workloads.map(
+      (r) =>
+        `| ${r.name} | ${r.robustlens_ms} ms | ${r.pytorch_ms} ms | ${r.ratio.toFixed(2)}× | ${r.gflops ? `${r.gflops} / ${r.pytorch_gflops}` : "–"} | ${r.rss_mb.robustlens} / ${r.rss_mb.pytorch} MB | ${r.robustlens_user_ms ? `${r.robustlens_user_ms} ms` : "–"} |`,
+    ),
   ];
   return lines.join("\n");
 }
 
-const START = "<!-- bench-table -->", END = "<!-- /bench-table -->";
+const START = "<!-- bench-table -->",
+  END = "<!-- /bench-table -->";
 
 /** Writes results.json (a full run) or a temporary file (--quick / --only), and the README tables for full runs. */
 export function writeResults({ results, ceiling, threads, torchVersion, quick, partial, seconds }) {
   const res = {
-    machine: machine(), date: new Date().toISOString(), threads, onnxruntime: ort(), torch: torchVersion, node: process.version,
-    seconds: Math.round(seconds), ceiling_gflops: ceiling.ceiling_gflops, ceiling_size: ceiling.size, ceiling_sizes: ceiling.sizes, workloads: results.map(({ torch: _t, ...r }) => r),
+    machine: machine(),
+    date: new Date().toISOString(),
+    threads,
+    onnxruntime: ort(),
+    torch: torchVersion,
+    node: process.version,
+    seconds: Math.round(seconds),
+    ceiling_gflops: ceiling.ceiling_gflops,
+    ceiling_size: ceiling.size,
+    ceiling_sizes: ceiling.sizes,
+    workloads: results.map(({ torch: _t, ...r }) => r),
   };
   const full = !quick && !partial;
   const path = full ? "bench/results.json" : join(tmpdir(), `robustlens-bench-${quick ? "quick" : "partial"}.json`);
@@ -57,7 +78,8 @@ export function writeTables(res) {
   for (const file of ["bench/README.md", "README.md"]) {
     if (!existsSync(file)) continue;
     const md = readFileSync(file, "utf8");
-    const i = md.indexOf(START), j = md.indexOf(END);
+    const i = md.indexOf(START),
+      j = md.indexOf(END);
     if (i >= 0 && j > i) writeFileSync(file, md.slice(0, i + START.length) + "\n" + markdown(res) + "\n" + md.slice(j));
   }
 }

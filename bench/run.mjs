@@ -16,8 +16,12 @@ import { WORKLOADS, forwardFlops, workloadFlops } from "./workloads.mjs";
 const PY = "/usr/bin/python3";
 const { values: opt } = parseArgs({
   options: {
-    quick: { type: "boolean", default: false }, threads: { type: "string" }, only: { type: "string" }, rounds: { type: "string" },
-    "no-user": { type: "boolean", default: false }, install: { type: "boolean", default: false },
+    quick: { type: "boolean", default: false },
+    threads: { type: "string" },
+    only: { type: "string" },
+    rounds: { type: "string" },
+    "no-user": { type: "boolean", default: false },
+    install: { type: "boolean", default: false },
   },
 });
 const threads = Number(opt.threads ?? availableParallelism());
@@ -28,14 +32,25 @@ const QUICK = ["r18/forward", "r18/pgd-step", "fm/forward", "fm/pgd-step", "fm/p
 const rounds = Number(opt.rounds ?? (opt.quick ? 3 : 5));
 
 function ensureTorch() {
-  const probe = () => { try { return execFileSync(PY, ["-c", "import torch, onnx, numpy; print(torch.__version__)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { return null; } };
+  const probe = () => {
+    try {
+      return execFileSync(PY, ["-c", "import torch, onnx, numpy; print(torch.__version__)"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim();
+    } catch {
+      return null;
+    }
+  };
   let v = probe();
   if (!v && opt.install && process.getuid?.() === 0) {
     execFileSync("apt-get", ["install", "-y", "python3-torch", "python3-onnx", "python3-numpy"], { stdio: "inherit" });
     v = probe();
   }
   if (!v) {
-    console.error(`bench: the PyTorch side needs Debian's PyTorch for ${PY}: apt-get install -y python3-torch python3-onnx python3-numpy (or npm run bench -- --install as root)`);
+    console.error(
+      `bench: the PyTorch side needs Debian's PyTorch for ${PY}: apt-get install -y python3-torch python3-onnx python3-numpy (or npm run bench -- --install as root)`,
+    );
     process.exit(1);
   }
   return v;
@@ -45,7 +60,9 @@ function ensureTorch() {
 async function startWorker(cmd, args, label) {
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
   let err = "";
-  child.stderr.on("data", (d) => { err += d; });
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const r = await lines.next();
@@ -56,23 +73,34 @@ async function startWorker(cmd, args, label) {
   if (ready !== "READY") throw new Error(`${label}: expected READY, got ${ready}`);
   const exited = new Promise((resolve) => child.once("exit", resolve));
   return {
-    ask: async (line) => { child.stdin.write(line + "\n"); return JSON.parse(await next()); },
+    ask: async (line) => {
+      child.stdin.write(line + "\n");
+      return JSON.parse(await next());
+    },
     kill: () => child.kill(),
     exited,
   };
 }
 
-const median = (a) => { const s = [...a].sort((p, q) => p - q); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (a) => {
+  const s = [...a].sort((p, q) => p - q);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 /** Max |a − b| per check output, relative to max(1, max |a|); fails above `tol`. */
 async function compare(dir, keys, tol) {
   const out = {};
   let ok = true;
   for (const k of keys) {
-    const a = await loadNpy(join(dir, `rl_${k}.npy`)), b = await loadNpy(join(dir, `torch_${k}.npy`));
+    const a = await loadNpy(join(dir, `rl_${k}.npy`)),
+      b = await loadNpy(join(dir, `torch_${k}.npy`));
     if (a.data.length !== b.data.length) throw new Error(`check ${k}: ${a.shape} vs ${b.shape}`);
-    let d = 0, m = 0;
-    for (let i = 0; i < a.data.length; i++) { d = Math.max(d, Math.abs(Number(a.data[i]) - Number(b.data[i]))); m = Math.max(m, Math.abs(Number(a.data[i]))); }
+    let d = 0,
+      m = 0;
+    for (let i = 0; i < a.data.length; i++) {
+      d = Math.max(d, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+      m = Math.max(m, Math.abs(Number(a.data[i])));
+    }
     const rel = d / Math.max(1, m);
     out[k] = +rel.toExponential(2);
     if (!(rel <= tol)) ok = false;
@@ -83,8 +111,12 @@ async function compare(dir, keys, tol) {
 // checks compare the first iteration: float32 noise moves MaxPool's argmax at ties (flat image regions), so x is looser
 const TOL = 2e-3;
 const CHECK_KEYS = {
-  forward: ["logits"], "pgd-step": ["x_next", "obj", "logits"], "pgd-10": ["x", "loss", "logits"],
-  "adv-train-step": ["x_adv", "loss", "conv1.weight", "linear.weight", "bn1.running_mean"], "invert-100": ["x", "distance"], "eval-1000": ["logits", "correct"],
+  forward: ["logits"],
+  "pgd-step": ["x_next", "obj", "logits"],
+  "pgd-10": ["x", "loss", "logits"],
+  "adv-train-step": ["x_adv", "loss", "conv1.weight", "linear.weight", "bn1.running_mean"],
+  "invert-100": ["x", "distance"],
+  "eval-1000": ["logits", "correct"],
 };
 
 async function benchOne(assets, key, name, torchVersion) {
@@ -95,11 +127,22 @@ async function benchOne(assets, key, name, torchVersion) {
   const keys = CHECK_KEYS[name].filter((k) => key === "r18" || k !== "bn1.running_mean");
   const { ok, diffs } = await compare(check, keys, TOL);
   const k = PLAN[name];
-  const ours = [], theirs = [], user = [];
+  const ours = [],
+    theirs = [],
+    user = [];
   const wantUser = !opt["no-user"] && !opt.quick;
   for (let r = 0; r < rounds; r++) {
     // ABBA order, so a slow drift of the machine favours neither side
-    const pair = r % 2 === 0 ? [[rl, ours], [pt, theirs]] : [[pt, theirs], [rl, ours]];
+    const pair =
+      r % 2 === 0
+        ? [
+            [rl, ours],
+            [pt, theirs],
+          ]
+        : [
+            [pt, theirs],
+            [rl, ours],
+          ];
     for (const [w, into] of pair) {
       // let the other side's idle worker threads (ORT and OpenMP spin after work) park before timing this side
       await new Promise((r) => setTimeout(r, 300));
@@ -107,7 +150,8 @@ async function benchOne(assets, key, name, torchVersion) {
     }
   }
   // peak RSS of the steady state (setup, check, warm-up, timed runs), before the user path compiles more
-  const rq = await rl.ask("rss"), pq = await pt.ask("quit");
+  const rq = await rl.ask("rss"),
+    pq = await pt.ask("quit");
   // the user path runs alone: PyTorch's process gone and its OpenMP threads with it
   await pt.exited;
   await new Promise((r) => setTimeout(r, 300));
@@ -115,19 +159,29 @@ async function benchOne(assets, key, name, torchVersion) {
   const userRounds = !wantUser ? 0 : name === "invert-100" ? 3 : rounds;
   for (let r = 0; r < userRounds; r++) user.push(...(await rl.ask(`run ${k} user`)).times);
   await rl.ask("quit");
-  rl.kill(); pt.kill();
+  rl.kill();
+  pt.kill();
   rmSync(check, { recursive: true, force: true });
-  const rlMs = median(ours), ptMs = median(theirs);
+  const rlMs = median(ours),
+    ptMs = median(theirs);
   const model = new Model(new Uint8Array(readFileSync(join(assets, `${key}.onnx`))));
   const flops = key === "r18" ? workloadFlops(name, forwardFlops(model, BATCH)) : undefined;
   return {
-    name: `${name} · ${key === "r18" ? "ResNet-18" : "FMNIST CNN"}`, workload: name, model: key, what: WORKLOADS[name].what,
-    robustlens_ms: +rlMs.toFixed(1), pytorch_ms: +ptMs.toFixed(1), ratio: +(ptMs / rlMs).toFixed(2),
-    ...(flops ? { gflops: +(flops / rlMs / 1e6).toFixed(1), pytorch_gflops: +(flops / ptMs / 1e6).toFixed(1), gflop: +(flops / 1e9).toFixed(2) } : {}),
+    name: `${name} · ${key === "r18" ? "ResNet-18" : "FMNIST CNN"}`,
+    workload: name,
+    model: key,
+    what: WORKLOADS[name].what,
+    robustlens_ms: +rlMs.toFixed(1),
+    pytorch_ms: +ptMs.toFixed(1),
+    ratio: +(ptMs / rlMs).toFixed(2),
+    ...(flops
+      ? { gflops: +(flops / rlMs / 1e6).toFixed(1), pytorch_gflops: +(flops / ptMs / 1e6).toFixed(1), gflop: +(flops / 1e9).toFixed(2) }
+      : {}),
     rss_mb: { robustlens: Math.round(rq.maxrss_mb), pytorch: Math.round(pq.maxrss_mb) },
     ...(user.length ? { robustlens_user_ms: +median(user).toFixed(1) } : {}),
     runs: { robustlens: ours.length, pytorch: theirs.length, user: user.length },
-    check: { ok, max_rel_diff: diffs }, torch: torchVersion,
+    check: { ok, max_rel_diff: diffs },
+    torch: torchVersion,
   };
 }
 
@@ -137,14 +191,19 @@ async function main() {
   const assets = mkdtempSync(join(tmpdir(), "rl-bench-"));
   await prepareAssets(assets);
   const ceiling = JSON.parse(execFileSync(process.execPath, ["bench/ceiling.mjs", "--threads", String(threads)], { encoding: "utf8" }));
-  console.log(`ORT MatMul (best of ${ceiling.sizes.join(", ")}, square) with ${threads} threads: ${ceiling.ceiling_gflops} GFLOPS at ${ceiling.size}`);
-  const jobs = Object.entries(WORKLOADS).flatMap(([name, w]) => w.models.map((key) => `${key}/${name}`))
+  console.log(
+    `ORT MatMul (best of ${ceiling.sizes.join(", ")}, square) with ${threads} threads: ${ceiling.ceiling_gflops} GFLOPS at ${ceiling.size}`,
+  );
+  const jobs = Object.entries(WORKLOADS)
+    .flatMap(([name, w]) => w.models.map((key) => `${key}/${name}`))
     .filter((j) => (opt.quick ? QUICK.includes(j) : true) && (!opt.only || j.includes(opt.only)));
   const results = [];
   for (const job of jobs) {
     const [key, name] = job.split("/");
     const r = await benchOne(assets, key, name, torchVersion);
-    console.log(`${job}: robustlens ${r.robustlens_ms} ms, PyTorch ${r.pytorch_ms} ms, ratio ${r.ratio}${r.gflops ? `, ${r.gflops} GFLOPS` : ""}${r.check.ok ? "" : "  CHECK FAILED " + JSON.stringify(r.check.max_rel_diff)}`);
+    console.log(
+      `${job}: robustlens ${r.robustlens_ms} ms, PyTorch ${r.pytorch_ms} ms, ratio ${r.ratio}${r.gflops ? `, ${r.gflops} GFLOPS` : ""}${r.check.ok ? "" : "  CHECK FAILED " + JSON.stringify(r.check.max_rel_diff)}`,
+    );
     results.push(r);
   }
   rmSync(assets, { recursive: true, force: true });
@@ -152,7 +211,10 @@ async function main() {
   printTable(results, ceiling, threads);
   const path = writeResults({ results, ceiling, threads, torchVersion, quick: opt.quick, partial: !!opt.only, seconds });
   console.log(`wrote ${path} (${seconds.toFixed(0)} s)`);
-  if (results.some((r) => !r.check.ok)) { console.error("bench: some checks failed: the two sides disagree (see check in the results)"); process.exit(1); }
+  if (results.some((r) => !r.check.ok)) {
+    console.error("bench: some checks failed: the two sides disagree (see check in the results)");
+    process.exit(1);
+  }
 }
 
 await main();

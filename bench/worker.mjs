@@ -7,7 +7,15 @@ import { parseArgs } from "node:util";
 import { nodeExecutor, saveNpy } from "robustlens/node";
 import { makeWorkload } from "./workloads.mjs";
 
-const { values: a } = parseArgs({ options: { workload: { type: "string" }, model: { type: "string" }, assets: { type: "string" }, check: { type: "string" }, threads: { type: "string" } } });
+const { values: a } = parseArgs({
+  options: {
+    workload: { type: "string" },
+    model: { type: "string" },
+    assets: { type: "string" },
+    check: { type: "string" },
+    threads: { type: "string" },
+  },
+});
 const threads = Number(a.threads);
 // every program of the workload, including those the library compiles itself, runs with the bench's thread count
 const exec = { compile: (g, o = {}) => nodeExecutor.compile(g, { ...o, intraOpThreads: threads }) };
@@ -20,7 +28,10 @@ for await (const line of createInterface({ input: process.stdin })) {
   const [cmd, k, mode] = line.split(" ");
   if (cmd === "run") {
     const fn = mode === "user" ? w.user : w.run;
-    if (!fn) { console.log(JSON.stringify({ times: [] })); continue; }
+    if (!fn) {
+      console.log(JSON.stringify({ times: [] }));
+      continue;
+    }
     const times = [];
     for (let i = 0; i < Number(k); i++) {
       const t0 = performance.now();

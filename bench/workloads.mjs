@@ -4,8 +4,25 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  Model, Session, argmaxRows, attackPrograms, buildModel, ceLoss, compileTrainStep, exampleNoise, forward, invert, makeSeeds, pgd,
-  repTargetLoss, resolveRepresentation, sliceBatch, stateFeeds, tensor, threatModel, withSession,
+  Model,
+  Session,
+  argmaxRows,
+  attackPrograms,
+  buildModel,
+  ceLoss,
+  compileTrainStep,
+  exampleNoise,
+  forward,
+  invert,
+  makeSeeds,
+  pgd,
+  repTargetLoss,
+  resolveRepresentation,
+  sliceBatch,
+  stateFeeds,
+  tensor,
+  threatModel,
+  withSession,
 } from "robustlens";
 import { loadNpy } from "robustlens/node";
 import { BATCH, EVAL_BATCH, MODELS, archOptions } from "./assets.mjs";
@@ -15,7 +32,10 @@ export const WORKLOADS = {
   forward: { what: "forward, batch 32", models: ["r18", "fm"] },
   "pgd-step": { what: "one L2 PGD step (forward, input gradient, step, projection, keep-best), batch 32", models: ["r18", "fm"] },
   "pgd-10": { what: "10-step L2 PGD attack (keep best), batch 32", models: ["r18", "fm"] },
-  "adv-train-step": { what: "adversarial training step (PGD-7 random start, then SGD step with BN in training mode), batch 32", models: ["r18", "fm"] },
+  "adv-train-step": {
+    what: "adversarial training step (PGD-7 random start, then SGD step with BN in training mode), batch 32",
+    models: ["r18", "fm"],
+  },
   "invert-100": { what: "100 steps of representation inversion (L2, step 1, fake ReLU, keep best), batch 32", models: ["r18"] },
   "eval-1000": { what: "clean evaluation of 1000 images (batches of 64, as `robustlens eval`)", models: ["r18", "fm"] },
 };
@@ -49,7 +69,15 @@ export function forwardFlops(model, n) {
  * representations) + 100·2F + 2F; eval-1000 1000/32·F.
  */
 export function workloadFlops(name, f32) {
-  const per = { forward: 1, "pgd-step": 2, "pgd-10": 22, "adv-train-step": 17, "train-step": 3, "invert-100": 1 + 2 * INVERT_STEPS + 2, "eval-1000": 1000 / BATCH };
+  const per = {
+    forward: 1,
+    "pgd-step": 2,
+    "pgd-10": 22,
+    "adv-train-step": 17,
+    "train-step": 3,
+    "invert-100": 1 + 2 * INVERT_STEPS + 2,
+    "eval-1000": 1000 / BATCH,
+  };
   return per[name] * f32;
 }
 
@@ -65,7 +93,8 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
   const bytes = new Uint8Array(readFileSync(join(assets, `${key}.onnx`)));
   const model = new Model(bytes, `${key}.onnx`);
   const load = (f) => loadNpy(join(assets, `${key}_${f}.npy`));
-  const x = await load("x"), y = await load("y");
+  const x = await load("x"),
+    y = await load("y");
   const spec = { kind: "l2", eps: MODELS[key].eps };
   const alpha = (2.5 * spec.eps) / 10;
 
@@ -80,15 +109,22 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
       run: () => prog.run({ [model.inputName]: x }),
       // a user's session (the CLI keeps one per command): forward() compiles once, then runs the cached program
       user: () => forward(userSession, model, x),
-      dispose: async () => { await prog.dispose(); await userSession.dispose(); },
+      dispose: async () => {
+        await prog.dispose();
+        await userSession.dispose();
+      },
     };
   }
 
   if (name === "pgd-step") {
-    const session = new Session(exec), loss = ceLoss(y);
+    const session = new Session(exec),
+      loss = ceLoss(y);
     const p = await attackPrograms(session, model, BATCH, loss, threatModel(spec));
     const feeds = {
-      ...loss.feeds, [model.inputName]: x, x0: x, best_x: x,
+      ...loss.feeds,
+      [model.inputName]: x,
+      x0: x,
+      best_x: x,
       best_obj: tensor("float32", [BATCH], new Float32Array(BATCH).fill(-Infinity)),
       alpha: tensor("float32", [BATCH, 1, 1, 1], new Float32Array(BATCH).fill(alpha)),
     };
@@ -108,7 +144,10 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
     await attackPrograms(session, model, BATCH, o.loss, threatModel(spec));
     return {
       // the first iteration (and the final evaluations): later iterates drift apart by float32 noise at ReLU/MaxPool ties
-      check: async () => { const r = await pgd(session, model, x, { ...o, steps: 1 }); return { x: r.x, loss: tensor("float32", [BATCH], r.loss), logits: r.logits }; },
+      check: async () => {
+        const r = await pgd(session, model, x, { ...o, steps: 1 });
+        return { x: r.x, loss: tensor("float32", [BATCH], r.loss), logits: r.logits };
+      },
       run: () => pgd(session, model, x, o),
       user: () => pgd(exec, model, x, o),
       dispose: () => session.dispose(),
@@ -122,21 +161,43 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
     const weightsIn = new Map([...arch.weights].filter(([k]) => keep.has(k)));
     const tr = buildModel({ ...arch, weights: weightsIn, mode: "train" });
     const ev = buildModel({ ...arch, weights: weightsIn, mode: "eval" });
-    const m = { trainGraph: tr.graph, evalGraph: ev.graph, params: tr.params, buffers: tr.buffers, runningStatOutputs: tr.runningStatOutputs };
+    const m = {
+      trainGraph: tr.graph,
+      evalGraph: ev.graph,
+      params: tr.params,
+      buffers: tr.buffers,
+      runningStatOutputs: tr.runningStatOutputs,
+    };
     const target = liftedTarget(ev.graph, [...m.params, ...m.buffers]);
     const sgd = { momentum: 0.9, weightDecay: 5e-4 };
     const steps = await compileTrainStep(exec, m, BATCH, sgd);
     const session = new Session(exec);
     await attackPrograms(session, target, BATCH, ceLoss(y), threatModel(spec));
-    const weights = new Map(weightsIn), momentum = new Map(m.params.map((p) => [p, tensor("float32", weights.get(p).shape)]));
+    const weights = new Map(weightsIn),
+      momentum = new Map(m.params.map((p) => [p, tensor("float32", weights.get(p).shape)]));
     const lr = tensor("float32", [], [MODELS[key].lr]);
     let k = 0;
     const step = async (seed, pgdSteps = 7) => {
       const wf = Object.fromEntries([...m.params, ...m.buffers].map((n) => [n, weights.get(n)]));
       // train-step (profiling only): the update alone, on the clean batch
-      const r = name === "train-step" ? { x } : await pgd(session, target, x, { threat: spec, steps: pgdSteps, stepSize: MODELS[key].trainStep, loss: ceLoss(y), randomStart: true, keep: "last", seed, feeds: wf });
+      const r =
+        name === "train-step"
+          ? { x }
+          : await pgd(session, target, x, {
+              threat: spec,
+              steps: pgdSteps,
+              stepSize: MODELS[key].trainStep,
+              loss: ceLoss(y),
+              randomStart: true,
+              keep: "last",
+              seed,
+              feeds: wf,
+            });
       const out = await steps.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: r.x, labels: y, lr });
-      m.params.forEach((p, i) => { weights.set(p, out[steps.params[i]]); momentum.set(p, out[steps.momentum[i]]); });
+      m.params.forEach((p, i) => {
+        weights.set(p, out[steps.params[i]]);
+        momentum.set(p, out[steps.momentum[i]]);
+      });
       m.buffers.forEach((b, i) => weights.set(b, out[steps.buffers[i]]));
       return { x_adv: r.x, loss: out[steps.loss] };
     };
@@ -150,7 +211,10 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
         return { x_adv: r.x_adv, loss: r.loss, ...Object.fromEntries(shown.map((k) => [k, weights.get(k)])) };
       },
       run: () => step(++k),
-      dispose: async () => { await steps.program.dispose(); await session.dispose(); },
+      dispose: async () => {
+        await steps.program.dispose();
+        await session.dispose();
+      },
     };
   }
 
@@ -179,12 +243,16 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
       },
       run: () => steady(INVERT_STEPS),
       user: () => invert(exec, model, targets, { steps: INVERT_STEPS, rngSeed: 0 }),
-      dispose: async () => { await repProg.dispose(); await session.dispose(); },
+      dispose: async () => {
+        await repProg.dispose();
+        await session.dispose();
+      },
     };
   }
 
   if (name === "eval-1000") {
-    const xe = await load("x_eval"), ye = await load("y_eval");
+    const xe = await load("x_eval"),
+      ye = await load("y_eval");
     const n = xe.shape[0];
     const progs = new Map();
     for (let i = 0; i < n; i += EVAL_BATCH) {
@@ -206,18 +274,24 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
       }
       return { correct, all };
     };
-    const cached = async (xb) => { const p = progs.get(xb.shape[0]); return (await p.prog.run({ [model.inputName]: xb }))[p.out]; };
+    const cached = async (xb) => {
+      const p = progs.get(xb.shape[0]);
+      return (await p.prog.run({ [model.inputName]: xb }))[p.out];
+    };
     return {
       check: async () => {
         const { correct, all } = await loop(cached, true);
-        const c = all[0].shape[1], data = new Float32Array(n * c);
+        const c = all[0].shape[1],
+          data = new Float32Array(n * c);
         all.forEach((t, i) => data.set(t.data, i * EVAL_BATCH * c));
         return { logits: tensor("float32", [n, c], data), correct: tensor("float32", [1], [correct]) };
       },
       run: () => loop(cached, false),
       // the CLI's loop: one session per command, so each batch size compiles once per call
       user: () => withSession(exec, (s) => loop((xb) => forward(s, model, xb), false)),
-      dispose: async () => { for (const p of progs.values()) await p.prog.dispose(); },
+      dispose: async () => {
+        for (const p of progs.values()) await p.prog.dispose();
+      },
     };
   }
   throw new Error(`unknown workload "${name}"`);

@@ -16,8 +16,16 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "assets"), { recursive: true });
 await build({
   entryPoints: { main: join(root, "web/src/main.ts"), worker: join(root, "web/src/worker.ts") },
-  outdir: join(out, "assets"), bundle: true, format: "esm", splitting: true, platform: "browser", target: "es2022",
-  minify: true, sourcemap: true, logLevel: "warning", chunkNames: "chunk-[hash]",
+  outdir: join(out, "assets"),
+  bundle: true,
+  format: "esm",
+  splitting: true,
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+  sourcemap: true,
+  logLevel: "warning",
+  chunkNames: "chunk-[hash]",
   // ORT's builds that load their wasm glue from env.wasm.wasmPaths (served from ort/ beside the page), not an inlined copy
   conditions: ["onnxruntime-web-use-extern-wasm"],
 });
@@ -27,7 +35,12 @@ copyFileSync(join(root, "web/style.css"), join(out, "style.css"));
 // onnxruntime-web's wasm runtimes: plain (wasm backend) and JSEP (WebGPU backend), served locally, never from a CDN
 const ortDist = dirname(createRequire(import.meta.url).resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm"));
 mkdirSync(join(out, "ort"));
-for (const f of ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm"]) {
+for (const f of [
+  "ort-wasm-simd-threaded.mjs",
+  "ort-wasm-simd-threaded.wasm",
+  "ort-wasm-simd-threaded.jsep.mjs",
+  "ort-wasm-simd-threaded.jsep.wasm",
+]) {
   copyFileSync(join(ortDist, f), join(out, "ort", f));
 }
 
@@ -47,10 +60,17 @@ const zoo = listModels(join(root, "models"), "models/");
 if (!opt["no-models"]) {
   for (const m of zoo) {
     mkdirSync(join(out, "models", m.name), { recursive: true });
-    for (const f of m.hasMeta ? ["model.onnx", "model.json"] : ["model.onnx"]) copyFileSync(join(root, "models", m.name, f), join(out, "models", m.name, f));
+    for (const f of m.hasMeta ? ["model.onnx", "model.json"] : ["model.onnx"])
+      copyFileSync(join(root, "models", m.name, f), join(out, "models", m.name, f));
   }
   writeFileSync(join(out, "models/index.json"), JSON.stringify({ models: zoo }, null, 1));
 }
 
-const size = (d) => readdirSync(d).reduce((s, f) => { const p = join(d, f); return s + (statSync(p).isDirectory() ? size(p) : statSync(p).size); }, 0);
-console.log(`build-web: ${out} (js ${(size(join(out, "assets")) / 1e3).toFixed(0)} kB incl. maps, ort ${(size(join(out, "ort")) / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+const size = (d) =>
+  readdirSync(d).reduce((s, f) => {
+    const p = join(d, f);
+    return s + (statSync(p).isDirectory() ? size(p) : statSync(p).size);
+  }, 0);
+console.log(
+  `build-web: ${out} (js ${(size(join(out, "assets")) / 1e3).toFixed(0)} kB incl. maps, ort ${(size(join(out, "ort")) / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+);

@@ -4,7 +4,10 @@ import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { runConformanceTest, suiteTests } from "../dist/src/testing/conformance.js";
 
-const arg = (k) => { const i = process.argv.indexOf(k); return i > 0 ? process.argv[i + 1] : undefined; };
+const arg = (k) => {
+  const i = process.argv.indexOf(k);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
 const suites = (arg("--suite") ?? "node,pytorch-converted,pytorch-operator,simple,real").split(",");
 const all = {};
 for (const s of suites) {
@@ -16,10 +19,15 @@ for (const s of suites) {
     counts[r.status]++;
     all[s].push({ test: basename(dir), ...r });
     if (process.argv.includes("--list")) console.log(`${s}/${basename(dir)}: ${r.status}${r.detail ? ` (${r.detail.slice(0, 160)})` : ""}`);
-    if (r.status === "refused") { const k = r.detail?.replace(/^.*?: /, "").slice(0, 90) ?? "?"; refusals.set(k, (refusals.get(k) ?? 0) + 1); }
+    if (r.status === "refused") {
+      const k = r.detail?.replace(/^.*?: /, "").slice(0, 90) ?? "?";
+      refusals.set(k, (refusals.get(k) ?? 0) + 1);
+    }
   }
   const runnable = counts.pass + counts.fail + counts.refused + counts.crash;
-  console.log(`${s}: ${counts.pass}/${runnable} pass of the tests onnxruntime passes (${counts.fail} fail, ${counts.refused} refused, ${counts.crash} crash; ${counts.reference} not counted: onnxruntime fails them)`);
+  console.log(
+    `${s}: ${counts.pass}/${runnable} pass of the tests onnxruntime passes (${counts.fail} fail, ${counts.refused} refused, ${counts.crash} crash; ${counts.reference} not counted: onnxruntime fails them)`,
+  );
   for (const [k, n] of [...refusals].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  refused ×${n}: ${k}`);
 }
 const out = arg("--json");

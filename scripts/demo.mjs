@@ -27,10 +27,17 @@ for (const r of reports) {
     continue;
   }
   const out = resolve("runs/demo", r.name);
-  console.log(`\n== ${r.name}: ${r.models.join(" vs ")} on ${r.data === FMNIST_SUBSET ? "the shipped 256-image Fashion-MNIST subset" : r.data} ==`);
-  const p = spawnSync(process.execPath, ["bin/robustlens.js", "report", "--models", models.join(","), "--data", r.data, "--ood", r.ood, "--scale", scale, "--out", out],
-    { stdio: ["ignore", "inherit", "inherit"] });
+  console.log(
+    `\n== ${r.name}: ${r.models.join(" vs ")} on ${r.data === FMNIST_SUBSET ? "the shipped 256-image Fashion-MNIST subset" : r.data} ==`,
+  );
+  const p = spawnSync(
+    process.execPath,
+    ["bin/robustlens.js", "report", "--models", models.join(","), "--data", r.data, "--ood", r.ood, "--scale", scale, "--out", out],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
   if (p.status !== 0) process.exit(p.status ?? 1);
   written.push(`${out}/index.html`);
 }
-console.log(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(0)} s; open:\n${written.map((w) => `  file://${w}`).join("\n")}`);
+console.log(
+  `\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(0)} s; open:\n${written.map((w) => `  file://${w}`).join("\n")}`,
+);

@@ -14,6 +14,9 @@ const walk = (dir) => {
 walk("dist");
 const only = process.argv.slice(2);
 const chosen = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
-if (chosen.length === 0) { console.error("no test files found under dist/ (did the build run?)"); process.exit(1); }
+if (chosen.length === 0) {
+  console.error("no test files found under dist/ (did the build run?)");
+  process.exit(1);
+}
 const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...chosen.sort()], { stdio: "inherit" });
 process.exit(r.status ?? 1);

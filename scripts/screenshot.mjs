@@ -10,7 +10,17 @@ const SHOTS = [
   ["explorer-feature.png", "experiment=feature&models=mnist-standard,mnist-l2&steps=100&count=4"],
 ];
 const server = await startExplore({ port: 0 });
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
 mkdirSync("docs", { recursive: true });
 try {
   for (const [file, query] of SHOTS) {

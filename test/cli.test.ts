@@ -18,7 +18,19 @@ for (const name of ["cifar_bottleneck", "smallnet", "resnet18_tv"]) {
   test(`${name}: grad --loss ce matches PyTorch autograd (rel err < 1e-4)`, async () => {
     const dir = fixtureDir(name);
     const out = join(tmp(), "g.npy");
-    const r = cli(["grad", "--model", join(dir, "model.onnx"), "--input", join(dir, "x.npy"), "--labels", join(dir, "labels.npy"), "--loss", "ce", "--out", out]);
+    const r = cli([
+      "grad",
+      "--model",
+      join(dir, "model.onnx"),
+      "--input",
+      join(dir, "x.npy"),
+      "--labels",
+      join(dir, "labels.npy"),
+      "--loss",
+      "ce",
+      "--out",
+      out,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const e = relErr(await loadNpy(out), await loadNpy(join(dir, "grad_ce.npy")));
     assert.ok(e < 1e-4, `relative error ${e}`);
@@ -27,7 +39,19 @@ for (const name of ["cifar_bottleneck", "smallnet", "resnet18_tv"]) {
   test(`${name}: grad --loss rep-distance matches PyTorch autograd (rel err < 1e-4)`, async () => {
     const dir = fixtureDir(name);
     const out = join(tmp(), "g.npy");
-    const r = cli(["grad", "--model", join(dir, "model.onnx"), "--input", join(dir, "x.npy"), "--target", join(dir, "target.npy"), "--loss", "rep-distance", "--out", out]);
+    const r = cli([
+      "grad",
+      "--model",
+      join(dir, "model.onnx"),
+      "--input",
+      join(dir, "x.npy"),
+      "--target",
+      join(dir, "target.npy"),
+      "--loss",
+      "rep-distance",
+      "--out",
+      out,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const e = relErr(await loadNpy(out), await loadNpy(join(dir, "grad_rep.npy")));
     assert.ok(e < 1e-4, `relative error ${e}`);
@@ -44,8 +68,14 @@ test("bad inputs give one line on stderr and a non-zero exit", async () => {
   const cases: [string[], RegExp][] = [
     [["predict", "--model", garbage, "--input", join(dir, "x.npy"), "--out", join(d, "y.npy")], /bad\.onnx/],
     [["predict", "--model", join(dir, "model.onnx"), "--input", badNpy, "--out", join(d, "y.npy")], /bad\.npy/],
-    [["predict", "--model", join(dir, "model.onnx"), "--input", join(fixtureDir("cifar_bottleneck"), "x.npy"), "--out", join(d, "y.npy")], /\[4,3,32,32\] does not match model input "input"/],
-    [["predict", "--model", join(d, "missing.onnx"), "--input", join(dir, "x.npy"), "--out", join(d, "y.npy")], /missing\.onnx: no such file/],
+    [
+      ["predict", "--model", join(dir, "model.onnx"), "--input", join(fixtureDir("cifar_bottleneck"), "x.npy"), "--out", join(d, "y.npy")],
+      /\[4,3,32,32\] does not match model input "input"/,
+    ],
+    [
+      ["predict", "--model", join(d, "missing.onnx"), "--input", join(dir, "x.npy"), "--out", join(d, "y.npy")],
+      /missing\.onnx: no such file/,
+    ],
     [["grad", "--model", join(dir, "model.onnx"), "--input", join(dir, "x.npy"), "--out", join(d, "g.npy")], /--labels/],
   ];
   for (const [args, re] of cases) {

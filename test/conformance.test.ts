@@ -21,10 +21,12 @@ test("libonnx-testdata is installed (apt-get install libonnx-testdata)", () => {
 });
 
 test("pytorch-converted and pytorch-operator (opset 6 CNN layers and models): ≥ 95% of what onnxruntime passes, no crash", async (t) => {
-  const a = await suite("pytorch-converted"), b = await suite("pytorch-operator");
+  const a = await suite("pytorch-converted"),
+    b = await suite("pytorch-operator");
   t.diagnostic(`pytorch-converted ${JSON.stringify(a.counts)}; pytorch-operator ${JSON.stringify(b.counts)}`);
   assert.deepEqual([...a.bad, ...b.bad], []);
-  const pass = a.counts.pass + b.counts.pass, runnable = a.runnable + b.runnable;
+  const pass = a.counts.pass + b.counts.pass,
+    runnable = a.runnable + b.runnable;
   assert.ok(runnable >= 80, `only ${runnable} runnable tests`);
   assert.ok(pass / runnable >= 0.95, `${pass}/${runnable} pass`);
 });

@@ -15,7 +15,8 @@ import { fixtureDir, tmp } from "./helpers.js";
 function run(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ["bin/robustlens.js", ...args]);
-    let stdout = "", stderr = "";
+    let stdout = "",
+      stderr = "";
     p.stdout.on("data", (d) => (stdout += d));
     p.stderr.on("data", (d) => (stderr += d));
     p.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
@@ -23,7 +24,15 @@ function run(args: readonly string[]): Promise<{ status: number; stdout: string;
 }
 
 const files = new Map<string, Uint8Array>([
-  ["train-images-idx3-ubyte.gz", gzipSync(serializeIdx([4, 28, 28], Uint8Array.from({ length: 4 * 784 }, (_, i) => i % 256)))],
+  [
+    "train-images-idx3-ubyte.gz",
+    gzipSync(
+      serializeIdx(
+        [4, 28, 28],
+        Uint8Array.from({ length: 4 * 784 }, (_, i) => i % 256),
+      ),
+    ),
+  ],
   ["train-labels-idx1-ubyte.gz", gzipSync(serializeIdx([4], Uint8Array.from([3, 1, 4, 1])))],
   ["t10k-images-idx3-ubyte.gz", gzipSync(serializeIdx([2, 28, 28], new Uint8Array(2 * 784).fill(128)))],
   ["t10k-labels-idx1-ubyte.gz", gzipSync(serializeIdx([2], Uint8Array.from([5, 9])))],
@@ -39,11 +48,17 @@ test("data fetch: downloads and verifies from --base-url; a checksum mismatch is
   try {
     const root = tmp();
     const sums = join(root, "sums.json");
-    writeFileSync(sums, JSON.stringify(Object.fromEntries([...files].map(([k, v]) => [k, `sha256:${createHash("sha256").update(v).digest("hex")}`]))));
+    writeFileSync(
+      sums,
+      JSON.stringify(Object.fromEntries([...files].map(([k, v]) => [k, `sha256:${createHash("sha256").update(v).digest("hex")}`]))),
+    );
     const dir = join(root, "mnist");
     const ok = await run(["data", "fetch", "mnist", "--dir", dir, "--base-url", base, "--checksums", sums]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /train-images-idx3-ubyte\.gz: 0\.0 MB from http:\/\/127\.0\.0\.1:\d+\/train-images-idx3-ubyte\.gz, checksum verified/);
+    assert.match(
+      ok.stdout,
+      /train-images-idx3-ubyte\.gz: 0\.0 MB from http:\/\/127\.0\.0\.1:\d+\/train-images-idx3-ubyte\.gz, checksum verified/,
+    );
     assert.match(ok.stdout, /use --data mnist:/);
     assert.deepEqual(readdirSync(dir).sort(), [...files.keys()].sort());
 
@@ -53,7 +68,10 @@ test("data fetch: downloads and verifies from --base-url; a checksum mismatch is
     const dir2 = join(root, "mnist2");
     const r = await run(["data", "fetch", "mnist", "--dir", dir2, "--base-url", base, "--checksums", sums]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^robustlens: fetch mnist: http:\/\/127\.0\.0\.1:\d+\/train-labels-idx1-ubyte\.gz: md5 mismatch \(expected (ab){16}, got [0-9a-f]{32}\); nothing written for train-labels-idx1-ubyte\.gz\n$/);
+    assert.match(
+      r.stderr,
+      /^robustlens: fetch mnist: http:\/\/127\.0\.0\.1:\d+\/train-labels-idx1-ubyte\.gz: md5 mismatch \(expected (ab){16}, got [0-9a-f]{32}\); nothing written for train-labels-idx1-ubyte\.gz\n$/,
+    );
     assert.deepEqual(readdirSync(dir2), ["train-images-idx3-ubyte.gz"]);
 
     const u = await run(["data", "fetch", "imagenet", "--dir", dir2]);

@@ -4,7 +4,10 @@ import { test } from "node:test";
 import { batches } from "robustlens";
 import { loadDataset } from "robustlens/node";
 
-for (const [spec, first, classes] of [["fashion-mnist", 9, "Ankle boot"], ["mnist", 5, "5"]] as const) {
+for (const [spec, first, classes] of [
+  ["fashion-mnist", 9, "Ankle boot"],
+  ["mnist", 5, "5"],
+] as const) {
   test(`${spec}: 60000 training and 10000 test images of 28×28, 10 classes, known first label`, async () => {
     const tr = await loadDataset(spec, "train");
     const te = await loadDataset(spec, "test");

@@ -20,18 +20,29 @@ before(async () => {
   symlinkSync(outside, join(userDir, "escape"));
   s = await serveExplorer(["--models", userDir]);
 });
-after(async () => { await s?.stop(); });
+after(async () => {
+  await s?.stop();
+});
 
 /** A raw request: the path goes out byte for byte (fetch would normalize "..").*/
-function raw(path: string, o: { method?: string; body?: Buffer; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  path: string,
+  o: { method?: string; body?: Buffer; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const u = new URL(s.url);
   return new Promise((ok, fail) => {
     const req = request({ host: u.hostname, port: u.port, path, method: o.method ?? "GET", headers: o.headers }, (res) => {
       let body = "";
-      res.on("data", (d) => { body += d; });
+      res.on("data", (d) => {
+        body += d;
+      });
       res.on("end", () => ok({ status: res.statusCode!, headers: res.headers, body }));
     });
-    req.on("error", (e) => ((e as NodeJS.ErrnoException).code === "EPIPE" || (e as NodeJS.ErrnoException).code === "ECONNRESET" ? ok({ status: 413, headers: {}, body: "" }) : fail(e)));
+    req.on("error", (e) =>
+      (e as NodeJS.ErrnoException).code === "EPIPE" || (e as NodeJS.ErrnoException).code === "ECONNRESET"
+        ? ok({ status: 413, headers: {}, body: "" })
+        : fail(e),
+    );
     req.end(o.body);
   });
 }
@@ -47,15 +58,31 @@ test("explore serves the bundle cross-origin isolated, on 127.0.0.1, with the zo
   const wasm = await raw("/ort/ort-wasm-simd-threaded.wasm", { method: "HEAD" });
   assert.equal(wasm.headers["content-type"], "application/wasm");
   const index = JSON.parse((await raw("/models/index.json")).body) as { models: { name: string; path: string }[] };
-  assert.deepEqual(index.models.map((m) => m.name), ["fashion-mnist-l2", "fashion-mnist-standard", "mnist-l2", "mnist-standard", "mine"]);
+  assert.deepEqual(
+    index.models.map((m) => m.name),
+    ["fashion-mnist-l2", "fashion-mnist-standard", "mnist-l2", "mnist-standard", "mine"],
+  );
   assert.equal(index.models.at(-1)!.path, "user-models/mine/");
   assert.equal((await raw("/user-models/mine/model.onnx")).status, 200);
   assert.equal((await raw("/models/fashion-mnist-l2/model.json")).status, 200);
 });
 
 test("explore refuses traversal (plain, encoded, double-dot segments, symlinks out), hidden and non-model files", async () => {
-  for (const p of ["/../package.json", "/%2e%2e/package.json", "/models/..%2f..%2fpackage.json", "/models/%2e%2e%2fmodels%2fREADME.md", "/user-models/escape/model.onnx",
-    "/user-models/escape/secret.json", "/models/fashion-mnist-l2/metrics.jsonl", "/..%5c..%5cpackage.json", "/%00", "/%zz", "/.gitignore", "/models/../../package.json", "/nope.html"]) {
+  for (const p of [
+    "/../package.json",
+    "/%2e%2e/package.json",
+    "/models/..%2f..%2fpackage.json",
+    "/models/%2e%2e%2fmodels%2fREADME.md",
+    "/user-models/escape/model.onnx",
+    "/user-models/escape/secret.json",
+    "/models/fashion-mnist-l2/metrics.jsonl",
+    "/..%5c..%5cpackage.json",
+    "/%00",
+    "/%zz",
+    "/.gitignore",
+    "/models/../../package.json",
+    "/nope.html",
+  ]) {
     const r = await raw(p);
     assert.equal(r.status, 404, `${p} → ${r.status}`);
     assert.doesNotMatch(r.body, /secret|robustlens@|"name"/);

@@ -8,18 +8,30 @@ import { loadNpy, nodeExecutor } from "robustlens/node";
 import type { Browser, Page } from "playwright-core";
 import { type Served, launch, serveExplorer } from "./explorer-helpers.js";
 
-interface Result { experiment: string; steps: number; models: { name: string; metrics: Record<string, number | number[]> }[] }
+interface Result {
+  experiment: string;
+  steps: number;
+  models: { name: string; metrics: Record<string, number | number[]> }[];
+}
 
 let s: Served;
 let browser: Browser;
-before(async () => { s = await serveExplorer(); browser = await launch(); });
-after(async () => { await browser?.close(); await s?.stop(); });
+before(async () => {
+  s = await serveExplorer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await s?.stop();
+});
 
 /** Opens the page with a query, collecting console errors and uncaught exceptions. */
 async function open(query: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage();
   const errors: string[] = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${s.url}?${query}`);
   return { page, errors };
@@ -28,7 +40,11 @@ async function open(query: string): Promise<{ page: Page; errors: string[] }> {
 /** Waits for the autorun (or a clicked run) to end and returns status, error and result. */
 async function finished(page: Page, timeout = 240_000): Promise<{ status: string; error?: string; result?: Result }> {
   await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.status ?? ""), null, { timeout });
-  return page.evaluate(() => ({ status: document.body.dataset.status!, error: document.body.dataset.error, result: (window as unknown as { robustlensResult?: Result }).robustlensResult }));
+  return page.evaluate(() => ({
+    status: document.body.dataset.status!,
+    error: document.body.dataset.error,
+    result: (window as unknown as { robustlensResult?: Result }).robustlensResult,
+  }));
 }
 
 const metric = (r: Result, k: number, name: string) => r.models[k]!.metrics[name] as number;
@@ -38,7 +54,12 @@ test("the explorer loads cross-origin isolated with 2 wasm threads, lists the zo
   await page.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 120_000 });
   assert.equal(await page.evaluate(() => crossOriginIsolated), true);
   assert.match(await page.locator("#backendInfo").innerText(), /^wasm, 2 thread\(s\), cross-origin isolated$/);
-  assert.deepEqual(await page.locator("#modelA option").allInnerTexts(), ["fashion-mnist-l2", "fashion-mnist-standard", "mnist-l2", "mnist-standard"]);
+  assert.deepEqual(await page.locator("#modelA option").allInnerTexts(), [
+    "fashion-mnist-l2",
+    "fashion-mnist-standard",
+    "mnist-l2",
+    "mnist-standard",
+  ]);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -48,7 +69,9 @@ const TOLERANCE = 0.05;
 
 test(`autorun inversion reproduces the Node library's relative rep distance within ${TOLERANCE * 100}% (same seed and steps), robust better than standard`, async (t) => {
   const steps = 40;
-  const { page, errors } = await open(`experiment=invert&models=fashion-mnist-standard,fashion-mnist-l2&targets=0-4&steps=${steps}&seed=3&autorun=1`);
+  const { page, errors } = await open(
+    `experiment=invert&models=fashion-mnist-standard,fashion-mnist-l2&targets=0-4&steps=${steps}&seed=3&autorun=1`,
+  );
   const { status, error, result } = await finished(page);
   assert.equal(status, "done", error);
   assert.equal(result!.steps, steps);
@@ -57,7 +80,8 @@ test(`autorun inversion reproduces the Node library's relative rep distance with
     assert.equal(result!.models[k]!.name, name);
     const model = new Model(new Uint8Array(readFileSync(`models/${name}/model.onnx`)), name);
     const lib = await invert(nodeExecutor, model, targets, { seed: "noise", rngSeed: 3, steps });
-    const want = lib.distance.reduce((a, b) => a + b, 0) / 5, got = metric(result!, k, "relDistance");
+    const want = lib.distance.reduce((a, b) => a + b, 0) / 5,
+      got = metric(result!, k, "relDistance");
     t.diagnostic(`${name}: relDistance browser ${got.toFixed(5)}, node ${want.toFixed(5)}`);
     assert.ok(Math.abs(got - want) <= TOLERANCE * want, `${name}: browser ${got} vs node ${want}`);
     for (const m of ["ssim", "labelAgreement"]) assert.ok(Number.isFinite(metric(result!, k, m)), `${name} ${m}`);
@@ -69,14 +93,21 @@ test(`autorun inversion reproduces the Node library's relative rep distance with
 });
 
 test("an L2 attack run lowers accuracy, far more for the standard model than for the robust one", async () => {
-  const { page } = await open("experiment=attack&models=fashion-mnist-standard,fashion-mnist-l2&targets=0-19&threat=l2&eps=1.5&steps=10&autorun=1");
+  const { page } = await open(
+    "experiment=attack&models=fashion-mnist-standard,fashion-mnist-l2&targets=0-19&threat=l2&eps=1.5&steps=10&autorun=1",
+  );
   const { status, error, result } = await finished(page);
   assert.equal(status, "done", error);
   const [std, rob] = [0, 1].map((k) => ({ clean: metric(result!, k, "cleanAccuracy"), adv: metric(result!, k, "advAccuracy") }));
   assert.ok(std!.adv < std!.clean - 0.3, JSON.stringify(std));
   assert.ok(rob!.adv > std!.adv, `robust ${rob!.adv} vs standard ${std!.adv}`);
   // per-step class probabilities were drawn
-  assert.ok((await page.locator(".panel canvas").nth(2).evaluate((c) => (c as HTMLCanvasElement).height)) > 0);
+  assert.ok(
+    (await page
+      .locator(".panel canvas")
+      .nth(2)
+      .evaluate((c) => (c as HTMLCanvasElement).height)) > 0,
+  );
   await page.close();
 });
 
@@ -105,7 +136,11 @@ test("a dropped PyTorch ONNX classifier (CIFAR-shaped, 3×32×32) is inverted ne
   const { page } = await open("experiment=invert&models=fashion-mnist-l2,fashion-mnist-l2&targets=0-1&steps=5");
   await page.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 120_000 });
   await page.locator("#drop1").setInputFiles("test/fixtures/cifar_bottleneck/model.onnx");
-  await page.waitForFunction(() => document.body.dataset.status === "ready" && /loaded model\.onnx/.test(document.getElementById("status")!.textContent!), null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => document.body.dataset.status === "ready" && /loaded model\.onnx/.test(document.getElementById("status")!.textContent!),
+    null,
+    { timeout: 60_000 },
+  );
   await page.locator("#run").click();
   const { status, error, result } = await finished(page);
   assert.equal(status, "done", error);
@@ -117,7 +152,13 @@ test("a dropped PyTorch ONNX classifier (CIFAR-shaped, 3×32×32) is inverted ne
 
 test("WebGPU (SwiftShader adapter): inversion agrees with wasm, or is refused naming the op WebGPU cannot run", async () => {
   const { page } = await open("experiment=invert&models=fashion-mnist-l2&targets=0-1&steps=5&seed=1&backend=webgpu&autorun=1");
-  assert.equal(await page.evaluate(async () => (await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()) != null), true, "no WebGPU adapter");
+  assert.equal(
+    await page.evaluate(
+      async () => (await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()) != null,
+    ),
+    true,
+    "no WebGPU adapter",
+  );
   const gpu = await finished(page);
   await page.close();
   if (gpu.status === "error") {

@@ -33,11 +33,31 @@ const SLOW_MS = 5000;
 
 function corpus(dir: string): Record<Target, Uint8Array[]> {
   const fx = (p: string) => new Uint8Array(readFileSync(join("test/fixtures", p)));
-  const idxImages = serializeIdx([6, 4, 5], Uint8Array.from({ length: 120 }, (_, i) => (i * 37) % 256));
+  const idxImages = serializeIdx(
+    [6, 4, 5],
+    Uint8Array.from({ length: 120 }, (_, i) => (i * 37) % 256),
+  );
   const idxLabels = serializeIdx([6], Uint8Array.from([0, 1, 2, 3, 4, 5]));
   const ck = encodeCheckpoint({
-    state: { epoch: 1, history: [0, 1].map((e) => ({ epoch: e, lr: 0.1, train_loss: 1, train_acc: 0.5, test_acc: 0.5, adv_acc: null, seconds: 1, images_per_second: 10 })), options: { arch: "small-cnn" } },
-    tensors: new Map([["w", tensor("float32", [2, 3], [1, 2, 3, 4, 5, 6])], ["momentum:w", tensor("float32", [2, 3])], ["b", tensor("float32", [2], [0.5, -0.5])]]),
+    state: {
+      epoch: 1,
+      history: [0, 1].map((e) => ({
+        epoch: e,
+        lr: 0.1,
+        train_loss: 1,
+        train_acc: 0.5,
+        test_acc: 0.5,
+        adv_acc: null,
+        seconds: 1,
+        images_per_second: 10,
+      })),
+      options: { arch: "small-cnn" },
+    },
+    tensors: new Map([
+      ["w", tensor("float32", [2, 3], [1, 2, 3, 4, 5, 6])],
+      ["momentum:w", tensor("float32", [2, 3])],
+      ["b", tensor("float32", [2], [0.5, -0.5])],
+    ]),
   });
   void dir;
   return {
@@ -59,17 +79,67 @@ function mutate(b: Uint8Array, rng: Rng, target: Target): { bytes: Uint8Array; w
   const kind = rng.int(9);
   const out = Uint8Array.from(b);
   switch (kind) {
-    case 0: { const n = 1 + rng.int(8); for (let i = 0; i < n; i++) { const p = headPos(); out[p] = out[p]! ^ (1 << rng.int(8)); } return { bytes: out, what: `flip ${n} bits` }; }
-    case 1: { const p = headPos(); out[p] = INTERESTING[rng.int(INTERESTING.length)]!; return { bytes: out, what: `byte ${p} = ${out[p]}` }; }
-    case 2: { const n = rng.int(b.length + 1); return { bytes: b.slice(0, n), what: `truncate to ${n}` }; }
-    case 3: { const n = 1 + rng.int(64); const g = new Uint8Array(b.length + n); g.set(b); for (let i = b.length; i < g.length; i++) g[i] = rng.int(256); return { bytes: g, what: `append ${n}` }; }
-    case 4: { const p = headPos(), n = 1 + rng.int(16); const g = new Uint8Array(b.length + n); g.set(b.subarray(0, p)); for (let i = 0; i < n; i++) g[p + i] = rng.int(256); g.set(b.subarray(p), p + n); return { bytes: g, what: `insert ${n} at ${p}` }; }
-    case 5: { const p = headPos(), n = 1 + rng.int(32); const g = new Uint8Array(Math.max(0, b.length - n)); g.set(b.subarray(0, p).subarray(0, g.length)); if (p + n < b.length) g.set(b.subarray(p + n), p); return { bytes: g, what: `delete ${n} at ${p}` }; }
-    case 6: { const p = headPos(), q = headPos(), n = 1 + rng.int(16); out.copyWithin(p, q, q + n); return { bytes: out, what: `copy ${n} from ${q} to ${p}` }; }
-    case 7: { const p = headPos(); const v = [0xff, 0xff, 0xff, 0x7f]; for (let i = 0; i < 4 && p + i < out.length; i++) out[p + i] = v[i]!; return { bytes: out, what: `max int at ${p}` }; }
+    case 0: {
+      const n = 1 + rng.int(8);
+      for (let i = 0; i < n; i++) {
+        const p = headPos();
+        out[p] = out[p]! ^ (1 << rng.int(8));
+      }
+      return { bytes: out, what: `flip ${n} bits` };
+    }
+    case 1: {
+      const p = headPos();
+      out[p] = INTERESTING[rng.int(INTERESTING.length)]!;
+      return { bytes: out, what: `byte ${p} = ${out[p]}` };
+    }
+    case 2: {
+      const n = rng.int(b.length + 1);
+      return { bytes: b.slice(0, n), what: `truncate to ${n}` };
+    }
+    case 3: {
+      const n = 1 + rng.int(64);
+      const g = new Uint8Array(b.length + n);
+      g.set(b);
+      for (let i = b.length; i < g.length; i++) g[i] = rng.int(256);
+      return { bytes: g, what: `append ${n}` };
+    }
+    case 4: {
+      const p = headPos(),
+        n = 1 + rng.int(16);
+      const g = new Uint8Array(b.length + n);
+      g.set(b.subarray(0, p));
+      for (let i = 0; i < n; i++) g[p + i] = rng.int(256);
+      g.set(b.subarray(p), p + n);
+      return { bytes: g, what: `insert ${n} at ${p}` };
+    }
+    case 5: {
+      const p = headPos(),
+        n = 1 + rng.int(32);
+      const g = new Uint8Array(Math.max(0, b.length - n));
+      g.set(b.subarray(0, p).subarray(0, g.length));
+      if (p + n < b.length) g.set(b.subarray(p + n), p);
+      return { bytes: g, what: `delete ${n} at ${p}` };
+    }
+    case 6: {
+      const p = headPos(),
+        q = headPos(),
+        n = 1 + rng.int(16);
+      out.copyWithin(p, q, q + n);
+      return { bytes: out, what: `copy ${n} from ${q} to ${p}` };
+    }
+    case 7: {
+      const p = headPos();
+      const v = [0xff, 0xff, 0xff, 0x7f];
+      for (let i = 0; i < 4 && p + i < out.length; i++) out[p + i] = v[i]!;
+      return { bytes: out, what: `max int at ${p}` };
+    }
     default:
       // structural edits need a well-formed input (the seed); on an already mutated one, fall back to byte edits
-      try { return structural(b, rng, target); } catch { return mutate(b, rng, target === "npy" ? "idx" : "npy"); }
+      try {
+        return structural(b, rng, target);
+      } catch {
+        return mutate(b, rng, target === "npy" ? "idx" : "npy");
+      }
   }
 }
 
@@ -104,7 +174,10 @@ function structural(b: Uint8Array, rng: Rng, target: Target): { bytes: Uint8Arra
     let bytes = encodeCheckpoint({ state, tensors });
     if (rng.next() < 0.5) {
       const len = new DataView(bytes.buffer).getUint32(8, true);
-      const text = new TextDecoder().decode(bytes.subarray(12, 12 + len)).replace(/"offset":(\d+)/, (_, o) => `"offset":${pick([-40, Number(o) + 4, 1e12, -1])}`).replace(/"shape":\[2,3\]/, rng.next() < 0.5 ? '"shape":[-2,3]' : '"shape":[2,3]');
+      const text = new TextDecoder()
+        .decode(bytes.subarray(12, 12 + len))
+        .replace(/"offset":(\d+)/, (_, o) => `"offset":${pick([-40, Number(o) + 4, 1e12, -1])}`)
+        .replace(/"shape":\[2,3\]/, rng.next() < 0.5 ? '"shape":[-2,3]' : '"shape":[2,3]');
       const enc = new TextEncoder().encode(text);
       const out = new Uint8Array(12 + enc.length + (bytes.length - 12 - len));
       out.set(bytes.subarray(0, 12));
@@ -120,7 +193,10 @@ function structural(b: Uint8Array, rng: Rng, target: Target): { bytes: Uint8Arra
     const out = Uint8Array.from(raw);
     const p = rng.int(Math.min(out.length, 16));
     out[p] = pick([0, 1, 0xff, 0x08, 0x0d]);
-    if (rng.next() < 0.3) { out[4] = 0x7f; out[5] = 0xff; }
+    if (rng.next() < 0.3) {
+      out[4] = 0x7f;
+      out[5] = 0xff;
+    }
     const grown = rng.next() < 0.2 ? concat(out, new Uint8Array(1 << 16)) : out;
     return { bytes: new Uint8Array(gzipSync(grown)), what: `gzip of IDX with byte ${p} edited` };
   }
@@ -129,13 +205,21 @@ function structural(b: Uint8Array, rng: Rng, target: Target): { bytes: Uint8Arra
   return { bytes: out, what: "header bytes" };
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array { const o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; }
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const o = new Uint8Array(a.length + b.length);
+  o.set(a);
+  o.set(b, a.length);
+  return o;
+}
 
 function withCrc(withOld: Uint8Array): Uint8Array {
   // the trailing 4 bytes are the CRC of everything before them
   const body = withOld.subarray(0, withOld.length - 4);
   let c = 0xffffffff;
-  for (const byte of body) { c ^= byte; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; }
+  for (const byte of body) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
   const out = Uint8Array.from(withOld);
   new DataView(out.buffer).setUint32(out.length - 4, (c ^ 0xffffffff) >>> 0, true);
   return out;
@@ -150,7 +234,8 @@ export function badError(e: unknown, source: string): string | undefined {
   if (e.constructor !== Error) return `${e.constructor.name}: ${e.message}`;
   const m = e.message;
   if (m.includes("\n")) return `multi-line: ${JSON.stringify(m.slice(0, 200))}`;
-  if (/internal|Maximum call stack|is not a function|Cannot read prop|undefined|Invalid typed array|Array buffer allocation|NaN/.test(m)) return `leaks: ${m.slice(0, 200)}`;
+  if (/internal|Maximum call stack|is not a function|Cannot read prop|undefined|Invalid typed array|Array buffer allocation|NaN/.test(m))
+    return `leaks: ${m.slice(0, 200)}`;
   if (/[\x00-\x1f\x7f-\x9f]/.test(m)) return `control characters: ${JSON.stringify(m.slice(0, 200))}`;
   if (!m.includes(source)) return `does not name the file: ${m.slice(0, 200)}`;
   return undefined;
@@ -161,12 +246,16 @@ async function readAs(target: Target, bytes: Uint8Array, path: string, compile: 
     case "onnx": {
       const m = new Model(bytes, path);
       if (compile) {
-        const p = await nodeExecutor.compile(m.graph(1)).catch((e: Error) => { throw new Error(`${path}: ${e.message}`); });
+        const p = await nodeExecutor.compile(m.graph(1)).catch((e: Error) => {
+          throw new Error(`${path}: ${e.message}`);
+        });
         await p.dispose();
       }
       return;
     }
-    case "npy": parseNpy(bytes, path); return;
+    case "npy":
+      parseNpy(bytes, path);
+      return;
     case "idx":
     case "idx.gz":
       writeFileSync(path, bytes);
@@ -175,7 +264,8 @@ async function readAs(target: Target, bytes: Uint8Array, path: string, compile: 
     case "checkpoint": {
       const ck = decodeCheckpoint(bytes, path);
       checkCheckpointState(ck.state, 10, path);
-      for (const [k, t] of ck.tensors) for (const v of t.data) if (!Number.isFinite(v)) throw new Error(`${path}: tensor "${k}" is not finite`);
+      for (const [k, t] of ck.tensors)
+        for (const v of t.data) if (!Number.isFinite(v)) throw new Error(`${path}: tensor "${k}" is not finite`);
     }
   }
 }

@@ -19,7 +19,8 @@ export function cli(args: readonly string[]): { status: number; stdout: string; 
 
 /** ‖a − b‖ / ‖b‖ over all elements. */
 export function relErr(a: Tensor, b: Tensor): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.data.length; i++) {
     const d = Number(a.data[i]) - Number(b.data[i]);
     num += d * d;
@@ -36,7 +37,14 @@ export function fixtureDir(name: string): string {
     try {
       execFileSync("/usr/bin/python3", ["scripts/make_fixtures.py", "--only", name, "--out", GEN], { stdio: "pipe" });
     } catch (e) {
-      throw new Error(`generating ${name} needs Debian's python3-torch python3-torchvision python3-onnx (apt-get install them): ${String((e as { stderr?: Buffer }).stderr ?? e).split("\n").slice(-2).join(" ")}`);
+      throw new Error(
+        `generating ${name} needs Debian's python3-torch python3-torchvision python3-onnx (apt-get install them): ${String(
+          (e as { stderr?: Buffer }).stderr ?? e,
+        )
+          .split("\n")
+          .slice(-2)
+          .join(" ")}`,
+      );
     }
   }
   return dir;

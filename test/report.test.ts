@@ -12,13 +12,17 @@ import { cli, fixtureDir, mean, tmp } from "./helpers.js";
 
 const fx = fixtureDir("fmnist_small");
 const DATA = `npy:${join(fx, "x.npy")},${join(fx, "labels.npy")}`;
-const ROBUST = "models/fashion-mnist-l2/model.onnx", STANDARD = "models/fashion-mnist-standard/model.onnx";
+const ROBUST = "models/fashion-mnist-l2/model.onnx",
+  STANDARD = "models/fashion-mnist-standard/model.onnx";
 
 test("inversion from noise: the robust zoo model gets closer to the targets (RMSE, SSIM) than the standard one", async (t) => {
   const x = await loadNpy(join(fx, "x.npy"));
   const targets = sliceBatch(x as Tensor<"float32">, 0, 8);
   const res: Record<string, { rmse: number; ssim: number }> = {};
-  for (const [name, path] of [["robust", ROBUST], ["standard", STANDARD]] as const) {
+  for (const [name, path] of [
+    ["robust", ROBUST],
+    ["standard", STANDARD],
+  ] as const) {
     const model = new Model(new Uint8Array(readFileSync(path)), path);
     const inv = await invert(nodeExecutor, model, targets, { steps: 200 });
     res[name] = { rmse: mean(rmse(inv.x, targets)), ssim: mean(ssim(inv.x, targets)) };
@@ -32,7 +36,21 @@ let dir = "";
 let run: ReturnType<typeof cli>;
 before(() => {
   dir = join(tmp(), "report");
-  run = cli(["report", "--models", `${STANDARD},${ROBUST}`, "--data", DATA, "--ood", "mnist:0-3", "--count", "4", "--scale", "0.02", "--out", dir]);
+  run = cli([
+    "report",
+    "--models",
+    `${STANDARD},${ROBUST}`,
+    "--data",
+    DATA,
+    "--ood",
+    "mnist:0-3",
+    "--count",
+    "4",
+    "--scale",
+    "0.02",
+    "--out",
+    dir,
+  ]);
 });
 
 test("report: index.html has the metric table and every figure for each model; every image it references exists", () => {
@@ -47,7 +65,11 @@ test("report: index.html has the metric table and every figure for each model; e
     const sec = new RegExp(`<section id="${id}">([\\s\\S]*?)</section>`).exec(html);
     assert.ok(sec, `section ${id}`);
     assert.equal(sec[1]!.match(/<figure><figcaption>/g)?.length, 2, `section ${id}: one figure per model`);
-    assert.equal(sec[1]!.match(/<figure class="plot"><img src="figures\/objective-[a-z]+-[a-z]+\.svg"/g)?.length ?? 0, plotsIn[id], `section ${id}: objective plots`);
+    assert.equal(
+      sec[1]!.match(/<figure class="plot"><img src="figures\/objective-[a-z]+-[a-z]+\.svg"/g)?.length ?? 0,
+      plotsIn[id],
+      `section ${id}: objective plots`,
+    );
   }
   // the accuracy-vs-ε curves come first, before the metric table; the training curves after the figures
   assert.ok(html.indexOf('<section id="robustness">') < html.indexOf('id="metrics"'));
@@ -59,13 +81,26 @@ test("report: index.html has the metric table and every figure for each model; e
     assert.ok(!s.startsWith("/") && !s.includes(".."), `relative path ${s}`);
     assert.ok(existsSync(join(dir, s)), `missing ${s}`);
   }
-  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { models: { name: string; invert: { ssim: number; labelAgreement: number }; generate: { labelAgreement: number; judgeScore: number }; inpaint: { rmse: number; rmseCorrupted: number } }[] };
-  assert.deepEqual(metrics.models.map((m) => m.name), ["fashion-mnist-standard", "fashion-mnist-l2"]);
+  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as {
+    models: {
+      name: string;
+      invert: { ssim: number; labelAgreement: number };
+      generate: { labelAgreement: number; judgeScore: number };
+      inpaint: { rmse: number; rmseCorrupted: number };
+    }[];
+  };
+  assert.deepEqual(
+    metrics.models.map((m) => m.name),
+    ["fashion-mnist-standard", "fashion-mnist-l2"],
+  );
   for (const m of metrics.models) {
     // NaN is written as null: a missing judge must fail here
     assert.equal(typeof m.invert.labelAgreement, "number");
     assert.ok(Number.isFinite(m.invert.ssim) && m.invert.labelAgreement >= 0 && m.invert.labelAgreement <= 1);
-    assert.ok(m.generate.labelAgreement >= 0 && m.generate.labelAgreement <= 1 && m.generate.judgeScore >= 1 && m.generate.judgeScore <= 10, JSON.stringify(m.generate));
+    assert.ok(
+      m.generate.labelAgreement >= 0 && m.generate.labelAgreement <= 1 && m.generate.judgeScore >= 1 && m.generate.judgeScore <= 10,
+      JSON.stringify(m.generate),
+    );
     assert.ok(m.inpaint.rmse > 0 && m.inpaint.rmseCorrupted > 0, JSON.stringify(m.inpaint));
   }
 });
@@ -74,13 +109,22 @@ test("report plots: accuracy vs ε from the shipped eval.json, each model's obje
   assert.equal(run.status, 0, run.stderr);
   const rob = specValues(await readPlotSpec(join(dir, "figures/robustness.svg")));
   for (const name of ["fashion-mnist-standard", "fashion-mnist-l2"]) {
-    const ev = JSON.parse(readFileSync(`models/${name}/eval.json`, "utf8")) as { clean_accuracy: number; results: { eps: number; attack: string; robust_accuracy: number }[] };
+    const ev = JSON.parse(readFileSync(`models/${name}/eval.json`, "utf8")) as {
+      clean_accuracy: number;
+      results: { eps: number; attack: string; robust_accuracy: number }[];
+    };
     const pgd = rob.filter((v) => v.model === name && v.attack === "PGD-20");
-    assert.deepEqual(pgd.map((v) => v.eps), [0, ...ev.results.filter((r) => r.attack === "pgd").map((r) => r.eps)]);
+    assert.deepEqual(
+      pgd.map((v) => v.eps),
+      [0, ...ev.results.filter((r) => r.attack === "pgd").map((r) => r.eps)],
+    );
     assert.equal(pgd[0]!.accuracy, Number((100 * ev.clean_accuracy).toPrecision(4)));
     assert.equal(rob.filter((v) => v.model === name && v.attack === "APGD-CE-20").length, pgd.length);
   }
-  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as { steps: { invert: number }; models: { name: string; invert: { distance: number } }[] };
+  const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8")) as {
+    steps: { invert: number };
+    models: { name: string; invert: { distance: number } }[];
+  };
   const inv = specValues(await readPlotSpec(join(dir, "figures/objective-invert-distance.svg")));
   for (const m of metrics.models) {
     const curve = inv.filter((v) => v.model === m.name).map((v) => Number(v.value));
@@ -101,10 +145,23 @@ const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsS
 /** Screenshot of a page with headless Chromium; returns the fraction of dark pixels (the figures are mostly black). */
 async function darkFraction(page: string): Promise<{ dark: number; width: number; height: number }> {
   const shot = join(tmp(), "shot.png");
-  const r = spawnSync(CHROMIUM!, [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-extensions", "--no-first-run",
-    `--user-data-dir=${tmp()}`, "--hide-scrollbars", "--window-size=1300,4000", `--screenshot=${shot}`, `file://${page}`,
-  ], { encoding: "utf8", timeout: 90_000 });
+  const r = spawnSync(
+    CHROMIUM!,
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-extensions",
+      "--no-first-run",
+      `--user-data-dir=${tmp()}`,
+      "--hide-scrollbars",
+      "--window-size=1300,4000",
+      `--screenshot=${shot}`,
+      `file://${page}`,
+    ],
+    { encoding: "utf8", timeout: 90_000 },
+  );
   assert.ok(existsSync(shot), `chromium wrote no screenshot (status ${r.status}): ${String(r.stderr).split("\n").slice(-3).join(" ")}`);
   const { data, info } = await sharp(shot).greyscale().raw().toBuffer({ resolveWithObject: true });
   let dark = 0;
@@ -112,26 +169,36 @@ async function darkFraction(page: string): Promise<{ dark: number; width: number
   return { dark: dark / data.length, width: info.width, height: info.height };
 }
 
-test("headless Chromium shows the figures: the page is far darker with its images than with them missing", { skip: !CHROMIUM && "chromium is not installed (apt-get install chromium; .ci/run installs it)" }, async (t) => {
-  assert.equal(run.status, 0, run.stderr);
-  const withImages = await darkFraction(join(dir, "index.html"));
-  const broken = join(tmp(), "broken");
-  cpSync(dir, broken, { recursive: true });
-  rmSync(join(broken, "figures"), { recursive: true });
-  const without = await darkFraction(join(broken, "index.html"));
-  t.diagnostic(`dark pixels: ${(100 * withImages.dark).toFixed(1)}% with figures, ${(100 * without.dark).toFixed(1)}% without`);
-  assert.equal(withImages.width, 1300);
-  assert.ok(withImages.dark > 0.05, `figures cover ${(100 * withImages.dark).toFixed(1)}% of the screenshot`);
-  assert.ok(withImages.dark > 4 * without.dark, `with ${withImages.dark}, without ${without.dark}`);
-});
+test(
+  "headless Chromium shows the figures: the page is far darker with its images than with them missing",
+  { skip: !CHROMIUM && "chromium is not installed (apt-get install chromium; .ci/run installs it)" },
+  async (t) => {
+    assert.equal(run.status, 0, run.stderr);
+    const withImages = await darkFraction(join(dir, "index.html"));
+    const broken = join(tmp(), "broken");
+    cpSync(dir, broken, { recursive: true });
+    rmSync(join(broken, "figures"), { recursive: true });
+    const without = await darkFraction(join(broken, "index.html"));
+    t.diagnostic(`dark pixels: ${(100 * withImages.dark).toFixed(1)}% with figures, ${(100 * without.dark).toFixed(1)}% without`);
+    assert.equal(withImages.width, 1300);
+    assert.ok(withImages.dark > 0.05, `figures cover ${(100 * withImages.dark).toFixed(1)}% of the screenshot`);
+    assert.ok(withImages.dark > 4 * without.dark, `with ${withImages.dark}, without ${without.dark}`);
+  },
+);
 
 /** Fraction of strongly coloured pixels (the plots' palette; the image grids are gray) in a region of an RGB screenshot. */
-function colouredFraction(img: { data: Buffer; width: number; channels: number }, box: { x: number; y: number; width: number; height: number }): number {
-  let hit = 0, all = 0;
+function colouredFraction(
+  img: { data: Buffer; width: number; channels: number },
+  box: { x: number; y: number; width: number; height: number },
+): number {
+  let hit = 0,
+    all = 0;
   for (let y = Math.max(0, Math.floor(box.y)); y < Math.floor(box.y + box.height); y++) {
     for (let x = Math.max(0, Math.floor(box.x)); x < Math.min(img.width, Math.floor(box.x + box.width)); x++) {
       const i = (y * img.width + x) * img.channels;
-      const r = img.data[i]!, g = img.data[i + 1]!, b = img.data[i + 2]!;
+      const r = img.data[i]!,
+        g = img.data[i + 1]!,
+        b = img.data[i + 2]!;
       if (Math.max(r, g, b) - Math.min(r, g, b) > 60) hit++;
       all++;
     }
@@ -139,35 +206,61 @@ function colouredFraction(img: { data: Buffer; width: number; channels: number }
   return hit / Math.max(1, all);
 }
 
-test("headless Chromium shows every plot: each plot's box on the full-page screenshot holds coloured curves; the first is accuracy vs ε", { skip: !CHROMIUM && "chromium is not installed" }, async (t) => {
-  assert.equal(run.status, 0, run.stderr);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-    await page.goto(`file://${join(dir, "index.html")}`, { waitUntil: "load" });
-    const boxes = await page.$$eval("figure.plot img", (imgs) => imgs.map((i) => {
-      const r = (i as HTMLImageElement).getBoundingClientRect();
-      return { src: i.getAttribute("src")!, loaded: (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0, x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height };
-    }));
-    const firstHeading = await page.$eval("h2", (h) => h.textContent);
-    const shot = join(tmp(), "report.png");
-    await page.screenshot({ path: shot, fullPage: true });
-    t.diagnostic(`screenshot ${shot}`);
-    const { data, info } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const img = { data, width: info.width, channels: info.channels };
-    assert.equal(firstHeading, "Accuracy under attack");
-    assert.equal(boxes.length, 8);
-    assert.equal(boxes[0]!.src, "figures/robustness.svg");
-    for (const b of boxes) {
-      assert.ok(b.loaded, `${b.src} did not load`);
-      assert.ok(b.width > 250 && b.height > 150, `${b.src}: ${b.width}×${b.height}`);
-      const c = colouredFraction(img, b);
-      assert.ok(c > 0.005, `${b.src}: only ${(100 * c).toFixed(2)}% coloured pixels in its box`);
+test(
+  "headless Chromium shows every plot: each plot's box on the full-page screenshot holds coloured curves; the first is accuracy vs ε",
+  { skip: !CHROMIUM && "chromium is not installed" },
+  async (t) => {
+    assert.equal(run.status, 0, run.stderr);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+      await page.goto(`file://${join(dir, "index.html")}`, { waitUntil: "load" });
+      const boxes = await page.$$eval("figure.plot img", (imgs) =>
+        imgs.map((i) => {
+          const r = (i as HTMLImageElement).getBoundingClientRect();
+          return {
+            src: i.getAttribute("src")!,
+            loaded: (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0,
+            x: r.x + scrollX,
+            y: r.y + scrollY,
+            width: r.width,
+            height: r.height,
+          };
+        }),
+      );
+      const firstHeading = await page.$eval("h2", (h) => h.textContent);
+      const shot = join(tmp(), "report.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      t.diagnostic(`screenshot ${shot}`);
+      const { data, info } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const img = { data, width: info.width, channels: info.channels };
+      assert.equal(firstHeading, "Accuracy under attack");
+      assert.equal(boxes.length, 8);
+      assert.equal(boxes[0]!.src, "figures/robustness.svg");
+      for (const b of boxes) {
+        assert.ok(b.loaded, `${b.src} did not load`);
+        assert.ok(b.width > 250 && b.height > 150, `${b.src}: ${b.width}×${b.height}`);
+        const c = colouredFraction(img, b);
+        assert.ok(c > 0.005, `${b.src}: only ${(100 * c).toFixed(2)}% coloured pixels in its box`);
+      }
+      // and the grids around them are not: colour on the page comes from the plots
+      const grid = await page.$eval("#invert figure img", (i) => {
+        const r = i.getBoundingClientRect();
+        return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height };
+      });
+      assert.ok(colouredFraction(img, grid) < 0.001);
+    } finally {
+      await browser.close();
     }
-    // and the grids around them are not: colour on the page comes from the plots
-    const grid = await page.$eval("#invert figure img", (i) => { const r = i.getBoundingClientRect(); return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height }; });
-    assert.ok(colouredFraction(img, grid) < 0.001);
-  } finally {
-    await browser.close();
-  }
-});
+  },
+);

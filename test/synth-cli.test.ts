@@ -8,15 +8,36 @@ import { cli, fixtureDir, tmp } from "./helpers.js";
 
 const fx = fixtureDir("fmnist_small");
 const DATA = `npy:${join(fx, "x.npy")},${join(fx, "labels.npy")}`;
-const ROBUST = "models/fashion-mnist-l2/model.onnx", STANDARD = "models/fashion-mnist-standard/model.onnx";
+const ROBUST = "models/fashion-mnist-l2/model.onnx",
+  STANDARD = "models/fashion-mnist-standard/model.onnx";
 
 test("generate: N per class, class by class in --classes order; Gaussians fitted once and cached in the output folder", async () => {
-  const dir = tmp(), out = join(dir, "gen.png");
-  const args = ["generate", "--model", ROBUST, "--data", DATA, "--classes", "2,0", "--count", "2", "--factor", "2", "--steps", "3", "--out", out];
+  const dir = tmp(),
+    out = join(dir, "gen.png");
+  const args = [
+    "generate",
+    "--model",
+    ROBUST,
+    "--data",
+    DATA,
+    "--classes",
+    "2,0",
+    "--count",
+    "2",
+    "--factor",
+    "2",
+    "--steps",
+    "3",
+    "--out",
+    out,
+  ];
   const r = cli([...args, "--judge", STANDARD]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /fitting class Gaussians to 256 images/);
-  assert.match(r.stdout, /4 images \(2 per class: Pullover, T-shirt\/top\); ε 15\.155, α 0\.2526, 3 steps; loss [\d.]+ → [\d.]+; .*label agreement \(fashion-mnist-standard\) [\d.]+%  judge score [\d.]+/);
+  assert.match(
+    r.stdout,
+    /4 images \(2 per class: Pullover, T-shirt\/top\); ε 15\.155, α 0\.2526, 3 steps; loss [\d.]+ → [\d.]+; .*label agreement \(fashion-mnist-standard\) [\d.]+%  judge score [\d.]+/,
+  );
   assert.ok(existsSync(out));
   const x = await loadNpy(out.replace(/\.png$/, ".npy"));
   assert.deepEqual(x.shape, [4, 1, 28, 28]);
@@ -34,7 +55,10 @@ test("inpaint and super-resolve: three-row grids, region/whole-image scores agai
   const dir = tmp();
   const ip = cli(["inpaint", "--model", ROBUST, "--images", `${DATA}:0-1`, "--steps", "5", "--out", join(dir, "ip.png")]);
   assert.equal(ip.status, 0, ip.stderr);
-  assert.match(ip.stdout, /2 images inpainted \(classes from dataset labels\); .*masked region vs original: RMSE [\d.]+ \(corrupted [\d.]+\), SSIM [-\d.]+ \(corrupted [-\d.]+\)/);
+  assert.match(
+    ip.stdout,
+    /2 images inpainted \(classes from dataset labels\); .*masked region vs original: RMSE [\d.]+ \(corrupted [\d.]+\), SSIM [-\d.]+ \(corrupted [-\d.]+\)/,
+  );
   assert.deepEqual((await loadNpy(join(dir, "ip.npy"))).shape, [2, 1, 28, 28]);
   const sr = cli(["super-resolve", "--model", ROBUST, "--images", `${DATA}:0-1`, "--steps", "5", "--out", join(dir, "sr.png")]);
   assert.equal(sr.status, 0, sr.stderr);
@@ -43,8 +67,14 @@ test("inpaint and super-resolve: three-row grids, region/whole-image scores agai
 
 test("synthesis commands: bad classes, factors and masks fail with one line naming the option", () => {
   const bad = [
-    [["translate", "--model", ROBUST, "--images", `${DATA}:0`, "--to", "Nope"], /--to "Nope": "Nope" is not a class index or one of T-shirt/],
-    [["sketch", "--model", ROBUST, "--images", `${DATA}:0`, "--class", "12"], /--class "12": class 12 is out of range \(model has 10 classes/],
+    [
+      ["translate", "--model", ROBUST, "--images", `${DATA}:0`, "--to", "Nope"],
+      /--to "Nope": "Nope" is not a class index or one of T-shirt/,
+    ],
+    [
+      ["sketch", "--model", ROBUST, "--images", `${DATA}:0`, "--class", "12"],
+      /--class "12": class 12 is out of range \(model has 10 classes/,
+    ],
     [["super-resolve", "--model", ROBUST, "--images", `${DATA}:0`, "--factor", "3"], /28×28 images are not divisible by factor 3/],
     [["paint", "--model", ROBUST, "--images", `${DATA}:0`, "--feature", "1", "--mask", "missing.png"], /missing\.png: no such file/],
   ] as const;

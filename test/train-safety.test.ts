@@ -9,11 +9,33 @@ import { test } from "node:test";
 import { cli, tmp } from "./helpers.js";
 
 const DATA = "fashion-mnist?limit=128";
-const trainArgs = (out: string, extra: string[] = []) => ["train", "--data", DATA, "--arch", "small-cnn", "--batch-size", "64", "--eval-limit", "64", "--out", out, ...extra];
+const trainArgs = (out: string, extra: string[] = []) => [
+  "train",
+  "--data",
+  DATA,
+  "--arch",
+  "small-cnn",
+  "--batch-size",
+  "64",
+  "--eval-limit",
+  "64",
+  "--out",
+  out,
+  ...extra,
+];
 
 function snapshot(dir: string): Record<string, string> {
   if (!existsSync(dir)) return {};
-  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash("sha1").update(readFileSync(join(dir, f))).digest("hex")]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [
+        f,
+        createHash("sha1")
+          .update(readFileSync(join(dir, f)))
+          .digest("hex"),
+      ]),
+  );
 }
 
 function refuses(args: string[], re: RegExp, dir: string): string {
@@ -33,8 +55,16 @@ test("an existing run is refused without --resume/--overwrite, resume must keep 
   const out = join(tmp(), "run");
   const first = cli(trainArgs(out, ["--epochs", "1"]));
   assert.equal(first.status, 0, first.stderr);
-  refuses(trainArgs(out, ["--epochs", "1"]), /holds a training run \(checkpoint\.rlck, metrics\.jsonl, model\.onnx, model\.json\); pass --resume to continue it or --overwrite/, out);
-  refuses(trainArgs(out, ["--epochs", "1", "--resume", "--lr", "0.5"]), /--resume: option lr differs from the run in .*checkpoint\.rlck: it was 0\.1, now 0\.5/, out);
+  refuses(
+    trainArgs(out, ["--epochs", "1"]),
+    /holds a training run \(checkpoint\.rlck, metrics\.jsonl, model\.onnx, model\.json\); pass --resume to continue it or --overwrite/,
+    out,
+  );
+  refuses(
+    trainArgs(out, ["--epochs", "1", "--resume", "--lr", "0.5"]),
+    /--resume: option lr differs from the run in .*checkpoint\.rlck: it was 0\.1, now 0\.5/,
+    out,
+  );
   refuses(trainArgs(out, ["--epochs", "1", "--resume", "--adv", "l2", "--eps", "1"]), /option adv differs/, out);
   refuses(trainArgs(out, ["--epochs", "1", "--resume", "--seed", "3"]), /option seed differs/, out);
   refuses(trainArgs(out, ["--epochs", "2", "--resume"]), /option epochs differs/, out);
@@ -48,7 +78,10 @@ test("an existing run is refused without --resume/--overwrite, resume must keep 
   const again = cli(trainArgs(out, ["--epochs", "1", "--resume"]));
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /taking over the stale lock .*\.lock \(process \d+ is gone\)/);
-  assert.deepEqual(readdirSync(out).filter((f) => f.endsWith(".tmp") || f === ".lock"), []);
+  assert.deepEqual(
+    readdirSync(out).filter((f) => f.endsWith(".tmp") || f === ".lock"),
+    [],
+  );
   const over = cli(trainArgs(out, ["--epochs", "1", "--overwrite", "--seed", "5"]));
   assert.equal(over.status, 0, over.stderr);
   assert.equal(readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").length, 1);
@@ -67,9 +100,26 @@ test("a damaged checkpoint is refused on --resume with one line naming it; non-f
   refuses(trainArgs(out, ["--epochs", "1", "--resume"]), /checkpoint\.rlck: checksum mismatch/, out);
 
   const nan = join(tmp(), "nan");
-  const r = cli(["train", "--data", "fashion-mnist?limit=512", "--arch", "small-cnn", "--batch-size", "64", "--epochs", "1", "--lr", "1e6", "--out", nan]);
+  const r = cli([
+    "train",
+    "--data",
+    "fashion-mnist?limit=512",
+    "--arch",
+    "small-cnn",
+    "--batch-size",
+    "64",
+    "--epochs",
+    "1",
+    "--lr",
+    "1e6",
+    "--out",
+    nan,
+  ]);
   assert.notEqual(r.status, 0, "training with lr 1e6 must fail, not export a NaN model");
-  assert.match(r.stderr, /epoch 1: (the training loss became (NaN|Infinity)|weight ".*" became non-finite).*no epoch completed, so no checkpoint was written/);
+  assert.match(
+    r.stderr,
+    /epoch 1: (the training loss became (NaN|Infinity)|weight ".*" became non-finite).*no epoch completed, so no checkpoint was written/,
+  );
   assert.deepEqual(readdirSync(nan), ["metrics.jsonl"]);
   assert.equal(readFileSync(join(nan, "metrics.jsonl"), "utf8"), "");
 });

@@ -10,16 +10,23 @@ import { cli, fixtureDir, tmp } from "./helpers.js";
 const { onnx } = onnxProto;
 
 function modelWith(op: string): Uint8Array {
-  const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 28 }, { dimValue: 28 }] } } } });
+  const vi = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 28 }, { dimValue: 28 }] } } },
+  });
   return onnx.ModelProto.encode({
-    irVersion: 8, opsetImport: [{ domain: "", version: 17 }],
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 17 }],
     graph: { name: "g", input: [vi("input")], output: [vi("y")], node: [{ opType: op, name: "weird1", input: ["input"], output: ["y"] }] },
   }).finish();
 }
 
 test("importOnnx names the unsupported op, its node and the supported list", () => {
-  assert.throws(() => importOnnx(modelWith("Hardmax"), { source: "m.onnx" }), (e: Error) =>
-    /unsupported op "Hardmax"/.test(e.message) && /weird1/.test(e.message) && /Conv/.test(e.message) && !e.message.includes("\n"));
+  assert.throws(
+    () => importOnnx(modelWith("Hardmax"), { source: "m.onnx" }),
+    (e: Error) =>
+      /unsupported op "Hardmax"/.test(e.message) && /weird1/.test(e.message) && /Conv/.test(e.message) && !e.message.includes("\n"),
+  );
 });
 
 test("CLI: unsupported op is a one-line error with non-zero exit", () => {

@@ -28,8 +28,10 @@ async function fixture(name: string) {
 /** The largest perturbation norm and the farthest distance outside [0,1] over the examples. */
 function extent(kind: "l2" | "linf", x: Tensor, x0: Tensor): { norm: number; outside: number } {
   const tm = threatModel({ kind, eps: 1 });
-  const n = x0.shape[0]!, per = x0.data.length / n;
-  let norm = 0, outside = 0;
+  const n = x0.shape[0]!,
+    per = x0.data.length / n;
+  let norm = 0,
+    outside = 0;
   for (let i = 0; i < n; i++) {
     const d = Array.from({ length: per }, (_, j) => Number(x.data[i * per + j]) - Number(x0.data[i * per + j]));
     norm = Math.max(norm, tm.norm(d));
@@ -39,7 +41,8 @@ function extent(kind: "l2" | "linf", x: Tensor, x0: Tensor): { norm: number; out
 }
 
 const sum = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
-const accuracy = (logits: Tensor, labels: Tensor) => argmaxRows(logits).filter((p, i) => p === Number(labels.data[i])).length / labels.shape[0]!;
+const accuracy = (logits: Tensor, labels: Tensor) =>
+  argmaxRows(logits).filter((p, i) => p === Number(labels.data[i])).length / labels.shape[0]!;
 
 test("checkpoints follow the paper's definition (N = 100 gives 0, 22, 41, 57, 70, 80, 87, 93, 99)", () => {
   // p0 = 0, p1 = 0.22, p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06); w_j = ceil(p_j·N) (float rounding tolerated)
@@ -88,18 +91,23 @@ test("DLR loss matches a JS computation on the fixture's logits (label on top an
 test("DLR gradient (TopK, Where, one-hot) passes a random-direction check", async () => {
   const labels = tensor("int64", [4], [0, 3, 5, 1]);
   await checkGradient({
-    inputs: { z: distinctTensor("float32", [4, 6], 5), y: labels }, fixed: ["y"], eps: 1e-3,
+    inputs: { z: distinctTensor("float32", [4, 6], 5), y: labels },
+    fixed: ["y"],
+    eps: 1e-3,
     build: (g, v) => dlr(g, v.z!, v.y!),
   });
 });
 
 test("APGD-CE (L∞ 8/255, 20 steps) reaches at least PGD-20's summed CE and stays in the ball and box", async () => {
   const { model, x, labels } = await fixture("cifar_bottleneck");
-  const eps = 8 / 255, loss = ceLoss(labels);
+  const eps = 8 / 255,
+    loss = ceLoss(labels);
   const p = await pgd(nodeExecutor, model, x, { threat: { kind: "linf", eps }, loss, steps: 20, keep: "best" });
   const ticks: number[] = [];
   const a = await apgd(nodeExecutor, model, x, { threat: { kind: "linf", eps }, loss, steps: 20, seed: 1, onStep: (d) => ticks.push(d) });
-  console.log(`# cifar_bottleneck linf 8/255: CE sum pgd-20 ${sum(p.loss).toFixed(3)} (acc ${accuracy(p.logits, labels)}), apgd-ce-20 ${sum(a.loss).toFixed(3)} (acc ${accuracy(a.logits, labels)})`);
+  console.log(
+    `# cifar_bottleneck linf 8/255: CE sum pgd-20 ${sum(p.loss).toFixed(3)} (acc ${accuracy(p.logits, labels)}), apgd-ce-20 ${sum(a.loss).toFixed(3)} (acc ${accuracy(a.logits, labels)})`,
+  );
   assert.ok(sum(a.loss) >= sum(p.loss), `apgd ${sum(a.loss)} < pgd ${sum(p.loss)}`);
   assert.equal(ticks.length, 20);
   const e = extent("linf", a.x, x);
@@ -107,7 +115,10 @@ test("APGD-CE (L∞ 8/255, 20 steps) reaches at least PGD-20's summed CE and sta
   // the reported loss and logits belong to the returned point
   const again = await forward(nodeExecutor, model, a.x);
   for (let i = 0; i < again.data.length; i++) assert.ok(Math.abs(Number(again.data[i]) - Number(a.logits.data[i])) < 1e-4);
-  assert.deepEqual(a.success, argmaxRows(a.logits).map((q, i) => q !== Number(labels.data[i])));
+  assert.deepEqual(
+    a.success,
+    argmaxRows(a.logits).map((q, i) => q !== Number(labels.data[i])),
+  );
 });
 
 test("APGD-DLR runs at L2 ε = 0.5, respects the ball, and more restarts only add successes", async () => {
@@ -126,11 +137,14 @@ test("APGD-DLR runs at L2 ε = 0.5, respects the ball, and more restarts only ad
 test("fmnist_small (trained): APGD-CE beats PGD-20 at L∞ 0.05; APGD-DLR lowers accuracy at L2 1.0", async () => {
   const { model, x, labels } = await fixture("fmnist_small");
   const clean = accuracy(await forward(nodeExecutor, model, x), labels);
-  const linf = { kind: "linf", eps: 0.05 } as const, l2 = { kind: "l2", eps: 1 } as const;
+  const linf = { kind: "linf", eps: 0.05 } as const,
+    l2 = { kind: "l2", eps: 1 } as const;
   const p = await pgd(nodeExecutor, model, x, { threat: linf, loss: ceLoss(labels), steps: 20, keep: "best" });
   const ce = await apgd(nodeExecutor, model, x, { threat: linf, loss: ceLoss(labels), steps: 20, seed: 1 });
   const d = await apgd(nodeExecutor, model, x, { threat: l2, loss: dlrLoss(labels), steps: 20, seed: 1 });
-  console.log(`# fmnist_small: clean acc ${clean}; linf 0.05: pgd-20 CE sum ${sum(p.loss).toFixed(1)} acc ${accuracy(p.logits, labels)}, apgd-ce-20 CE sum ${sum(ce.loss).toFixed(1)} acc ${accuracy(ce.logits, labels)}; l2 1.0: apgd-dlr-20 acc ${accuracy(d.logits, labels)}`);
+  console.log(
+    `# fmnist_small: clean acc ${clean}; linf 0.05: pgd-20 CE sum ${sum(p.loss).toFixed(1)} acc ${accuracy(p.logits, labels)}, apgd-ce-20 CE sum ${sum(ce.loss).toFixed(1)} acc ${accuracy(ce.logits, labels)}; l2 1.0: apgd-dlr-20 acc ${accuracy(d.logits, labels)}`,
+  );
   assert.ok(sum(ce.loss) >= sum(p.loss), `apgd ${sum(ce.loss)} < pgd ${sum(p.loss)}`);
   assert.ok(accuracy(ce.logits, labels) <= accuracy(p.logits, labels));
   assert.ok(accuracy(d.logits, labels) < clean - 0.3, `apgd-dlr accuracy ${accuracy(d.logits, labels)} vs clean ${clean}`);
@@ -139,11 +153,19 @@ test("fmnist_small (trained): APGD-CE beats PGD-20 at L∞ 0.05; APGD-DLR lowers
 
 test("errors: an unconstrained threat and fewer than 3 classes are refused in one line", async () => {
   const { model, x, labels } = await fixture("cifar_bottleneck");
-  await assert.rejects(apgd(nodeExecutor, model, x, { threat: { kind: "unconstrained" }, loss: ceLoss(labels) }),
-    (e: Error) => /apgd needs an l2 or linf threat/.test(e.message) && !e.message.includes("\n"));
-  await assert.rejects(apgd(nodeExecutor, model, x, { threat: { kind: "linf", eps: 0.1 }, loss: ceLoss(labels), steps: 0 }), /steps must be a positive integer/);
+  await assert.rejects(
+    apgd(nodeExecutor, model, x, { threat: { kind: "unconstrained" }, loss: ceLoss(labels) }),
+    (e: Error) => /apgd needs an l2 or linf threat/.test(e.message) && !e.message.includes("\n"),
+  );
+  await assert.rejects(
+    apgd(nodeExecutor, model, x, { threat: { kind: "linf", eps: 0.1 }, loss: ceLoss(labels), steps: 0 }),
+    /steps must be a positive integer/,
+  );
   const graph = new Graph();
   const g = new Builder(graph);
   const z = graph.addInput("z", "float32", [4, 2]);
-  assert.throws(() => dlr(g, z, graph.addInput("y", "int64", [4])), (e: Error) => /needs at least 3 classes/.test(e.message) && !e.message.includes("\n"));
+  assert.throws(
+    () => dlr(g, z, graph.addInput("y", "int64", [4])),
+    (e: Error) => /needs at least 3 classes/.test(e.message) && !e.message.includes("\n"),
+  );
 });

@@ -37,7 +37,10 @@ export function apgdCheckpoints(steps: number): number[] {
 }
 
 /** At a checkpoint, per example: halve η and restart from the best point? (values at the previous checkpoint: *AtCheck) */
-export function shouldRestart(s: { ups: number; window: number; eta: number; etaAtCheck: number; best: number; bestAtCheck: number }, rho: number): boolean {
+export function shouldRestart(
+  s: { ups: number; window: number; eta: number; etaAtCheck: number; best: number; bestAtCheck: number },
+  rho: number,
+): boolean {
   // condition 1: fewer than ρ of the steps since the last checkpoint increased f; condition 2: neither η nor f_max changed
   return s.ups < rho * s.window || (s.eta === s.etaAtCheck && s.best === s.bestAtCheck);
 }
@@ -56,9 +59,20 @@ export const APGD_RULE: UpdateRule = {
 };
 
 /** One APGD run from `start`: N_iter steps; returns the best iterate per example, its objective and logits. */
-async function runOnce(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float32">, start: Tensor<"float32">, o: Required<Pick<ApgdOptions, "steps" | "rho" | "alpha">> & Pick<ApgdOptions, "signal" | "feeds">, loss: AttackLoss, eps: number, tick: (x: Tensor<"float32">, obj: Float32Array) => void): Promise<Run> {
+async function runOnce(
+  p: AttackPrograms,
+  model: AttackTarget,
+  x0: Tensor<"float32">,
+  start: Tensor<"float32">,
+  o: Required<Pick<ApgdOptions, "steps" | "rho" | "alpha">> & Pick<ApgdOptions, "signal" | "feeds">,
+  loss: AttackLoss,
+  eps: number,
+  tick: (x: Tensor<"float32">, obj: Float32Array) => void,
+): Promise<Run> {
   const feeds = { ...loss.feeds, ...o.feeds };
-  const n = x0.shape[0]!, per = x0.data.length / n, steps = o.steps;
+  const n = x0.shape[0]!,
+    per = x0.data.length / n,
+    steps = o.steps;
   const checkpoints = new Set(apgdCheckpoints(steps).filter((w) => w > 0));
   const eta = new Float32Array(n).fill(2 * eps);
   const etaTensor = () => tensor("float32", [n, ...Array(x0.shape.length - 1).fill(1)], eta.slice());
@@ -69,7 +83,8 @@ async function runOnce(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float
   const prevObj = new Float32Array(n);
   const ups = new Int32Array(n);
   let lastW = 0;
-  let etaAtCheck = eta.slice(), bestAtCheck = bestObj.slice();
+  let etaAtCheck = eta.slice(),
+    bestAtCheck = bestObj.slice();
   // records f(x_k): counts increases over f(x_{k−1}) and keeps the best iterate
   const observe = (x: Tensor<"float32">, obj: Float32Array, logits: Tensor, k: number) => {
     c = logits.shape[1]!;
@@ -87,7 +102,8 @@ async function runOnce(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float
   const stepFrom = (x: Tensor<"float32">, xPrev: Tensor<"float32">, a: number) =>
     p.step.run({ ...feeds, [model.inputName]: x, x_prev: xPrev, x0, eta: etaTensor(), alpha: tensor("float32", [], [a]) });
 
-  let x = start, xPrev = start;
+  let x = start,
+    xPrev = start;
   for (let k = 0; k < steps; k++) {
     checkAbort(o.signal);
     // x(1) = P(x(0) + η·step): the first step has no momentum
@@ -99,7 +115,14 @@ async function runOnce(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float
     if (checkpoints.has(k)) {
       const reset: number[] = [];
       for (let i = 0; i < n; i++) {
-        const at = { ups: ups[i]!, window: k - lastW, eta: eta[i]!, etaAtCheck: etaAtCheck[i]!, best: bestObj[i]!, bestAtCheck: bestAtCheck[i]! };
+        const at = {
+          ups: ups[i]!,
+          window: k - lastW,
+          eta: eta[i]!,
+          etaAtCheck: etaAtCheck[i]!,
+          best: bestObj[i]!,
+          bestAtCheck: bestAtCheck[i]!,
+        };
         if (shouldRestart(at, o.rho)) reset.push(i);
       }
       etaAtCheck = eta.slice();
@@ -129,8 +152,12 @@ async function runOnce(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float
 }
 
 function checkOptions(o: ApgdOptions): { steps: number; restarts: number; rho: number; alpha: number; eps: number } {
-  if (o.threat.kind === "unconstrained") throw new Error("apgd needs an l2 or linf threat (its step size is relative to ε), got unconstrained");
-  const steps = o.steps ?? 100, restarts = o.restarts ?? 1, rho = o.rho ?? 0.75, alpha = o.alpha ?? 0.75;
+  if (o.threat.kind === "unconstrained")
+    throw new Error("apgd needs an l2 or linf threat (its step size is relative to ε), got unconstrained");
+  const steps = o.steps ?? 100,
+    restarts = o.restarts ?? 1,
+    rho = o.rho ?? 0.75,
+    alpha = o.alpha ?? 0.75;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`apgd: steps must be a positive integer, got ${steps}`);
   if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`apgd: restarts must be a positive integer, got ${restarts}`);
   if (!(rho > 0 && rho <= 1)) throw new Error(`apgd: rho must be in (0, 1], got ${rho}`);
@@ -149,6 +176,16 @@ export async function apgd(runner: Runner, model: AttackTarget, x0: Tensor<"floa
     let done = 0;
     const tick = (x: Tensor<"float32">, obj: Float32Array) => o.onStep?.(++done, steps * restarts, { x, loss: obj.map((v) => sign * v) });
     return bestOfRestarts(restarts, o.loss, (r) =>
-      runOnce(p, model, x0, threat.randomStart(x0, exampleNoise(o.seed ?? 0, r, o.exampleOffset ?? 0)), { steps, rho, alpha, signal: o.signal, feeds: o.feeds }, o.loss, eps, tick));
+      runOnce(
+        p,
+        model,
+        x0,
+        threat.randomStart(x0, exampleNoise(o.seed ?? 0, r, o.exampleOffset ?? 0)),
+        { steps, rho, alpha, signal: o.signal, feeds: o.feeds },
+        o.loss,
+        eps,
+        tick,
+      ),
+    );
   });
 }

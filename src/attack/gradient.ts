@@ -8,7 +8,13 @@ import { type Runner, withSession } from "../runtime/session.js";
 import { type AttackLoss, checkLossFeeds, lossKey } from "./losses.js";
 
 /** Gradient with respect to the input of the loss summed over examples (so each example's gradient is its own), and that sum. */
-export async function inputGradient(runner: Runner, model: Model, x: Tensor, loss: AttackLoss, o: { straightThrough?: readonly string[] } = {}): Promise<{ grad: Tensor; loss: number }> {
+export async function inputGradient(
+  runner: Runner,
+  model: Model,
+  x: Tensor,
+  loss: AttackLoss,
+  o: { straightThrough?: readonly string[] } = {},
+): Promise<{ grad: Tensor; loss: number }> {
   const n = model.checkInput(x);
   checkLossFeeds(loss, n);
   const st = [...(o.straightThrough ?? [])];

@@ -5,7 +5,10 @@ import { clampBox, exampleAxes, l2NormOf, ruleOfThumb } from "./threat.js";
 
 export function l2Threat(eps: number): ThreatModel {
   return {
-    name: "l2", key: `l2:${eps}`, eps, defaultStepSize: ruleOfThumb(eps),
+    name: "l2",
+    key: `l2:${eps}`,
+    eps,
+    defaultStepSize: ruleOfThumb(eps),
     // x + α·g/‖g‖₂ (per example; 1e-12 keeps a zero gradient finite)
     step: (g, x, grad, alpha) => {
       const n = g.addv(g.reduceL2(grad, exampleAxes(grad), true), g.scalarLike(1e-12, grad));

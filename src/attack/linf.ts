@@ -5,7 +5,10 @@ import { clampBox, ruleOfThumb } from "./threat.js";
 
 export function linfThreat(eps: number): ThreatModel {
   return {
-    name: "linf", key: `linf:${eps}`, eps, defaultStepSize: ruleOfThumb(eps),
+    name: "linf",
+    key: `linf:${eps}`,
+    eps,
+    defaultStepSize: ruleOfThumb(eps),
     // x + α·sign(g)
     step: (g, x, grad, alpha) => g.addv(x, g.mul(alpha, g.sign(grad))),
     // clamp(x0 + clamp(x − x0, −ε, ε), 0, 1)
@@ -23,6 +26,10 @@ export function linfThreat(eps: number): ThreatModel {
       }
       return tensor("float32", x0.shape, out) as Tensor<"float32">;
     },
-    norm: (d) => { let m = 0; for (let i = 0; i < d.length; i++) m = Math.max(m, Math.abs(d[i]!)); return m; },
+    norm: (d) => {
+      let m = 0;
+      for (let i = 0; i < d.length; i++) m = Math.max(m, Math.abs(d[i]!));
+      return m;
+    },
   };
 }

@@ -5,7 +5,11 @@ import type { Graph, Value } from "../ir/graph.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
 import { crossEntropy } from "../model/losses.js";
 
-export interface LossContext { graph: Graph; logits: Value; n: number }
+export interface LossContext {
+  graph: Graph;
+  logits: Value;
+  n: number;
+}
 
 export interface AttackLoss {
   readonly name: string;
@@ -30,7 +34,8 @@ export function checkLossFeeds(l: AttackLoss, n: number): void {
 
 /** Checks that per-example labels (or any batch-first tensor) match a batch of n. */
 export function checkBatch(t: Tensor, n: number, what: string): void {
-  if (t.shape[0] !== n || (t.dtype === "int64" && t.shape.length !== 1)) throw new Error(`${what} ${formatShape(t.shape)} do not match a batch of ${n}`);
+  if (t.shape[0] !== n || (t.dtype === "int64" && t.shape.length !== 1))
+    throw new Error(`${what} ${formatShape(t.shape)} do not match a batch of ${n}`);
 }
 
 export function argmaxRows(logits: Tensor): number[] {
@@ -53,7 +58,9 @@ export function labelsInput(g: Builder, ctx: LossContext, labels: Tensor<"int64"
 /** Untargeted cross-entropy: maximized; success = the prediction leaves the true label. */
 export function ceLoss(labels: Tensor<"int64">): AttackLoss {
   return {
-    name: "ce", goal: "max", feeds: { labels },
+    name: "ce",
+    goal: "max",
+    feeds: { labels },
     build: (g, ctx) => crossEntropy(g, ctx.logits, labelsInput(g, ctx, labels, "labels")),
     success: (logits) => argmaxRows(logits).map((p, i) => p !== Number(labels.data[i])),
   };
@@ -62,7 +69,9 @@ export function ceLoss(labels: Tensor<"int64">): AttackLoss {
 /** Targeted cross-entropy towards `targets`: minimized; success = the prediction is the target. */
 export function targetedCeLoss(targets: Tensor<"int64">): AttackLoss {
   return {
-    name: "ce-targeted", goal: "min", feeds: { target_labels: targets },
+    name: "ce-targeted",
+    goal: "min",
+    feeds: { target_labels: targets },
     build: (g, ctx) => crossEntropy(g, ctx.logits, labelsInput(g, ctx, targets, "target_labels")),
     success: (logits) => argmaxRows(logits).map((p, i) => p === Number(targets.data[i])),
   };

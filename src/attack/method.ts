@@ -12,7 +12,10 @@ import { type ThreatSpec, defaultStepSize } from "./threat.js";
 export const ATTACK_METHODS = ["pgd", "fgsm", "apgd-ce", "apgd-dlr"] as const;
 export type AttackMethod = (typeof ATTACK_METHODS)[number];
 
-export interface AttackRequest extends Pick<PgdOptions, "stepSize" | "randomStart" | "restarts" | "keep" | "seed" | "exampleOffset" | "onStep"> {
+export interface AttackRequest extends Pick<
+  PgdOptions,
+  "stepSize" | "randomStart" | "restarts" | "keep" | "seed" | "exampleOffset" | "onStep"
+> {
   method: AttackMethod;
   threat: ThreatSpec;
   labels: Tensor<"int64">;
@@ -22,7 +25,8 @@ export interface AttackRequest extends Pick<PgdOptions, "stepSize" | "randomStar
 }
 
 export function parseMethod(m: string): AttackMethod {
-  if (!(ATTACK_METHODS as readonly string[]).includes(m)) throw new Error(`unknown attack method "${m}" (expected ${ATTACK_METHODS.join(", ")})`);
+  if (!(ATTACK_METHODS as readonly string[]).includes(m))
+    throw new Error(`unknown attack method "${m}" (expected ${ATTACK_METHODS.join(", ")})`);
   return m as AttackMethod;
 }
 
@@ -39,7 +43,15 @@ export async function runAttack(runner: Runner, model: AttackTarget, x: Tensor<"
   const common = { randomStart: r.randomStart, seed: r.seed, exampleOffset: r.exampleOffset, onStep: r.onStep };
   switch (r.method) {
     case "pgd":
-      return pgd(runner, model, x, { ...common, threat: r.threat, loss, steps: r.steps, stepSize: r.stepSize, restarts: r.restarts, keep: r.keep });
+      return pgd(runner, model, x, {
+        ...common,
+        threat: r.threat,
+        loss,
+        steps: r.steps,
+        stepSize: r.stepSize,
+        restarts: r.restarts,
+        keep: r.keep,
+      });
     case "fgsm":
       if (r.threat.kind !== "linf") throw new Error(`fgsm is an L∞ attack; got --threat ${r.threat.kind}`);
       return fgsm(runner, model, x, { ...common, eps: r.threat.eps, loss, stepSize: r.stepSize });

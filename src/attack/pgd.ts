@@ -36,15 +36,26 @@ export { defaultStepSize } from "./threat.js";
 
 export function checkPgdOptions(o: PgdOptions): void {
   if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`steps must be a positive integer, got ${o.steps}`);
-  if (o.stepSize !== undefined && !(o.stepSize > 0 && Number.isFinite(o.stepSize))) throw new Error(`step size must be positive, got ${o.stepSize}`);
-  if (o.restarts !== undefined && (!Number.isInteger(o.restarts) || o.restarts < 1)) throw new Error(`restarts must be a positive integer, got ${o.restarts}`);
+  if (o.stepSize !== undefined && !(o.stepSize > 0 && Number.isFinite(o.stepSize)))
+    throw new Error(`step size must be positive, got ${o.stepSize}`);
+  if (o.restarts !== undefined && (!Number.isInteger(o.restarts) || o.restarts < 1))
+    throw new Error(`restarts must be a positive integer, got ${o.restarts}`);
   if (o.keep !== undefined && o.keep !== "best" && o.keep !== "last") throw new Error(`keep must be "best" or "last", got "${o.keep}"`);
 }
 
-const perExample = (n: number, v: number, shapeRank: number) => tensor("float32", [n, ...Array(shapeRank - 1).fill(1)], new Float32Array(n).fill(v));
+const perExample = (n: number, v: number, shapeRank: number) =>
+  tensor("float32", [n, ...Array(shapeRank - 1).fill(1)], new Float32Array(n).fill(v));
 
 /** One PGD run from `start`; returns the kept iterate and its objective and logits. */
-async function run(p: AttackPrograms, model: AttackTarget, x0: Tensor<"float32">, start: Tensor<"float32">, o: PgdOptions, alpha: number, tick: (x: Tensor<"float32">, obj: Float32Array) => void): Promise<Run> {
+async function run(
+  p: AttackPrograms,
+  model: AttackTarget,
+  x0: Tensor<"float32">,
+  start: Tensor<"float32">,
+  o: PgdOptions,
+  alpha: number,
+  tick: (x: Tensor<"float32">, obj: Float32Array) => void,
+): Promise<Run> {
   const n = x0.shape[0]!;
   const feeds = { ...o.loss.feeds, ...o.feeds };
   let x = start;
@@ -94,6 +105,11 @@ export async function pgd(runner: Runner, model: AttackTarget, x0: Tensor<"float
 }
 
 /** FGSM: one L∞ step of size ε (or `stepSize`) from the clean input (or a random start in the ε-box). */
-export async function fgsm(runner: Runner, model: AttackTarget, x0: Tensor<"float32">, o: { eps: number; loss: AttackLoss; stepSize?: number } & Pick<PgdOptions, "randomStart" | "seed" | "exampleOffset" | "onStep" | "feeds">): Promise<AttackResult> {
+export async function fgsm(
+  runner: Runner,
+  model: AttackTarget,
+  x0: Tensor<"float32">,
+  o: { eps: number; loss: AttackLoss; stepSize?: number } & Pick<PgdOptions, "randomStart" | "seed" | "exampleOffset" | "onStep" | "feeds">,
+): Promise<AttackResult> {
   return pgd(runner, model, x0, { ...o, threat: { kind: "linf", eps: o.eps }, steps: 1, stepSize: o.stepSize ?? o.eps, keep: "last" });
 }

@@ -19,7 +19,15 @@ export interface AttackTarget {
 }
 
 /** What the update rule sees in the step graph. */
-export interface UpdateContext { graph: Graph; x: Value; grad: Value; x0: Value; obj: Value; n: number; threat: ThreatModel }
+export interface UpdateContext {
+  graph: Graph;
+  x: Value;
+  grad: Value;
+  x0: Value;
+  obj: Value;
+  n: number;
+  threat: ThreatModel;
+}
 
 /** An attack's update: extra inputs it adds and the outputs it returns (by role); `xNext` is required. */
 export interface UpdateRule {
@@ -28,7 +36,8 @@ export interface UpdateRule {
 }
 
 /** Per-example [N,1,...] scalar input broadcasting over an example. */
-export const perExampleInput = (graph: Graph, name: string, x: Value, n: number) => graph.addInput(name, "float32", [n, ...Array((x.rank ?? 4) - 1).fill(1)]);
+export const perExampleInput = (graph: Graph, name: string, x: Value, n: number) =>
+  graph.addInput(name, "float32", [n, ...Array((x.rank ?? 4) - 1).fill(1)]);
 
 /** PGD: x_next = P(step(x, ∇J, α)); keeps the best iterate (objective evaluated at the input, before the step). */
 export const PGD_RULE: UpdateRule = {
@@ -38,7 +47,10 @@ export const PGD_RULE: UpdateRule = {
     const bestObj = graph.addInput("best_obj", "float32", [n]);
     const alpha = perExampleInput(graph, "alpha", x, n);
     const xNext = g.identity(threat.project(g, threat.step(g, x, dx, alpha), x0), "x_next");
-    const improved = g.unsqueeze(g.greater(obj, bestObj), Array.from({ length: (x.rank ?? 4) - 1 }, (_, i) => i + 1));
+    const improved = g.unsqueeze(
+      g.greater(obj, bestObj),
+      Array.from({ length: (x.rank ?? 4) - 1 }, (_, i) => i + 1),
+    );
     return {
       xNext,
       bestX: g.identity(g.where(improved, x, bestX), "best_x_next"),
@@ -76,7 +88,14 @@ export interface AttackProgramOptions {
 }
 
 /** The step and evaluation programs of an attack, compiled once per session and structure. */
-export async function attackPrograms(session: Session, target: AttackTarget, n: number, loss: AttackLoss, threat: ThreatModel, o: AttackProgramOptions = {}): Promise<AttackPrograms> {
+export async function attackPrograms(
+  session: Session,
+  target: AttackTarget,
+  n: number,
+  loss: AttackLoss,
+  threat: ThreatModel,
+  o: AttackProgramOptions = {},
+): Promise<AttackPrograms> {
   checkLossFeeds(loss, n);
   const rule = o.rule ?? PGD_RULE;
   const st = [...(o.straightThrough ?? [])];
@@ -86,19 +105,38 @@ export async function attackPrograms(session: Session, target: AttackTarget, n: 
     const evaluate = await exec.compile(ev.graph.prune());
     try {
       const sg = objective(target, n, loss);
-      const gr = grad(sg.graph, { loss: new Builder(sg.graph).reduceSum(sg.obj, [], false), wrt: [target.inputName], straightThrough: st, profile: profileOf(exec) });
+      const gr = grad(sg.graph, {
+        loss: new Builder(sg.graph).reduceSum(sg.obj, [], false),
+        wrt: [target.inputName],
+        straightThrough: st,
+        profile: profileOf(exec),
+      });
       const graph = gr.graph;
       const g = new Builder(graph);
       const x = graph.inputs.find((v) => v.name === target.inputName)!;
       const x0 = graph.addInput("x0", "float32", x.shape);
-      const obj = graph.value(sg.obj.name), logits = graph.value(sg.logits.name);
+      const obj = graph.value(sg.obj.name),
+        logits = graph.value(sg.logits.name);
       const outs = rule.build(g, { graph, x, grad: gr.grads[0]!, x0, obj, n, threat });
       const extra = Object.entries(outs).filter(([role]) => role !== "xNext");
       graph.outputs = [outs.xNext, obj, logits, ...extra.map(([, v]) => v)];
       graph.prune();
       const step = await exec.compile(graph);
-      const names = { xNext: outs.xNext.name, obj: obj.name, logits: logits.name, ...Object.fromEntries(extra.map(([r, v]) => [r, v.name])) };
-      return { step, evaluate, names, dispose: async () => { await step.dispose(); await evaluate.dispose(); } };
+      const names = {
+        xNext: outs.xNext.name,
+        obj: obj.name,
+        logits: logits.name,
+        ...Object.fromEntries(extra.map(([r, v]) => [r, v.name])),
+      };
+      return {
+        step,
+        evaluate,
+        names,
+        dispose: async () => {
+          await step.dispose();
+          await evaluate.dispose();
+        },
+      };
     } catch (e) {
       await evaluate.dispose();
       throw e;

@@ -5,7 +5,12 @@ import type { AttackLoss } from "./losses.js";
 import type { NoiseSource } from "./threat.js";
 
 /** One run's result per example: the kept iterate, its objective (oriented: higher is better) and logits. */
-export interface Run { x: Tensor<"float32">; obj: Float32Array; logits: Tensor; success?: boolean[] }
+export interface Run {
+  x: Tensor<"float32">;
+  obj: Float32Array;
+  logits: Tensor;
+  success?: boolean[];
+}
 
 export interface AttackResult {
   x: Tensor<"float32">;
@@ -17,7 +22,10 @@ export interface AttackResult {
 }
 
 /** State after each step, for live views: the new iterate and the loss per example at the iterate it came from. */
-export interface StepInfo { x: Tensor<"float32">; loss: Float32Array }
+export interface StepInfo {
+  x: Tensor<"float32">;
+  loss: Float32Array;
+}
 export type OnStep = (done: number, total: number, info: StepInfo) => void;
 
 /** Copies example i of `src` into `dst` (both flat, `per` values per example). */
@@ -27,8 +35,12 @@ export function copyRow(dst: { set(a: ArrayLike<number>, o: number): void }, src
 
 /** Per example: keep a successful run (the earlier one), else the higher objective. */
 export function keepBetter(a: Run, b: Run): Run {
-  const n = a.obj.length, per = a.x.data.length / n, c = a.logits.shape[1]!;
-  const x = Float32Array.from(a.x.data), obj = Float32Array.from(a.obj), logits = Float32Array.from(a.logits.data as Float32Array);
+  const n = a.obj.length,
+    per = a.x.data.length / n,
+    c = a.logits.shape[1]!;
+  const x = Float32Array.from(a.x.data),
+    obj = Float32Array.from(a.obj),
+    logits = Float32Array.from(a.logits.data as Float32Array);
   const success = a.success ? [...a.success] : undefined;
   for (let i = 0; i < n; i++) {
     const takeB = a.success && b.success ? !a.success[i] && (b.success[i] || b.obj[i]! > a.obj[i]!) : b.obj[i]! > a.obj[i]!;
@@ -42,7 +54,10 @@ export function keepBetter(a: Run, b: Run): Run {
 }
 
 /** The random stream of example `offset + i` in restart r: the same draws at any batch size or chunking. */
-export const exampleNoise = (seed: number, restart: number, offset: number): NoiseSource => (i) => Rng.derive(seed, restart, offset + i);
+export const exampleNoise =
+  (seed: number, restart: number, offset: number): NoiseSource =>
+  (i) =>
+    Rng.derive(seed, restart, offset + i);
 
 /** Runs `once` for restarts 0..R−1 (stopping when every example succeeded) and returns the per-example best as a result. */
 export async function bestOfRestarts(restarts: number, loss: AttackLoss, once: (r: number) => Promise<Run>): Promise<AttackResult> {

@@ -10,7 +10,11 @@ import { THREAT_HELP, THREAT_KINDS, type ThreatSpec, defaultStepSize, parseThrea
 const shape = [3, 2, 4, 4];
 const rand = (seed: number, lo: number, hi: number): Tensor<"float32"> => {
   const r = new Rng(seed);
-  return tensor("float32", shape, Float32Array.from({ length: 96 }, () => r.uniform(lo, hi))) as Tensor<"float32">;
+  return tensor(
+    "float32",
+    shape,
+    Float32Array.from({ length: 96 }, () => r.uniform(lo, hi)),
+  ) as Tensor<"float32">;
 };
 
 /** Runs project(x, x0) and step(x, grad, alpha) of a threat model on ORT. */
@@ -18,7 +22,9 @@ async function apply(spec: ThreatSpec, x: Tensor, x0: Tensor, grad: Tensor, alph
   const tm = threatModel(spec);
   const graph = new Graph();
   const g = new Builder(graph);
-  const vx = graph.addInput("x", "float32", shape), v0 = graph.addInput("x0", "float32", shape), vg = graph.addInput("g", "float32", shape);
+  const vx = graph.addInput("x", "float32", shape),
+    v0 = graph.addInput("x0", "float32", shape),
+    vg = graph.addInput("g", "float32", shape);
   const proj = g.identity(tm.project(g, vx, v0), "proj");
   const stepped = g.identity(tm.step(g, vx, vg, g.scalar(alpha)), "stepped");
   graph.outputs = [proj, stepped];
@@ -28,11 +34,14 @@ async function apply(spec: ThreatSpec, x: Tensor, x0: Tensor, grad: Tensor, alph
   return { proj: out.proj!.data as Float32Array, stepped: out.stepped!.data as Float32Array, tm };
 }
 
-const perEx = (a: ArrayLike<number>, b: ArrayLike<number>, i: number) => Array.from({ length: 32 }, (_, k) => a[i * 32 + k]! - b[i * 32 + k]!);
+const perEx = (a: ArrayLike<number>, b: ArrayLike<number>, i: number) =>
+  Array.from({ length: 32 }, (_, k) => a[i * 32 + k]! - b[i * 32 + k]!);
 
 for (const spec of [{ kind: "l2", eps: 0.5 }, { kind: "linf", eps: 0.1 }, { kind: "unconstrained" }] as ThreatSpec[]) {
   test(`${spec.kind}: projection lands in the set and the box, and is idempotent`, async () => {
-    const x0 = rand(1, 0, 1), x = rand(2, -0.5, 1.5), grad = rand(3, -1, 1);
+    const x0 = rand(1, 0, 1),
+      x = rand(2, -0.5, 1.5),
+      grad = rand(3, -1, 1);
     const { proj, tm } = await apply(spec, x, x0, grad, 0.1);
     for (const v of proj) assert.ok(v >= 0 && v <= 1);
     if ("eps" in spec) for (let i = 0; i < 3; i++) assert.ok(tm.norm(perEx(proj, x0.data, i)) <= spec.eps * (1 + 1e-5));
@@ -41,7 +50,8 @@ for (const spec of [{ kind: "l2", eps: 0.5 }, { kind: "linf", eps: 0.1 }, { kind
   });
 
   test(`${spec.kind}: step moves by alpha in the threat model's norm, per example`, async () => {
-    const x = rand(4, 0, 1), grad = rand(5, -1, 1);
+    const x = rand(4, 0, 1),
+      grad = rand(5, -1, 1);
     const { stepped, tm } = await apply(spec, x, x, grad, 0.1);
     for (let i = 0; i < 3; i++) {
       const moved = tm.norm(perEx(stepped, x.data, i));

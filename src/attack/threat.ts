@@ -46,7 +46,13 @@ export interface ThreatDef {
 export const THREATS: { readonly [K in ThreatKind]: ThreatDef } = {
   l2: { kind: "l2", help: "L2 ball of radius eps", needsEps: true, normName: "L2", make: (eps) => l2Threat(eps!) },
   linf: { kind: "linf", help: "L∞ box of half-width eps", needsEps: true, normName: "L∞", make: (eps) => linfThreat(eps!) },
-  unconstrained: { kind: "unconstrained", help: "only the [0,1] pixel box (needs a step size)", needsEps: false, normName: "L2", make: () => unconstrainedThreat() },
+  unconstrained: {
+    kind: "unconstrained",
+    help: "only the [0,1] pixel box (needs a step size)",
+    needsEps: false,
+    normName: "L2",
+    make: () => unconstrainedThreat(),
+  },
 };
 export const THREAT_KINDS = Object.keys(THREATS) as ThreatKind[];
 export const THREAT_HELP = THREAT_KINDS.map((k) => `${k}: ${THREATS[k].help}`).join("; ");
@@ -59,7 +65,8 @@ export function threatModel(t: ThreatSpec | ThreatModel): ThreatModel {
   const def = THREATS[t.kind as ThreatKind] as ThreatDef | undefined;
   if (!def) throw new Error(`unknown threat model "${(t as { kind: string }).kind}" (expected ${THREAT_KINDS.join(", ")})`);
   const eps = "eps" in t ? t.eps : undefined;
-  if (def.needsEps && !(typeof eps === "number" && Number.isFinite(eps) && eps > 0)) throw new Error(`threat ${t.kind}: eps must be a positive number, got ${eps}`);
+  if (def.needsEps && !(typeof eps === "number" && Number.isFinite(eps) && eps > 0))
+    throw new Error(`threat ${t.kind}: eps must be a positive number, got ${eps}`);
   return def.make(eps);
 }
 
@@ -71,7 +78,8 @@ export function parseThreat(kind: string, eps: number | undefined): ThreatSpec {
     if (eps !== undefined) throw new Error(`--eps does not apply to --threat ${kind}`);
     return { kind } as ThreatSpec;
   }
-  if (eps === undefined || !Number.isFinite(eps) || eps <= 0) throw new Error(`--eps must be a positive number for --threat ${kind}, got ${eps}`);
+  if (eps === undefined || !Number.isFinite(eps) || eps <= 0)
+    throw new Error(`--eps must be a positive number for --threat ${kind}, got ${eps}`);
   return { kind, eps } as ThreatSpec;
 }
 
@@ -91,4 +99,8 @@ export const exampleAxes = (x: Value): number[] => Array.from({ length: (x.rank 
 /** Clamps into the pixel box [0,1]. */
 export const clampBox = (g: Builder, x: Value): Value => g.clip(x, g.scalarLike(0, x), g.scalarLike(1, x));
 
-export function l2NormOf(d: ArrayLike<number>): number { let s = 0; for (let i = 0; i < d.length; i++) s += d[i]! * d[i]!; return Math.sqrt(s); }
+export function l2NormOf(d: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < d.length; i++) s += d[i]! * d[i]!;
+  return Math.sqrt(s);
+}

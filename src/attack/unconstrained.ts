@@ -5,7 +5,8 @@ import { clampBox, l2NormOf } from "./threat.js";
 
 export function unconstrainedThreat(): ThreatModel {
   return {
-    name: "unconstrained", key: "unconstrained",
+    name: "unconstrained",
+    key: "unconstrained",
     // x + α·g
     step: (g, x, grad, alpha) => g.addv(x, g.mul(alpha, grad)),
     // clamp(x, 0, 1)

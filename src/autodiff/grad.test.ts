@@ -66,5 +66,8 @@ test("the source graph is left unchanged; integer paths contribute nothing", () 
   const before = graph.nodes.length;
   const r = grad(graph, { loss, wrt: [x] });
   assert.equal(graph.nodes.length, before);
-  assert.deepEqual(r.graph.outputs.map((v) => v.name), [loss.name, "x_grad"]);
+  assert.deepEqual(
+    r.graph.outputs.map((v) => v.name),
+    [loss.name, "x_grad"],
+  );
 });

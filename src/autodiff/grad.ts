@@ -43,7 +43,8 @@ export function grad(source: Graph, options: GradOptions): GradResult {
   const ls = loss.staticShape;
   if (!ls || ls.some((d) => d !== 1)) throw new Error(`grad: loss "${loss.name}" must be a scalar, has shape ${formatShape(loss.shape)}`);
   const wrt = options.wrt.map((v) => resolve(v, "wrt value"));
-  for (const v of wrt) if (!isFloatDType(v.dtype)) throw new Error(`grad: cannot differentiate with respect to ${v.dtype} value "${v.name}"`);
+  for (const v of wrt)
+    if (!isFloatDType(v.dtype)) throw new Error(`grad: cannot differentiate with respect to ${v.dtype} value "${v.name}"`);
   const straight = new Set<Node>();
   for (const s of options.straightThrough ?? []) {
     const name = typeof s === "string" ? s : s.name;
@@ -61,7 +62,11 @@ export function grad(source: Graph, options: GradOptions): GradResult {
   const g = new Builder(graph);
   const parts = new Map<Value, Value[]>();
   const total = new Map<Value, Value>();
-  const contribute = (v: Value, d: Value) => { const l = parts.get(v); if (l) l.push(d); else parts.set(v, [d]); };
+  const contribute = (v: Value, d: Value) => {
+    const l = parts.get(v);
+    if (l) l.push(d);
+    else parts.set(v, [d]);
+  };
   const gradOf = (v: Value): Value | null => {
     const done = total.get(v);
     if (done) return done;
@@ -103,7 +108,8 @@ export function grad(source: Graph, options: GradOptions): GradResult {
 
 /** Sums a gradient over the axes along which x was broadcast, then restores x's rank. */
 export function unbroadcast(g: Builder, d: Value, x: Value): Value {
-  const ds = d.shape, xs = x.shape;
+  const ds = d.shape,
+    xs = x.shape;
   if (!ds || !xs) return d;
   const lead = ds.length - xs.length;
   if (lead < 0) throw new Error(`internal: gradient ${formatShape(ds)} has lower rank than "${x.name}" ${formatShape(xs)}`);

@@ -6,7 +6,11 @@ import { opLabel } from "../ops/util.js";
 import { type Graph, Node, type Value } from "../ir/graph.js";
 import { type DType, type Tensor, ONNX_DTYPE_CODE, formatShape, tensor } from "../ir/tensor.js";
 
-export interface AddOptions { name?: string; outputs?: number; fold?: boolean }
+export interface AddOptions {
+  name?: string;
+  outputs?: number;
+  fold?: boolean;
+}
 
 export class Builder {
   private symbols = 0;
@@ -47,53 +51,123 @@ export class Builder {
     return this.add(op, inputs, attrs, { name, outputs: 1 })[0]!;
   }
 
-  constant(t: Tensor, name = "const"): Value { return this.graph.newValue(name, t.dtype, [...t.shape], "constant", t); }
-  scalar(v: number, dtype: DType = "float32"): Value { return this.constant(tensor(dtype, [], [v]), "scalar"); }
+  constant(t: Tensor, name = "const"): Value {
+    return this.graph.newValue(name, t.dtype, [...t.shape], "constant", t);
+  }
+  scalar(v: number, dtype: DType = "float32"): Value {
+    return this.constant(tensor(dtype, [], [v]), "scalar");
+  }
   /** A float scalar of the same dtype as `like`. */
-  scalarLike(v: number, like: Value): Value { return this.scalar(v, like.dtype); }
-  int64s(vals: readonly number[]): Value { return this.constant(tensor("int64", [vals.length], vals), "ints"); }
+  scalarLike(v: number, like: Value): Value {
+    return this.scalar(v, like.dtype);
+  }
+  int64s(vals: readonly number[]): Value {
+    return this.constant(tensor("int64", [vals.length], vals), "ints");
+  }
 
   /** Shape of x as an int64 tensor: a constant when static, a Shape node otherwise. */
-  shapeOf(x: Value): Value { return this.one("Shape", [x], {}); }
+  shapeOf(x: Value): Value {
+    return this.one("Shape", [x], {});
+  }
 
   // elementwise
-  addv(a: Value, b: Value): Value { return this.one("Add", [a, b], {}); }
-  sub(a: Value, b: Value): Value { return this.one("Sub", [a, b], {}); }
-  mul(a: Value, b: Value): Value { return this.one("Mul", [a, b], {}); }
-  div(a: Value, b: Value): Value { return this.one("Div", [a, b], {}); }
-  neg(x: Value): Value { return this.one("Neg", [x], {}); }
-  exp(x: Value): Value { return this.one("Exp", [x], {}); }
-  log(x: Value): Value { return this.one("Log", [x], {}); }
-  sqrt(x: Value): Value { return this.one("Sqrt", [x], {}); }
-  abs(x: Value): Value { return this.one("Abs", [x], {}); }
-  sign(x: Value): Value { return this.one("Sign", [x], {}); }
-  relu(x: Value): Value { return this.one("Relu", [x], {}); }
-  sigmoid(x: Value): Value { return this.one("Sigmoid", [x], {}); }
-  pow(x: Value, e: Value): Value { return this.one("Pow", [x, e], {}); }
-  clip(x: Value, min: Value | null, max: Value | null): Value { return this.one("Clip", [x, min, max], {}); }
-  where(c: Value, a: Value, b: Value): Value { return this.one("Where", [c, a, b], {}); }
-  greater(a: Value, b: Value): Value { return this.one("Greater", [a, b], {}); }
-  less(a: Value, b: Value): Value { return this.one("Less", [a, b], {}); }
-  equal(a: Value, b: Value): Value { return this.one("Equal", [a, b], {}); }
-  cast(x: Value, to: DType): Value { return this.one("Cast", [x], { to: ONNX_DTYPE_CODE[to] }); }
-  sum(xs: readonly Value[]): Value { return xs.length === 1 ? xs[0]! : this.one("Sum", xs, {}); }
-  identity(x: Value, name?: string): Value { return this.one("Identity", [x], {}, name); }
+  addv(a: Value, b: Value): Value {
+    return this.one("Add", [a, b], {});
+  }
+  sub(a: Value, b: Value): Value {
+    return this.one("Sub", [a, b], {});
+  }
+  mul(a: Value, b: Value): Value {
+    return this.one("Mul", [a, b], {});
+  }
+  div(a: Value, b: Value): Value {
+    return this.one("Div", [a, b], {});
+  }
+  neg(x: Value): Value {
+    return this.one("Neg", [x], {});
+  }
+  exp(x: Value): Value {
+    return this.one("Exp", [x], {});
+  }
+  log(x: Value): Value {
+    return this.one("Log", [x], {});
+  }
+  sqrt(x: Value): Value {
+    return this.one("Sqrt", [x], {});
+  }
+  abs(x: Value): Value {
+    return this.one("Abs", [x], {});
+  }
+  sign(x: Value): Value {
+    return this.one("Sign", [x], {});
+  }
+  relu(x: Value): Value {
+    return this.one("Relu", [x], {});
+  }
+  sigmoid(x: Value): Value {
+    return this.one("Sigmoid", [x], {});
+  }
+  pow(x: Value, e: Value): Value {
+    return this.one("Pow", [x, e], {});
+  }
+  clip(x: Value, min: Value | null, max: Value | null): Value {
+    return this.one("Clip", [x, min, max], {});
+  }
+  where(c: Value, a: Value, b: Value): Value {
+    return this.one("Where", [c, a, b], {});
+  }
+  greater(a: Value, b: Value): Value {
+    return this.one("Greater", [a, b], {});
+  }
+  less(a: Value, b: Value): Value {
+    return this.one("Less", [a, b], {});
+  }
+  equal(a: Value, b: Value): Value {
+    return this.one("Equal", [a, b], {});
+  }
+  cast(x: Value, to: DType): Value {
+    return this.one("Cast", [x], { to: ONNX_DTYPE_CODE[to] });
+  }
+  sum(xs: readonly Value[]): Value {
+    return xs.length === 1 ? xs[0]! : this.one("Sum", xs, {});
+  }
+  identity(x: Value, name?: string): Value {
+    return this.one("Identity", [x], {}, name);
+  }
 
   // linear algebra and convolution
-  matmul(a: Value, b: Value): Value { return this.one("MatMul", [a, b], {}); }
-  gemm(a: Value, b: Value, c: Value | null, attrs: OpAttrMap["Gemm"] = {}): Value { return this.one("Gemm", [a, b, c], attrs); }
-  conv(x: Value, w: Value, b: Value | null = null, attrs: OpAttrMap["Conv"] = {}): Value { return this.one("Conv", [x, w, b], attrs); }
+  matmul(a: Value, b: Value): Value {
+    return this.one("MatMul", [a, b], {});
+  }
+  gemm(a: Value, b: Value, c: Value | null, attrs: OpAttrMap["Gemm"] = {}): Value {
+    return this.one("Gemm", [a, b, c], attrs);
+  }
+  conv(x: Value, w: Value, b: Value | null = null, attrs: OpAttrMap["Conv"] = {}): Value {
+    return this.one("Conv", [x, w, b], attrs);
+  }
 
   // movement
   reshape(x: Value, shape: readonly number[] | Value): Value {
     return this.one("Reshape", [x, Array.isArray(shape) ? this.int64s(shape) : (shape as Value)], {});
   }
-  transpose(x: Value, perm: readonly number[]): Value { return this.one("Transpose", [x], { perm: [...perm] }); }
-  flatten(x: Value, axis = 1): Value { return this.one("Flatten", [x], { axis }); }
-  expand(x: Value, shape: Value): Value { return this.one("Expand", [x, shape], {}); }
-  unsqueeze(x: Value, axes: readonly number[]): Value { return this.one("Unsqueeze", [x, this.int64s(axes)], {}); }
-  squeeze(x: Value, axes: readonly number[]): Value { return this.one("Squeeze", [x, this.int64s(axes)], {}); }
-  concat(xs: readonly Value[], axis: number): Value { return this.one("Concat", xs, { axis }); }
+  transpose(x: Value, perm: readonly number[]): Value {
+    return this.one("Transpose", [x], { perm: [...perm] });
+  }
+  flatten(x: Value, axis = 1): Value {
+    return this.one("Flatten", [x], { axis });
+  }
+  expand(x: Value, shape: Value): Value {
+    return this.one("Expand", [x, shape], {});
+  }
+  unsqueeze(x: Value, axes: readonly number[]): Value {
+    return this.one("Unsqueeze", [x, this.int64s(axes)], {});
+  }
+  squeeze(x: Value, axes: readonly number[]): Value {
+    return this.one("Squeeze", [x, this.int64s(axes)], {});
+  }
+  concat(xs: readonly Value[], axis: number): Value {
+    return this.one("Concat", xs, { axis });
+  }
   slice(x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): Value {
     return this.one("Slice", [x, this.int64s(starts), this.int64s(ends), this.int64s(axes), steps ? this.int64s(steps) : null], {});
   }
@@ -114,13 +188,19 @@ export class Builder {
   reduceL2(x: Value, axes: readonly number[], keepdims = true): Value {
     return this.one("ReduceL2", [x], axes.length ? { axes: [...axes], keepdims: keepdims ? 1 : 0 } : { keepdims: keepdims ? 1 : 0 });
   }
-  softmax(x: Value, axis = -1): Value { return this.one("Softmax", [x], { axis }); }
-  logSoftmax(x: Value, axis = -1): Value { return this.one("LogSoftmax", [x], { axis }); }
+  softmax(x: Value, axis = -1): Value {
+    return this.one("Softmax", [x], { axis });
+  }
+  logSoftmax(x: Value, axis = -1): Value {
+    return this.one("LogSoftmax", [x], { axis });
+  }
 
   /** Zeros with the shape and dtype of x. */
   zerosLike(x: Value): Value {
     return this.one("ConstantOfShape", [this.shapeOf(x)], { value: tensor(x.dtype, [1], [0]) });
   }
 
-  describe(v: Value): string { return `"${v.name}" ${formatShape(v.shape)}`; }
+  describe(v: Value): string {
+    return `"${v.name}" ${formatShape(v.shape)}`;
+  }
 }

@@ -13,12 +13,18 @@ const ATTR_TYPE = onnx.AttributeProto.AttributeType;
 
 function attrProto(name: string, kind: AttrKind, v: unknown): IAttr {
   switch (kind) {
-    case "int": return { name, type: ATTR_TYPE.INT, i: v as number };
-    case "float": return { name, type: ATTR_TYPE.FLOAT, f: v as number };
-    case "string": return { name, type: ATTR_TYPE.STRING, s: new TextEncoder().encode(v as string) };
-    case "ints": return { name, type: ATTR_TYPE.INTS, ints: v as number[] };
-    case "floats": return { name, type: ATTR_TYPE.FLOATS, floats: v as number[] };
-    case "tensor": return { name, type: ATTR_TYPE.TENSOR, t: tensorToProto(v as Tensor, name) };
+    case "int":
+      return { name, type: ATTR_TYPE.INT, i: v as number };
+    case "float":
+      return { name, type: ATTR_TYPE.FLOAT, f: v as number };
+    case "string":
+      return { name, type: ATTR_TYPE.STRING, s: new TextEncoder().encode(v as string) };
+    case "ints":
+      return { name, type: ATTR_TYPE.INTS, ints: v as number[] };
+    case "floats":
+      return { name, type: ATTR_TYPE.FLOATS, floats: v as number[] };
+    case "tensor":
+      return { name, type: ATTR_TYPE.TENSOR, t: tensorToProto(v as Tensor, name) };
   }
 }
 
@@ -39,14 +45,27 @@ export function graphToModelProto(graph: Graph): IModel {
       if (!kind) throw new Error(`internal: ${n.op} "${n.name}" has attribute "${k}" not in its schema`);
       attribute.push(attrProto(k, kind, v));
     }
-    return { name: n.name, opType: n.op, domain: "", input: n.inputs.map((v) => v?.name ?? ""), output: n.outputs.map((v) => v.name), attribute };
+    return {
+      name: n.name,
+      opType: n.op,
+      domain: "",
+      input: n.inputs.map((v) => v?.name ?? ""),
+      output: n.outputs.map((v) => v.name),
+      attribute,
+    };
   });
   return {
     irVersion: IR_VERSION,
     producerName: "robustlens",
     opsetImport: [{ domain: "", version: OPSET }],
     metadataProps: Object.entries(graph.metadata).map(([key, value]) => ({ key, value })),
-    graph: { name: graph.name, node: nodes, initializer: initializers, input: graph.inputs.map(valueInfo), output: graph.outputs.map(valueInfo) },
+    graph: {
+      name: graph.name,
+      node: nodes,
+      initializer: initializers,
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
   };
 }
 

@@ -15,16 +15,32 @@ const AT = onnx.AttributeProto.AttributeType;
 const int = (name: string, i: number): IAttr => ({ name, type: AT.INT, i });
 const ints = (name: string, v: number[]): IAttr => ({ name, type: AT.INTS, ints: v });
 const str = (name: string, s: string): IAttr => ({ name, type: AT.STRING, s: new TextEncoder().encode(s) });
-const node = (opType: string, input: string[], output: string[], attribute: IAttr[] = [], name = output[0]!): INode =>
-  ({ opType, input, output, attribute, name });
+const node = (opType: string, input: string[], output: string[], attribute: IAttr[] = [], name = output[0]!): INode => ({
+  opType,
+  input,
+  output,
+  attribute,
+  name,
+});
 const vi = (name: string, dims: (number | string)[] | null, elemType = 1): IValueInfo => ({
-  name, type: { tensorType: { elemType, shape: dims ? { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } : undefined } },
+  name,
+  type: {
+    tensorType: {
+      elemType,
+      shape: dims ? { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } : undefined,
+    },
+  },
 });
 const i64 = (name: string, v: number[]): ITensor => tensorToProto(tensor("int64", [v.length], v), name);
 
 interface Spec {
-  opset?: number; nodes: INode[]; inputs: IValueInfo[]; outputs: string[]; inits?: ITensor[];
-  imports?: { domain: string; version: number }[]; metadata?: Record<string, string>;
+  opset?: number;
+  nodes: INode[];
+  inputs: IValueInfo[];
+  outputs: string[];
+  inits?: ITensor[];
+  imports?: { domain: string; version: number }[];
+  metadata?: Record<string, string>;
 }
 function model(s: Spec): Uint8Array {
   return onnx.ModelProto.encode({
@@ -45,7 +61,11 @@ function throwsOneLine(f: () => unknown, re: RegExp): void {
 
 async function run(graph: Graph, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
   const prog = await nodeExecutor.compile(graph); // exports with toOnnxBytes
-  try { return await prog.run(feeds); } finally { await prog.dispose(); }
+  try {
+    return await prog.run(feeds);
+  } finally {
+    await prog.dispose();
+  }
 }
 
 function assertClose(got: Tensor, want: ArrayLike<number>, atol: number, what: string): void {
@@ -59,7 +79,10 @@ const seq = (n: number, f = (i: number) => i): Float32Array => Float32Array.from
 
 // --- errors ---
 test("garbage bytes: one-line 'not a valid ONNX model'", () => {
-  throwsOneLine(() => importOnnx(new TextEncoder().encode("this is not an onnx file at all")), /^model\.onnx: not a valid ONNX model \(.+\)$/);
+  throwsOneLine(
+    () => importOnnx(new TextEncoder().encode("this is not an onnx file at all")),
+    /^model\.onnx: not a valid ONNX model \(.+\)$/,
+  );
   throwsOneLine(() => importOnnx(new Uint8Array(0), { source: "empty.onnx" }), /^empty\.onnx: not a valid ONNX model \(/);
 });
 
@@ -70,10 +93,20 @@ test("unsupported op: one line naming op, node and the supported list", () => {
 
 test("unsupported opset or domain: one line naming them", () => {
   const spec = (opset: number): Spec => ({ opset, nodes: [node("Relu", ["x"], ["y"])], inputs: [vi("x", [2])], outputs: ["y"] });
-  throwsOneLine(() => importOnnx(model(spec(5))), /^model\.onnx: opset 5 of the default ONNX domain is not supported \(supported: 6\.\.21\)/);
+  throwsOneLine(
+    () => importOnnx(model(spec(5))),
+    /^model\.onnx: opset 5 of the default ONNX domain is not supported \(supported: 6\.\.21\)/,
+  );
   throwsOneLine(() => importOnnx(model(spec(22))), /opset 22 of the default ONNX domain is not supported/);
-  const ms = model({ ...spec(17), imports: [{ domain: "com.microsoft", version: 1 }], nodes: [{ ...node("FusedGemm", ["x"], ["y"]), domain: "com.microsoft" }] });
-  throwsOneLine(() => importOnnx(ms), /^model\.onnx: FusedGemm "y" is in domain "com\.microsoft" \(opset 1\); only the default ONNX domain/);
+  const ms = model({
+    ...spec(17),
+    imports: [{ domain: "com.microsoft", version: 1 }],
+    nodes: [{ ...node("FusedGemm", ["x"], ["y"]), domain: "com.microsoft" }],
+  });
+  throwsOneLine(
+    () => importOnnx(ms),
+    /^model\.onnx: FusedGemm "y" is in domain "com\.microsoft" \(opset 1\); only the default ONNX domain/,
+  );
 });
 
 test("unknown attribute, missing input, bad inputShapes: one-line errors", () => {
@@ -90,14 +123,25 @@ test("unknown attribute, missing input, bad inputShapes: one-line errors", () =>
 test("inputs, initializers, names, metadata and unsorted nodes", async () => {
   const bytes = model({
     nodes: [node("Mul", ["h", "w"], ["out"], [], "mul_node"), node("Add", ["x", "x"], ["h"], [], "add_node")],
-    inputs: [vi("x", ["batch", 3]), vi("w", [3])], inits: [tensorToProto(tensor("float32", [3], [1, 2, 3]), "w")],
-    outputs: ["out"], metadata: { author: "me" },
+    inputs: [vi("x", ["batch", 3]), vi("w", [3])],
+    inits: [tensorToProto(tensor("float32", [3], [1, 2, 3]), "w")],
+    outputs: ["out"],
+    metadata: { author: "me" },
   });
   const { graph, values } = importOnnxDetailed(bytes);
-  assert.deepEqual(graph.inputs.map((v) => v.name), ["x"]); // "w" is an initializer listed among inputs
+  assert.deepEqual(
+    graph.inputs.map((v) => v.name),
+    ["x"],
+  ); // "w" is an initializer listed among inputs
   assert.deepEqual(graph.inputs[0]!.shape, ["batch", 3]);
-  assert.deepEqual(graph.initializers.map((v) => v.name), ["w"]);
-  assert.deepEqual(graph.nodes.map((n) => `${n.op}:${n.name}:${n.outputs[0]!.name}`), ["Add:add_node:h", "Mul:mul_node:out"]);
+  assert.deepEqual(
+    graph.initializers.map((v) => v.name),
+    ["w"],
+  );
+  assert.deepEqual(
+    graph.nodes.map((n) => `${n.op}:${n.name}:${n.outputs[0]!.name}`),
+    ["Add:add_node:h", "Mul:mul_node:out"],
+  );
   assert.equal(graph.value("h"), values.get("h"));
   assert.deepEqual(graph.outputs[0]!.shape, ["batch", 3]);
   assert.deepEqual(graph.metadata, { author: "me" });
@@ -108,8 +152,13 @@ test("inputs, initializers, names, metadata and unsorted nodes", async () => {
 
 test("missing dims get their own symbols", () => {
   const bytes = onnx.ModelProto.encode({
-    irVersion: 8, opsetImport: [{ domain: "", version: 17 }],
-    graph: { node: [node("Relu", ["x"], ["y"])], input: [{ name: "x", type: { tensorType: { elemType: 1, shape: { dim: [{}, { dimValue: 2 }] } } } }], output: [vi("y", null)] },
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 17 }],
+    graph: {
+      node: [node("Relu", ["x"], ["y"])],
+      input: [{ name: "x", type: { tensorType: { elemType: 1, shape: { dim: [{}, { dimValue: 2 }] } } } }],
+      output: [vi("y", null)],
+    },
   }).finish();
   assert.deepEqual(importOnnx(bytes).inputs[0]!.shape, ["?x.0", 2]);
 });
@@ -125,7 +174,8 @@ test("opset 11 forms: Unsqueeze/ReduceSum axes attributes, 2-D Softmax, Split at
       node("Split", ["x"], ["s0", "s1"], [int("axis", 1), ints("split", [1, 2])]),
       node("Dropout", ["x"], ["d"], [{ name: "ratio", type: AT.FLOAT, f: 0.5 }]),
     ],
-    inputs: [vi("x", [2, 3, 2])], outputs: ["rs", "sm", "s0", "s1", "d"],
+    inputs: [vi("x", [2, 3, 2])],
+    outputs: ["rs", "sm", "s0", "s1", "d"],
   });
   const graph = importOnnx(bytes);
   const x = seq(12, (i) => i / 4);
@@ -153,7 +203,8 @@ test("opset 18 forms: reduce axes input, noop_with_empty_axes, Pad axes, Split n
       node("Pad", ["x", "pads", "", "padaxes"], ["p"], [str("mode", "constant")]),
       node("Split", ["x"], ["a", "b"], [int("axis", 1), int("num_outputs", 2)]),
     ],
-    inputs: [vi("x", [2, 4])], inits: [i64("ax", [1]), i64("pads", [1, 2]), i64("padaxes", [-1])],
+    inputs: [vi("x", [2, 4])],
+    inits: [i64("ax", [1]), i64("pads", [1, 2]), i64("padaxes", [-1])],
     outputs: ["rm", "same", "p", "a", "b"],
   });
   const graph = importOnnx(bytes);
@@ -166,7 +217,11 @@ test("opset 18 forms: reduce axes input, noop_with_empty_axes, Pad axes, Split n
 });
 
 test("opset 11 Constant nodes fold; an empty roi/scales means omitted; names that collide stay mapped", async () => {
-  const f32 = (name: string, dims: number[], v: number[]): IAttr => ({ name, type: AT.TENSOR, t: tensorToProto(tensor("float32", dims, v), name) });
+  const f32 = (name: string, dims: number[], v: number[]): IAttr => ({
+    name,
+    type: AT.TENSOR,
+    t: tensorToProto(tensor("float32", dims, v), name),
+  });
   const bytes = model({
     opset: 11,
     nodes: [
@@ -175,10 +230,14 @@ test("opset 11 Constant nodes fold; an empty roi/scales means omitted; names tha
       node("Resize", ["x", "roi", "scales"], ["up"], [str("mode", "nearest")], "y"), // node name = another value's name
       node("Relu", ["up"], ["y"], [], "up"),
     ],
-    inputs: [vi("x", [1, 1, 2, 2])], outputs: ["y"],
+    inputs: [vi("x", [1, 1, 2, 2])],
+    outputs: ["y"],
   });
   const { graph, values } = importOnnxDetailed(bytes);
-  assert.deepEqual(graph.nodes.map((n) => n.op), ["Resize", "Relu"]);
+  assert.deepEqual(
+    graph.nodes.map((n) => n.op),
+    ["Resize", "Relu"],
+  );
   assert.deepEqual(values.get("scales")?.data?.shape, [4]); // folded away, still mapped
   const resize = graph.value("up").producer!;
   assert.equal(resize.inputs[1], null);
@@ -188,7 +247,12 @@ test("opset 11 Constant nodes fold; an empty roi/scales means omitted; names tha
 });
 
 test("opset 18 reduce axes must be constant: one-line error", () => {
-  const bytes = model({ opset: 18, nodes: [node("ReduceMean", ["x", "ax"], ["y"], [], "rm")], inputs: [vi("x", [2, 3]), vi("ax", [1], 7)], outputs: ["y"] });
+  const bytes = model({
+    opset: 18,
+    nodes: [node("ReduceMean", ["x", "ax"], ["y"], [], "rm")],
+    inputs: [vi("x", [2, 3]), vi("ax", [1], 7)],
+    outputs: ["y"],
+  });
   throwsOneLine(() => importOnnx(bytes), /^model\.onnx: ReduceMean "rm": axes input "ax" must be a constant$/);
 });
 
@@ -205,7 +269,8 @@ for (const name of ["smallnet", "cifar_bottleneck"]) {
       if (specialize) {
         // every shape is static, so the shape subgraphs (smallnet's dynamic Pad) fold away
         const ops = new Set(graph.nodes.map((n) => n.op));
-        for (const op of ["Shape", "Gather", "ConstantOfShape", "Constant", "Cast"]) assert.ok(!ops.has(op as never), `${op} left: ${printGraph(graph)}`);
+        for (const op of ["Shape", "Gather", "ConstantOfShape", "Constant", "Cast"])
+          assert.ok(!ops.has(op as never), `${op} left: ${printGraph(graph)}`);
         assert.deepEqual(graph.outputs[0]!.shape, [m.batch, 10]);
       } else assert.deepEqual(graph.outputs[0]!.shape, ["batch", 10]);
       assert.equal(graph.outputs[0]!.name, "logits");

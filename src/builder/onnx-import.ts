@@ -63,7 +63,9 @@ function defaultOpset(model: IModel, source: string): number {
   }
   const v = toNum(found.version);
   if (v < MIN_OPSET || v > MAX_OPSET) {
-    throw new Error(`${source}: opset ${v} of the default ONNX domain is not supported (supported: ${MIN_OPSET}..${MAX_OPSET}); re-export with opset 17`);
+    throw new Error(
+      `${source}: opset ${v} of the default ONNX domain is not supported (supported: ${MIN_OPSET}..${MAX_OPSET}); re-export with opset 17`,
+    );
   }
   return v;
 }
@@ -108,7 +110,9 @@ function topoSort(nodes: readonly INode[], available: Set<string>, source: strin
       const n = next[0]!;
       const missing = (n.input ?? []).find((i) => i && !available.has(i))!;
       const producedLater = nodes.some((m) => (m.output ?? []).includes(missing));
-      throw new Error(`${source}: ${opLabel(n.opType ?? "?", n.name ?? "")} input "${missing}" ${producedLater ? "is part of a cycle" : "is not a graph input, initializer or node output"}`);
+      throw new Error(
+        `${source}: ${opLabel(n.opType ?? "?", n.name ?? "")} input "${missing}" ${producedLater ? "is part of a cycle" : "is not a graph input, initializer or node output"}`,
+      );
     }
     pending = next;
   }
@@ -148,7 +152,9 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
     const domain = n.domain ?? "";
     if (domain !== "" && domain !== "ai.onnx") {
       const v = (model.opsetImport ?? []).find((o) => o.domain === domain);
-      throw new Error(`${opLabel(n.opType ?? "?", n.name ?? "")} is in domain "${domain}"${v ? ` (opset ${toNum(v.version)})` : ""}; only the default ONNX domain is supported`);
+      throw new Error(
+        `${opLabel(n.opType ?? "?", n.name ?? "")} is in domain "${domain}"${v ? ` (opset ${toNum(v.version)})` : ""}; only the default ONNX domain is supported`,
+      );
     }
     if (!isSupportedOp(n.opType ?? "") && !Object.hasOwn(LEGACY_OPS, n.opType ?? "")) {
       throw new Error(`unsupported op "${n.opType}" (node "${n.name ?? ""}"); supported: ${SUPPORTED_OPS.join(", ")}`);
@@ -172,7 +178,11 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
     const inputs = (n.input ?? []).map((i) => (i ? values.get(i)! : null));
     const outNames = [...(n.output ?? [])];
     while (outNames.length > 0 && !outNames[outNames.length - 1]) outNames.pop();
-    const outs = addNormalized(b, { op, name, inputs, attrs, outputs: outNames.length, legacy: n.opType !== op ? n.opType! : undefined }, opset);
+    const outs = addNormalized(
+      b,
+      { op, name, inputs, attrs, outputs: outNames.length, legacy: n.opType !== op ? n.opType! : undefined },
+      opset,
+    );
     outNames.forEach((o, i) => {
       const v = outs[i];
       if (!o) return;

@@ -27,7 +27,6 @@ export const LEGACY_OPS = { Upsample: "Resize" } as const;
 
 const BROADCAST_OPS = new Set(["Add", "Sub", "Mul", "Div", "Pow", "Equal", "Greater", "Less", "And", "Or", "Xor", "PRelu"]);
 
-
 // Old exporters leave `type` unset; the field that is filled tells us which it is.
 function attrType(a: IAttr): number {
   if (a.type) return a.type;
@@ -45,13 +44,22 @@ function attrType(a: IAttr): number {
 export function attrValue(a: IAttr, where: string): unknown {
   const type = attrType(a);
   switch (type) {
-    case AT.FLOAT: return a.f ?? 0;
-    case AT.INT: return toNum(a.i);
-    case AT.STRING: return new TextDecoder().decode(a.s ?? new Uint8Array(0));
-    case AT.TENSOR: return protoToTensor(a.t ?? {}, `${where} attribute "${a.name}"`);
-    case AT.FLOATS: return [...(a.floats ?? [])];
-    case AT.INTS: return (a.ints ?? []).map(toNum);
-    default: throw new Error(`${where}: attribute "${a.name}" has type ${AT[type] ?? type}, which is not supported (subgraphs, sparse tensors and string lists are not)`);
+    case AT.FLOAT:
+      return a.f ?? 0;
+    case AT.INT:
+      return toNum(a.i);
+    case AT.STRING:
+      return new TextDecoder().decode(a.s ?? new Uint8Array(0));
+    case AT.TENSOR:
+      return protoToTensor(a.t ?? {}, `${where} attribute "${a.name}"`);
+    case AT.FLOATS:
+      return [...(a.floats ?? [])];
+    case AT.INTS:
+      return (a.ints ?? []).map(toNum);
+    default:
+      throw new Error(
+        `${where}: attribute "${a.name}" has type ${AT[type] ?? type}, which is not supported (subgraphs, sparse tensors and string lists are not)`,
+      );
   }
 }
 
@@ -86,13 +94,19 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
   take(attrs, "consumed_inputs");
   if (opset < 7 && BROADCAST_OPS.has(n.op)) {
     // opset < 7: broadcasting was opt-in; `axis` aligned B's dims with A's starting there (numpy aligns the trailing dims)
-    const broadcast = take(attrs, "broadcast"), axis = take(attrs, "axis") as number | undefined;
-    const bv = inputs[1] ?? null, rb = bv?.shape?.length;
+    const broadcast = take(attrs, "broadcast"),
+      axis = take(attrs, "axis") as number | undefined;
+    const bv = inputs[1] ?? null,
+      rb = bv?.shape?.length;
     if (broadcast && axis !== undefined && rank !== undefined && rb !== undefined) {
       const a = axis < 0 ? axis + rank : axis;
       const trailing = rank - a - rb;
       if (trailing < 0) throw new Error(`${label}: broadcast axis ${axis} does not fit B of rank ${rb} into A of rank ${rank}`);
-      if (trailing > 0) inputs[1] = b.unsqueeze(bv!, Array.from({ length: trailing }, (_, i) => rb + i));
+      if (trailing > 0)
+        inputs[1] = b.unsqueeze(
+          bv!,
+          Array.from({ length: trailing }, (_, i) => rb + i),
+        );
     }
   }
 
@@ -109,7 +123,8 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
     }
     case "Slice": {
       // opset < 10 carried starts, ends and axes as attributes
-      const starts = take(attrs, "starts") as number[] | undefined, ends = take(attrs, "ends") as number[] | undefined;
+      const starts = take(attrs, "starts") as number[] | undefined,
+        ends = take(attrs, "ends") as number[] | undefined;
       const axes = take(attrs, "axes") as number[] | undefined;
       if (starts !== undefined && ends !== undefined) {
         inputs.length = 1;
@@ -118,13 +133,19 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
       }
       break;
     }
-    case "Squeeze": case "Unsqueeze": case "ReduceSum": {
+    case "Squeeze":
+    case "Unsqueeze":
+    case "ReduceSum": {
       // opset < 13 carried axes as an attribute; 13+ takes them as an int64 input
       const axes = take(attrs, "axes") as number[] | undefined;
       if (axes !== undefined && !inputs[1]) inputs[1] = b.int64s(axes);
       break;
     }
-    case "ReduceMean": case "ReduceMax": case "ReduceMin": case "ReduceL2": case "ReduceProd": {
+    case "ReduceMean":
+    case "ReduceMax":
+    case "ReduceMin":
+    case "ReduceL2":
+    case "ReduceProd": {
       // opset 18 moved axes to an input; opset 17 wants the attribute, so the input must be constant
       const noop = take(attrs, "noop_with_empty_axes");
       if (inputs[1]) {
@@ -196,15 +217,21 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
     }
     case "BatchNormalization":
       // attributes of old opsets with no effect in inference
-      take(attrs, "spatial"); take(attrs, "consumed_inputs"); take(attrs, "is_test");
+      take(attrs, "spatial");
+      take(attrs, "consumed_inputs");
+      take(attrs, "is_test");
       break;
-    case "Softmax": case "LogSoftmax": {
+    case "Softmax":
+    case "LogSoftmax": {
       if (opset >= 13) break;
       // opset < 13 coerced the input to 2-D at `axis` (default 1) and normalized each row
       const axis = (take(attrs, "axis") as number | undefined) ?? 1;
       if (rank === undefined) throw new Error(`${label}: opset ${opset} ${n.op} needs an input of known rank`);
       const a = axis < 0 ? axis + rank : axis;
-      if (a === rank - 1) { attrs["axis"] = -1; break; }
+      if (a === rank - 1) {
+        attrs["axis"] = -1;
+        break;
+      }
       const base = n.name || n.op.toLowerCase();
       const flat = b.one("Flatten", [x], { axis: a }, `${base}/flatten`);
       const y = b.one(n.op, [flat], { axis: -1 }, `${base}/2d`);
@@ -215,11 +242,18 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
         // Upsample (opset 7–9): scales as an attribute (7–8) or the second input (9); modes nearest and linear
         const scales = take(attrs, "scales") as number[] | undefined;
         const mode = (take(attrs, "mode") as string | undefined) ?? "nearest";
-        if (mode !== "nearest" && mode !== "linear") throw new Error(`${label}: Upsample mode "${mode}" is not supported (nearest, linear)`);
-        const sc = scales !== undefined ? b.constant(tensor("float32", [scales.length], Float32Array.from(scales))) : inputs[1] ?? null;
+        if (mode !== "nearest" && mode !== "linear")
+          throw new Error(`${label}: Upsample mode "${mode}" is not supported (nearest, linear)`);
+        const sc = scales !== undefined ? b.constant(tensor("float32", [scales.length], Float32Array.from(scales))) : (inputs[1] ?? null);
         if (!sc) throw new Error(`${label}: Upsample needs scales`);
         // Upsample's coordinates are Resize's "asymmetric" with floor rounding for nearest
-        return add("Resize", [x, null, sc], mode === "nearest" ? { mode, coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" } : { mode, coordinate_transformation_mode: "asymmetric" });
+        return add(
+          "Resize",
+          [x, null, sc],
+          mode === "nearest"
+            ? { mode, coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" }
+            : { mode, coordinate_transformation_mode: "asymmetric" },
+        );
       }
       // empty roi/scales are the exporters' way to say "omitted"
       if (isEmptyConst(inputs[1] ?? null)) inputs[1] = null;
@@ -235,7 +269,8 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
     case "AveragePool": {
       // opset 19 added dilations; opset 17 has none, so only all-ones can be kept
       const dil = take(attrs, "dilations") as number[] | undefined;
-      if (dil && dil.some((d) => d !== 1)) throw new Error(`${label}: dilations ${JSON.stringify(dil)} need opset 19; only 1s are supported`);
+      if (dil && dil.some((d) => d !== 1))
+        throw new Error(`${label}: dilations ${JSON.stringify(dil)} need opset 19; only 1s are supported`);
       break;
     }
     case "Cast":
@@ -257,10 +292,14 @@ function checkAttrs(op: OpType, label: string, attrs: Record<string, unknown>): 
       const known = Object.keys(schema).sort().join(", ") || "none";
       throw new Error(`${label}: attribute "${k}" is not supported (${op} takes: ${known})`);
     }
-    const ok = kind === "int" || kind === "float" ? typeof v === "number"
-      : kind === "ints" || kind === "floats" ? Array.isArray(v)
-      : kind === "string" ? typeof v === "string"
-      : typeof v === "object" && v !== null && "dtype" in (v as Tensor);
+    const ok =
+      kind === "int" || kind === "float"
+        ? typeof v === "number"
+        : kind === "ints" || kind === "floats"
+          ? Array.isArray(v)
+          : kind === "string"
+            ? typeof v === "string"
+            : typeof v === "object" && v !== null && "dtype" in (v as Tensor);
     if (!ok) throw new Error(`${label}: attribute "${k}" should be ${kind}, got ${Array.isArray(v) ? "a list" : typeof v}`);
     if (kind === "int") attrs[k] = Math.trunc(v as number);
   }

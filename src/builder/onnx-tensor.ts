@@ -27,7 +27,11 @@ export function protoToTensor(p: onnxProto.onnx.ITensorProto, where: string): Te
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${label}: dimensions must be non-negative integers`);
   const n = sizeOf(shape);
   // the values must be in the file: check the count before allocating, so a huge declared shape allocates nothing
-  const stored = p.rawData && p.rawData.length > 0 ? p.rawData.length / BYTES[dtype] : (dtype === "float32" ? p.floatData : dtype === "float64" ? p.doubleData : dtype === "int64" ? p.int64Data : p.int32Data)?.length ?? 0;
+  const stored =
+    p.rawData && p.rawData.length > 0
+      ? p.rawData.length / BYTES[dtype]
+      : ((dtype === "float32" ? p.floatData : dtype === "float64" ? p.doubleData : dtype === "int64" ? p.int64Data : p.int32Data)?.length ??
+        0);
   if (!Number.isSafeInteger(n) || n !== stored) throw new Error(`${label}: has ${stored} values, expected ${n}`);
   if (p.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (p.externalData?.length ?? 0) > 0) {
     throw new Error(`${label}: external data files are not supported; re-export with the weights inside the model`);
@@ -50,7 +54,9 @@ export function protoToTensor(p: onnxProto.onnx.ITensorProto, where: string): Te
   }
   if (dtype === "int64" && p.int64Data) {
     // exact int64 values (Long keeps all 64 bits; Number would round INT64_MAX)
-    p.int64Data.forEach((v, i) => { (data as BigInt64Array)[i] = typeof v === "number" ? BigInt(v) : BigInt((v as unknown as { toString(): string }).toString()); });
+    p.int64Data.forEach((v, i) => {
+      (data as BigInt64Array)[i] = typeof v === "number" ? BigInt(v) : BigInt((v as unknown as { toString(): string }).toString());
+    });
   }
   return tensor(dtype, shape, data);
 }

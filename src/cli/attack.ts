@@ -15,16 +15,34 @@ import { progress } from "./progress.js";
 
 /** The attack flags `attack` and `eval` share, as commander parsed them. */
 export interface AttackFlags {
-  threat: ThreatSpec["kind"]; stepSize?: number; steps: number; randomStart?: boolean; restarts: number; batchSize: number; seed: number;
+  threat: ThreatSpec["kind"];
+  stepSize?: number;
+  steps: number;
+  randomStart?: boolean;
+  restarts: number;
+  batchSize: number;
+  seed: number;
 }
 
 export interface AttackOptions extends AttackFlags {
-  model: string; input: string; labels: string; out: string; eps?: number;
-  targeted?: boolean; targetLabels?: string; keep: "best" | "last"; method: AttackMethod;
+  model: string;
+  input: string;
+  labels: string;
+  out: string;
+  eps?: number;
+  targeted?: boolean;
+  targetLabels?: string;
+  keep: "best" | "last";
+  method: AttackMethod;
 }
 
 /** The threat of one eps, refusing flag combinations that would be ignored or cannot work. */
-export function threatOf(kind: ThreatSpec["kind"], eps: number | undefined, methods: readonly AttackMethod[], stepSize: number | undefined): ThreatSpec {
+export function threatOf(
+  kind: ThreatSpec["kind"],
+  eps: number | undefined,
+  methods: readonly AttackMethod[],
+  stepSize: number | undefined,
+): ThreatSpec {
   if (kind === "unconstrained") {
     requireWith(eps, "--eps", false, "does not apply to --threat unconstrained (it has no radius)");
     if (stepSize === undefined) throw new UsageError("--threat unconstrained needs --step-size");
@@ -49,15 +67,28 @@ export async function attackCommand(o: AttackOptions): Promise<void> {
   const targets = o.targeted ? await readLabels(o.targetLabels!, n, classes) : undefined;
   const req = { method, threat, steps, stepSize, randomStart: !!o.randomStart, restarts, keep: o.keep, seed: o.seed };
   const alpha = effectiveStepSize(req);
-  process.stderr.write(`attack ${method} ${threat.kind}${"eps" in threat ? ` eps=${threat.eps}` : ""} steps=${steps}${alpha !== undefined ? ` step-size=${alpha.toPrecision(4)}` : ""} restarts=${restarts} keep=${o.keep}${targets ? " targeted" : ""}\n`);
+  process.stderr.write(
+    `attack ${method} ${threat.kind}${"eps" in threat ? ` eps=${threat.eps}` : ""} steps=${steps}${alpha !== undefined ? ` step-size=${alpha.toPrecision(4)}` : ""} restarts=${restarts} keep=${o.keep}${targets ? " targeted" : ""}\n`,
+  );
   const tm = threatModel(threat);
   const advParts: Tensor[] = [];
-  let clean = 0, adv = 0, reached = 0, normSum = 0;
+  let clean = 0,
+    adv = 0,
+    reached = 0,
+    normSum = 0;
   for (let i = 0, b = 1; i < n; i += bs, b++) {
     const j = Math.min(n, i + bs);
-    const xb = sliceBatch(x, i, j), yb = sliceBatch(labels, i, j), tb = targets && sliceBatch(targets, i, j);
+    const xb = sliceBatch(x, i, j),
+      yb = sliceBatch(labels, i, j),
+      tb = targets && sliceBatch(targets, i, j);
     const bar = progress(steps * restarts, `batch ${b}`);
-    const r: AttackResult = await runAttack(session, model, xb, { ...req, labels: yb, targetLabels: tb, exampleOffset: i, onStep: (d) => bar.update(d) });
+    const r: AttackResult = await runAttack(session, model, xb, {
+      ...req,
+      labels: yb,
+      targetLabels: tb,
+      exampleOffset: i,
+      onStep: (d) => bar.update(d),
+    });
     bar.stop();
     const cleanPred = argmaxRows(await forward(session, model, xb));
     const advPred = argmaxRows(r.logits);
@@ -75,6 +106,8 @@ export async function attackCommand(o: AttackOptions): Promise<void> {
   }
   await saveNpy(o.out, concatBatch(advParts));
   const normName = THREATS[threat.kind].normName;
-  console.log(`clean accuracy ${((100 * clean) / n).toFixed(2)}%  adversarial accuracy ${((100 * adv) / n).toFixed(2)}%` +
-    `${targets ? `  target reached ${((100 * reached) / n).toFixed(2)}%` : ""}  mean ${normName} perturbation ${(normSum / n).toFixed(4)}  (${n} images; wrote ${o.out})`);
+  console.log(
+    `clean accuracy ${((100 * clean) / n).toFixed(2)}%  adversarial accuracy ${((100 * adv) / n).toFixed(2)}%` +
+      `${targets ? `  target reached ${((100 * reached) / n).toFixed(2)}%` : ""}  mean ${normName} perturbation ${(normSum / n).toFixed(4)}  (${n} images; wrote ${o.out})`,
+  );
 }

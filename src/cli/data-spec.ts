@@ -5,7 +5,12 @@ import { parseDataSpec } from "../data/spec.js";
 import type { Tensor } from "../ir/tensor.js";
 import { readImages, readLabels } from "./io.js";
 
-export interface LabeledImages { images: Tensor<"float32">; labels: Tensor<"int64">; name: string; dataset?: Dataset }
+export interface LabeledImages {
+  images: Tensor<"float32">;
+  labels: Tensor<"int64">;
+  name: string;
+  dataset?: Dataset;
+}
 
 /** Loads a spec's split (default test); npy keeps the CLI's own checks (range warning), every other kind goes through loadDataset. */
 export async function loadDataSpec(spec: string, split: Split = "test"): Promise<LabeledImages> {

@@ -2,7 +2,11 @@
 import { readFile } from "node:fs/promises";
 import { fetchDataset } from "../data/node/fetch.js";
 
-export interface DataFetchOptions { dir?: string; baseUrl?: string; checksums?: string }
+export interface DataFetchOptions {
+  dir?: string;
+  baseUrl?: string;
+  checksums?: string;
+}
 
 export async function dataFetchCommand(name: string, o: DataFetchOptions): Promise<void> {
   const dir = o.dir ?? `data/${name}`;
@@ -12,7 +16,9 @@ export async function dataFetchCommand(name: string, o: DataFetchOptions): Promi
     try {
       text = await readFile(o.checksums, "utf8");
     } catch (e) {
-      throw new Error(`cannot read ${o.checksums}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+      throw new Error(
+        `cannot read ${o.checksums}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
+      );
     }
     try {
       checksums = JSON.parse(text) as Record<string, string>;
@@ -24,8 +30,15 @@ export async function dataFetchCommand(name: string, o: DataFetchOptions): Promi
     }
   }
   await fetchDataset(name, {
-    dir, baseUrl: o.baseUrl, checksums,
-    onFile: (e) => console.log(e.status === "present" ? `${e.file}: already present` : `${e.file}: ${(e.bytes! / 1e6).toFixed(1)} MB from ${e.url}, checksum verified`),
+    dir,
+    baseUrl: o.baseUrl,
+    checksums,
+    onFile: (e) =>
+      console.log(
+        e.status === "present"
+          ? `${e.file}: already present`
+          : `${e.file}: ${(e.bytes! / 1e6).toFixed(1)} MB from ${e.url}, checksum verified`,
+      ),
   });
   console.log(`${name} is in ${dir}; use --data ${name}:${dir}`);
 }

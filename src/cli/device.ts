@@ -13,6 +13,8 @@ export function selectDevice(name: string): void {
 
 /** Runs on the selected device (the CLI session wraps this one object, so its program cache spans the command). */
 export const deviceExecutor: Executor = {
-  get profile() { return current.profile; },
+  get profile() {
+    return current.profile;
+  },
   compile: (graph, options) => current.compile(graph, options),
 };

@@ -16,18 +16,31 @@ import { modelDisplayName } from "../plot/data.js";
 import { plotPathFor, writeEvalPlot } from "../plot/node/files.js";
 import { plotFormat } from "../plot/node/render.js";
 
-export interface EvalOptions extends AttackFlags { model: string; data: string; eps?: number[]; attacks: string; limit?: number; out: string;
+export interface EvalOptions extends AttackFlags {
+  model: string;
+  data: string;
+  eps?: number[];
+  attacks: string;
+  limit?: number;
+  out: string;
   /** Accuracy-vs-ε plot file (.svg/.png); default beside --out; false: none. */
   plot?: string | boolean;
 }
 
 export async function evalCommand(o: EvalOptions): Promise<void> {
-  const methods: AttackMethod[] = o.attacks.split(",").map((m) => m.trim()).map((m) => {
-    if (!(ATTACK_METHODS as readonly string[]).includes(m)) throw new UsageError(`--attacks: unknown attack method "${m}" (expected ${ATTACK_METHODS.join(", ")})`);
-    return m as AttackMethod;
-  });
+  const methods: AttackMethod[] = o.attacks
+    .split(",")
+    .map((m) => m.trim())
+    .map((m) => {
+      if (!(ATTACK_METHODS as readonly string[]).includes(m))
+        throw new UsageError(`--attacks: unknown attack method "${m}" (expected ${ATTACK_METHODS.join(", ")})`);
+      return m as AttackMethod;
+    });
   if (new Set(methods).size !== methods.length) throw new UsageError(`--attacks "${o.attacks}" names an attack twice`);
-  const threats: ThreatSpec[] = o.threat === "unconstrained" ? [threatOf(o.threat, o.eps?.[0], methods, o.stepSize)] : (o.eps ?? [undefined]).map((e) => threatOf(o.threat, e, methods, o.stepSize));
+  const threats: ThreatSpec[] =
+    o.threat === "unconstrained"
+      ? [threatOf(o.threat, o.eps?.[0], methods, o.stepSize)]
+      : (o.eps ?? [undefined]).map((e) => threatOf(o.threat, e, methods, o.stepSize));
   const { steps, restarts, batchSize: bs, stepSize } = o;
   const plotPath = o.plot === false || o.threat === "unconstrained" ? undefined : typeof o.plot === "string" ? o.plot : plotPathFor(o.out);
   if (plotPath) plotFormat(plotPath, "--plot");
@@ -46,13 +59,24 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   let done = 0;
   for (let i = 0; i < n; i += bs) {
     const j = Math.min(n, i + bs);
-    const xb = sliceBatch(data.images, i, j), yb = sliceBatch(data.labels, i, j);
+    const xb = sliceBatch(data.images, i, j),
+      yb = sliceBatch(data.labels, i, j);
     const y = Array.from(yb.data, Number);
     const pred = argmaxRows(await forward(session, model, xb));
     clean += pred.filter((p, k) => p === y[k]).length;
     bar.update(++done);
     for (let r = 0; r < runs.length; r++) {
-      const res = await runAttack(session, model, xb, { ...runs[r]!, labels: yb, steps, stepSize, restarts, randomStart: !!o.randomStart, keep: "best", seed: o.seed, exampleOffset: i });
+      const res = await runAttack(session, model, xb, {
+        ...runs[r]!,
+        labels: yb,
+        steps,
+        stepSize,
+        restarts,
+        randomStart: !!o.randomStart,
+        keep: "best",
+        seed: o.seed,
+        exampleOffset: i,
+      });
       correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
       bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
     }
@@ -60,14 +84,21 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   bar.stop();
   const seconds = (performance.now() - t0) / 1000;
   const results = runs.map((r, k) => ({
-    threat: r.threat.kind, eps: "eps" in r.threat ? r.threat.eps : null, attack: r.method, steps, restarts,
-    step_size: effectiveStepSize({ ...r, steps, stepSize }) ?? null, robust_accuracy: correct[k] / n,
+    threat: r.threat.kind,
+    eps: "eps" in r.threat ? r.threat.eps : null,
+    attack: r.method,
+    steps,
+    restarts,
+    step_size: effectiveStepSize({ ...r, steps, stepSize }) ?? null,
+    robust_accuracy: correct[k] / n,
   }));
   const report = { model: o.model, name: modelDisplayName(o.model), data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
   await writeAtomic(o.out, JSON.stringify(report, null, 2) + "\n");
   console.log(`clean accuracy ${(100 * report.clean_accuracy).toFixed(2)}% on ${n} images`);
   for (const r of results) {
-    console.log(`${r.attack.padEnd(8)} ${r.threat} eps=${r.eps ?? "-"} steps=${steps}${r.step_size ? ` step=${r.step_size.toPrecision(3)}` : ""}  robust accuracy ${(100 * r.robust_accuracy).toFixed(2)}%`);
+    console.log(
+      `${r.attack.padEnd(8)} ${r.threat} eps=${r.eps ?? "-"} steps=${steps}${r.step_size ? ` step=${r.step_size.toPrecision(3)}` : ""}  robust accuracy ${(100 * r.robust_accuracy).toFixed(2)}%`,
+    );
   }
   if (plotPath) {
     await writeEvalPlot(plotPath, [{ report, file: o.out }], { option: "--plot" });

@@ -13,17 +13,30 @@ const PKG = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const LIMITS = { urlBytes: 4096, bodyBytes: 0, fileBytes: 256 * 1024 * 1024 } as const;
 
 const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-  ".json": "application/json; charset=utf-8", ".wasm": "application/wasm", ".onnx": "application/octet-stream", ".npy": "application/octet-stream",
-  ".png": "image/png", ".map": "application/json; charset=utf-8", ".svg": "image/svg+xml",
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".onnx": "application/octet-stream",
+  ".npy": "application/octet-stream",
+  ".png": "image/png",
+  ".map": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
 };
 
 // wasm needs 'wasm-unsafe-eval'; ORT starts its thread workers from its own module URL (self) and the page draws via blob:/data: images
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; img-src 'self' data: blob:; style-src 'self'; connect-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; img-src 'self' data: blob:; style-src 'self'; connect-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export const SECURITY_HEADERS: Record<string, string> = {
-  "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp", "Cross-Origin-Resource-Policy": "same-origin",
-  "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+  "Cross-Origin-Resource-Policy": "same-origin",
+  "Content-Security-Policy": CSP,
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
 };
 
 export interface ExploreOptions {
@@ -39,12 +52,21 @@ export interface ExploreOptions {
 /** Resolves a URL path under `root`, or null for anything outside it (after decoding, normalizing and following symlinks). */
 export function safeResolve(root: string, urlPath: string): string | null {
   let decoded: string;
-  try { decoded = decodeURIComponent(urlPath); } catch { return null; }
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
   if (decoded.includes("\0") || decoded.includes("\\")) return null;
   const parts = decoded.split("/").filter((p) => p !== "");
   if (parts.some((p) => p === ".." || p === "." || p.startsWith("."))) return null;
   let real: string, base: string;
-  try { base = realpathSync(root); real = realpathSync(join(base, ...parts)); } catch { return null; }
+  try {
+    base = realpathSync(root);
+    real = realpathSync(join(base, ...parts));
+  } catch {
+    return null;
+  }
   return real === base || real.startsWith(base + sep) ? real : null;
 }
 
@@ -52,19 +74,30 @@ export function safeResolve(root: string, urlPath: string): string | null {
 export function ensureBundle(dist: string): void {
   if (existsSync(join(dist, "index.html"))) return;
   const script = join(PKG, "scripts", "build-web.mjs");
-  if (dist !== join(PKG, "web", "dist") || !existsSync(script)) throw new Error(`explore: no explorer bundle at ${dist} (run npm run build:web)`);
+  if (dist !== join(PKG, "web", "dist") || !existsSync(script))
+    throw new Error(`explore: no explorer bundle at ${dist} (run npm run build:web)`);
   process.stderr.write("explore: building the explorer (web/dist) once...\n");
   const r = spawnSync(process.execPath, [script], { cwd: PKG, stdio: ["ignore", "inherit", "inherit"] });
-  if (r.status !== 0 || !existsSync(join(dist, "index.html"))) throw new Error("explore: building web/dist failed (npm run build:web shows why)");
+  if (r.status !== 0 || !existsSync(join(dist, "index.html")))
+    throw new Error("explore: building web/dist failed (npm run build:web shows why)");
 }
 
 function send(res: ServerResponse, code: number, body: string, type = "text/plain; charset=utf-8"): void {
-  res.writeHead(code, { ...SECURITY_HEADERS, "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
+  res.writeHead(code, {
+    ...SECURITY_HEADERS,
+    "Content-Type": type,
+    "Content-Length": Buffer.byteLength(body),
+    "Cache-Control": "no-store",
+  });
   res.end(body);
 }
 
 export function exploreHandler(o: Required<Pick<ExploreOptions, "dist" | "zoo">> & { models?: string }) {
-  const roots: [string, string][] = [["/models/", o.zoo], ...(o.models ? [["/user-models/", o.models] as [string, string]] : []), ["/", o.dist]];
+  const roots: [string, string][] = [
+    ["/models/", o.zoo],
+    ...(o.models ? [["/user-models/", o.models] as [string, string]] : []),
+    ["/", o.dist],
+  ];
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/";
     if (Buffer.byteLength(url) > LIMITS.urlBytes) return send(res, 414, "URL too long\n");
@@ -88,7 +121,12 @@ export function exploreHandler(o: Required<Pick<ExploreOptions, "dist" | "zoo">>
     if (!file || !statSync(file).isFile()) return send(res, 404, "not found\n");
     const size = statSync(file).size;
     if (size > LIMITS.fileBytes) return send(res, 413, "file too large to serve\n");
-    res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Content-Length": size, "Cache-Control": "no-cache" });
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+      "Content-Length": size,
+      "Cache-Control": "no-cache",
+    });
     if (req.method === "HEAD") return void res.end();
     createReadStream(file).pipe(res);
   };
@@ -107,7 +145,10 @@ export async function startExplore(o: ExploreOptions = {}): Promise<{ url: strin
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   const host = o.host ?? "127.0.0.1";
-  await new Promise<void>((ok, fail) => { server.once("error", fail); server.listen(port, host, () => ok()); });
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(port, host, () => ok());
+  });
   const addr = server.address() as { port: number };
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}/`;
   return { url, server, close: () => new Promise((ok) => server.close(() => ok())) };
@@ -122,5 +163,12 @@ export async function exploreCommand(o: { port?: string; host?: string; models?:
     opener.on("error", () => process.stderr.write(`explore: could not open a browser; visit ${s.url}\n`));
     opener.unref();
   }
-  await new Promise<void>((ok) => { process.once("SIGINT", () => { void s.close().then(ok); }); process.once("SIGTERM", () => { void s.close().then(ok); }); });
+  await new Promise<void>((ok) => {
+    process.once("SIGINT", () => {
+      void s.close().then(ok);
+    });
+    process.once("SIGTERM", () => {
+      void s.close().then(ok);
+    });
+  });
 }

@@ -6,7 +6,17 @@ import { type Seed, featureActivations, representationOf, unitMask } from "../vi
 import { concatBatch, interleaveRows, pickBatch } from "../ir/batch.js";
 import { VIS_DEFAULTS } from "../vis/search.js";
 import { UsageError, checkBatchMemory } from "./options.js";
-import { type SearchFlags, checkVisOutputs, fmt, gridScale, loadModel, readImagesArg, searchOptions, withProgress, writeOutputs } from "./vis-common.js";
+import {
+  type SearchFlags,
+  checkVisOutputs,
+  fmt,
+  gridScale,
+  loadModel,
+  readImagesArg,
+  searchOptions,
+  withProgress,
+  writeOutputs,
+} from "./vis-common.js";
 
 /** "3,7,12" → [3, 7, 12]; every entry a non-negative integer. */
 export function parseFeatures(v: string, flag: string): number[] {
@@ -15,7 +25,15 @@ export function parseFeatures(v: string, flag: string): number[] {
   return out.map(Number);
 }
 
-export interface VisualizeFlags extends SearchFlags { model: string; features: string; seed: string; maximizing?: boolean; top?: number; data?: string; out: string }
+export interface VisualizeFlags extends SearchFlags {
+  model: string;
+  features: string;
+  seed: string;
+  maximizing?: boolean;
+  top?: number;
+  data?: string;
+  out: string;
+}
 
 export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
   const features = parseFeatures(f.features, "--features");
@@ -27,22 +45,32 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
   await checkVisOutputs(f.out, [f.model, imageSeed ? f.seed : undefined, f.data]);
   const m = await loadModel(f.model);
   const rep = m.model.representation({ rep: f.rep });
-  for (const ft of features) if (ft >= rep.shape[0]!) throw new Error(`--features: ${ft} is out of range: representation "${rep.name}" has ${rep.shape[0]} features`);
+  for (const ft of features)
+    if (ft >= rep.shape[0]!)
+      throw new Error(`--features: ${ft} is out of range: representation "${rep.name}" has ${rep.shape[0]} features`);
   // the paper's "maximizing inputs": a gray start with a tighter, longer search
   const o = { ...(f.maximizing ? VIS_DEFAULTS.maximizingInput : {}), ...stripUndefined(searchOptions(f)) };
   let seed: Seed = f.maximizing && f.seed === "noise" ? "gray" : "noise";
   if (f.seed === "gray") seed = "gray";
   else if (f.seed !== "noise") seed = (await readImagesArg(f.seed, m)).x;
-  checkBatchMemory(features.length * (typeof seed === "string" ? 1 : seed.shape[0]!), m.shape.channels * m.shape.height * m.shape.width, `--features (${features.length})`);
+  checkBatchMemory(
+    features.length * (typeof seed === "string" ? 1 : seed.shape[0]!),
+    m.shape.channels * m.shape.height * m.shape.width,
+    `--features (${features.length})`,
+  );
   const res = await withProgress("visualize", o, (oo) => visualizeFeature(session, m.model, features, seed, oo));
   const seeds = res.x.shape[0]! / features.length;
   // one grid row per feature: its visualizations (one per seed), then the top and bottom dataset images
-  const visOf = (k: number) => pickBatch(res.x, Array.from({ length: seeds }, (_, s) => s * features.length + k));
+  const visOf = (k: number) =>
+    pickBatch(
+      res.x,
+      Array.from({ length: seeds }, (_, s) => s * features.length + k),
+    );
   const rows: Tensor<"float32">[] = [];
   const lines: string[] = [];
   const data = top !== undefined ? await readImagesArg(f.data!, m) : undefined;
   if (data && top! > data.x.shape[0]!) throw new Error(`--top ${top}: --data "${f.data}" has only ${data.x.shape[0]} images`);
-  const reps = data && await representationOf(session, m.model, data.x, { rep: f.rep });
+  const reps = data && (await representationOf(session, m.model, data.x, { rep: f.rep }));
   for (const [k, ft] of features.entries()) {
     const reached = Array.from({ length: seeds }, (_, s) => res.objective[s * features.length + k]!);
     let line = `feature ${ft}: activation reached ${reached.map((v) => fmt(v)).join(", ")}`;
@@ -57,10 +85,18 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
     lines.push(line);
   }
   const p = await writeOutputs(f.out, rows, res.x, gridScale(m));
-  console.log(`${lines.join("\n")}\n(grid rows: feature; columns: ${seeds} visualization${seeds > 1 ? "s" : ""}${top ? `, top ${top}, bottom ${top} of ${f.data}` : ""}; wrote ${p.png}, ${p.npy})`);
+  console.log(
+    `${lines.join("\n")}\n(grid rows: feature; columns: ${seeds} visualization${seeds > 1 ? "s" : ""}${top ? `, top ${top}, bottom ${top} of ${f.data}` : ""}; wrote ${p.png}, ${p.npy})`,
+  );
 }
 
-export interface AddFeatureFlags extends SearchFlags { model: string; feature: string; images: string; level?: number; out: string }
+export interface AddFeatureFlags extends SearchFlags {
+  model: string;
+  feature: string;
+  images: string;
+  level?: number;
+  out: string;
+}
 
 export async function addFeatureCommand(f: AddFeatureFlags): Promise<void> {
   const [feature] = parseFeatures(f.feature, "--feature");
@@ -76,8 +112,10 @@ export async function addFeatureCommand(f: AddFeatureFlags): Promise<void> {
   const p = await writeOutputs(f.out, interleaveRows([images.x, res.x], 10), res.x, gridScale(m));
   const lv = level ?? VIS_DEFAULTS.addFeature.level;
   const reached = Array.from(after).filter((v) => v >= lv - 1e-3).length;
-  console.log(`feature ${feature} (level ${lv}): activation before ${Array.from(before, (v) => fmt(v)).join(", ")}\n` +
-    `after ${Array.from(after, (v) => fmt(v)).join(", ")}; ${reached}/${after.length} reached the level  (wrote ${p.png}, ${p.npy})`);
+  console.log(
+    `feature ${feature} (level ${lv}): activation before ${Array.from(before, (v) => fmt(v)).join(", ")}\n` +
+      `after ${Array.from(after, (v) => fmt(v)).join(", ")}; ${reached}/${after.length} reached the level  (wrote ${p.png}, ${p.npy})`,
+  );
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -12,7 +12,15 @@ import { modelClasses, readImages, readLabels, readModel } from "./io.js";
 import { UsageError, requireWith } from "./options.js";
 import { checkOutputs } from "./paths.js";
 
-export interface GradOptions { model: string; input: string; out: string; loss: "ce" | "rep-distance"; labels?: string; target?: string; rep?: string }
+export interface GradOptions {
+  model: string;
+  input: string;
+  out: string;
+  loss: "ce" | "rep-distance";
+  labels?: string;
+  target?: string;
+  rep?: string;
+}
 
 export async function gradCommand(o: GradOptions): Promise<void> {
   requireWith(o.labels, "--labels", o.loss === "ce", "applies to --loss ce only");
@@ -29,7 +37,8 @@ export async function gradCommand(o: GradOptions): Promise<void> {
     loss = ceLoss(await readLabels(o.labels!, n, modelClasses(model)));
   } else {
     const target = imagesToFloat(await loadNpy(o.target!), o.target);
-    if (target.shape.join() !== x.shape.join()) throw new Error(`--target ${o.target} [${target.shape}] does not match --input [${x.shape}]`);
+    if (target.shape.join() !== x.shape.join())
+      throw new Error(`--target ${o.target} [${target.shape}] does not match --input [${x.shape}]`);
     const rep = model.representation({ rep: o.rep }).name;
     const targetRep = await representationOf(session, model, target, { rep });
     checkTargetRep(targetRep, `--target ${o.target}: image`);

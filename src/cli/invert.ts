@@ -7,10 +7,27 @@ import type { Seed } from "../vis/representation.js";
 import { labelAgreement } from "../vis/metrics.js";
 import { UsageError, checkBatchMemory } from "./options.js";
 import {
-  type SearchFlags, checkVisOutputs, fmt, gridScale, loadModel, mean, predict, readImagesArg, searchOptions, withProgress, writeOutputs,
+  type SearchFlags,
+  checkVisOutputs,
+  fmt,
+  gridScale,
+  loadModel,
+  mean,
+  predict,
+  readImagesArg,
+  searchOptions,
+  withProgress,
+  writeOutputs,
 } from "./vis-common.js";
 
-export interface InvertFlags extends SearchFlags { model: string; target: string; seed: string; judge?: string; out: string; limit?: number }
+export interface InvertFlags extends SearchFlags {
+  model: string;
+  target: string;
+  seed: string;
+  judge?: string;
+  out: string;
+  limit?: number;
+}
 
 const COLS = 10;
 
@@ -24,7 +41,8 @@ export async function invertCommand(f: InvertFlags): Promise<void> {
   let seed: Seed = "noise";
   if (imageSeed) {
     const s = await readImagesArg(f.seed, m);
-    if (s.x.shape[0] !== n && s.x.shape[0] !== 1) throw new Error(`--seed "${f.seed}": ${s.x.shape[0]} images for ${n} targets (give one or ${n})`);
+    if (s.x.shape[0] !== n && s.x.shape[0] !== 1)
+      throw new Error(`--seed "${f.seed}": ${s.x.shape[0]} images for ${n} targets (give one or ${n})`);
     seed = s.x;
   } else seed = f.seed as "noise" | "gray";
   const res = await withProgress("invert", o, (oo) => invert(session, m.model, targets.x, { ...oo, seed }));
@@ -40,7 +58,13 @@ export async function invertCommand(f: InvertFlags): Promise<void> {
   console.log(`${line}  (wrote ${p.png}, ${p.npy})`);
 }
 
-export interface InterpolateFlags extends SearchFlags { model: string; from: string; to: string; frames: number; out: string }
+export interface InterpolateFlags extends SearchFlags {
+  model: string;
+  from: string;
+  to: string;
+  frames: number;
+  out: string;
+}
 
 export async function interpolateCommand(f: InterpolateFlags): Promise<void> {
   const o = searchOptions(f);
@@ -48,11 +72,16 @@ export async function interpolateCommand(f: InterpolateFlags): Promise<void> {
   if (frames < 2) throw new UsageError(`--frames must be at least 2, got ${frames}`);
   await checkVisOutputs(f.out, [f.model, f.from, f.to]);
   const m = await loadModel(f.model);
-  const a = await readImagesArg(f.from, m), b = await readImagesArg(f.to, m);
+  const a = await readImagesArg(f.from, m),
+    b = await readImagesArg(f.to, m);
   if (a.x.shape[0] !== b.x.shape[0]) throw new Error(`--from gives ${a.x.shape[0]} images, --to ${b.x.shape[0]}: give pairs`);
   checkBatchMemory(a.x.shape[0]! * frames, a.x.data.length / a.x.shape[0]!, `--frames ${frames} for ${a.x.shape[0]} pairs`);
   const res = await withProgress("interpolate", o, (oo) => interpolate(session, m.model, a.x, b.x, { ...oo, frames }));
   const p = await writeOutputs(f.out, chunkRows(res.x, frames), res.x, gridScale(m));
-  const perFrame = res.lambdas.map((l, j) => `λ=${l.toFixed(2)}: ${fmt(mean(Array.from({ length: a.x.shape[0]! }, (_, i) => res.distance[i * frames + j]!)))}`);
-  console.log(`${a.x.shape[0]} pairs × ${frames} frames; relative rep distance to the mixed target ${perFrame.join(", ")}  (wrote ${p.png}, ${p.npy})`);
+  const perFrame = res.lambdas.map(
+    (l, j) => `λ=${l.toFixed(2)}: ${fmt(mean(Array.from({ length: a.x.shape[0]! }, (_, i) => res.distance[i * frames + j]!)))}`,
+  );
+  console.log(
+    `${a.x.shape[0]} pairs × ${frames} frames; relative rep distance to the mixed target ${perFrame.join(", ")}  (wrote ${p.png}, ${p.npy})`,
+  );
 }

@@ -26,7 +26,8 @@ export async function readImages(path: string): Promise<Tensor<"float32">> {
 
 export async function readLabels(path: string, n: number, classes: number): Promise<Tensor<"int64">> {
   const t = labelsToInt64(await loadNpy(path), path);
-  if (t.shape.length !== 1 || t.shape[0] !== n) throw new Error(`${path}: labels shape [${t.shape.join(",")}] does not match a batch of ${n} images`);
+  if (t.shape.length !== 1 || t.shape[0] !== n)
+    throw new Error(`${path}: labels shape [${t.shape.join(",")}] does not match a batch of ${n} images`);
   checkLabels(t.data, classes, path);
   return t;
 }
@@ -35,13 +36,15 @@ export async function readLabels(path: string, n: number, classes: number): Prom
 export function checkLabels(labels: ArrayLike<bigint | number>, classes: number, what: string): void {
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i]!;
-    if (y < 0 || y >= classes) throw new Error(`${what}: label ${y} of example ${i} is outside 0..${classes - 1} (the model has ${classes} classes)`);
+    if (y < 0 || y >= classes)
+      throw new Error(`${what}: label ${y} of example ${i} is outside 0..${classes - 1} (the model has ${classes} classes)`);
   }
 }
 
 /** The number of classes: the static width of the model's logits [N, C]. */
 export function modelClasses(model: Model): number {
   const c = model.graph(1).outputs[0]!.shape?.[1];
-  if (model.graph(1).outputs[0]!.rank !== 2 || typeof c !== "number" || c < 1) throw new Error(`${model.source}: the first output is not logits [N, classes] with a static class count`);
+  if (model.graph(1).outputs[0]!.rank !== 2 || typeof c !== "number" || c < 1)
+    throw new Error(`${model.source}: the first output is not logits [N, classes] with a static class count`);
   return c;
 }

@@ -8,7 +8,8 @@ import { selectDevice } from "./device.js";
 import { endCommand } from "./lifetime.js";
 import { LIMITS, METHODS, UsageError, attackGroup, numberList, options, parse } from "./options.js";
 
-const DATA = "labelled images (test split): mnist, fashion-mnist, cifar10:DIR, folder:DIR, npy:X.npy,Y.npy; options after ?, e.g. fashion-mnist?limit=1000";
+const DATA =
+  "labelled images (test split): mnist, fashion-mnist, cifar10:DIR, folder:DIR, npy:X.npy,Y.npy; options after ?, e.g. fashion-mnist?limit=1000";
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command("robustlens")
@@ -19,7 +20,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     // global, so every command that runs a model takes it (before or after the command name)
     .option("--device <device>", "where models run: cpu | webgpu (onnxruntime-node's WebGPU EP; needs a GPU)", "cpu")
     .hook("preAction", (root) => selectDevice(root.opts().device as string));
-  program.command("predict")
+  program
+    .command("predict")
     .description("write the model's first output (or a named value) for a batch of images")
     .addOption(options.model())
     .requiredOption("--input <file>", "images, .npy NCHW float32 in [0,1] (uint8 is scaled by 1/255)")
@@ -27,7 +29,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--output <name>", "value to write instead of the first output")
     .addOption(options.batchSize("images per run", 128))
     .action(async (o) => (await import("./predict.js")).predict(o));
-  program.command("grad")
+  program
+    .command("grad")
     .description("write d(loss)/d(input) of a loss summed over the examples")
     .addOption(options.model())
     .requiredOption("--input <file>", "images, .npy NCHW float32 in [0,1]")
@@ -35,40 +38,51 @@ export async function main(argv: readonly string[]): Promise<void> {
     .addOption(options.choice("--loss <kind>", "ce | rep-distance", ["ce", "rep-distance"] as const, "ce"))
     .option("--labels <file>", "int64 labels .npy (for --loss ce)")
     .option("--target <file>", "target images .npy (for --loss rep-distance)")
-    .option("--rep <name>", "representation value (for --loss rep-distance; default: output \"rep\", else the input of the final Gemm/MatMul)")
+    .option(
+      "--rep <name>",
+      'representation value (for --loss rep-distance; default: output "rep", else the input of the final Gemm/MatMul)',
+    )
     .action(async (o) => (await import("./grad.js")).gradCommand(o));
-  attackGroup(program.command("attack")
-    .description("write adversarial examples for a batch of images and summarize the attack")
-    .addOption(options.model())
-    .requiredOption("--input <file>", "images, .npy NCHW in [0,1]")
-    .requiredOption("--labels <file>", "int64 labels .npy")
-    .requiredOption("--out <file>", "adversarial images .npy")
-    .addOption(options.eps("radius of the threat set, in [0,1] pixel units"))
-    .option("--targeted", "move towards --target-labels instead of away from --labels")
-    .option("--target-labels <file>", "int64 target labels .npy")
-    .addOption(options.choice("--keep <which>", "best | last iterate per example", ["best", "last"] as const, "best"))
-    .addOption(options.choice("--method <m>", "pgd | fgsm | apgd-ce | apgd-dlr", METHODS, "pgd")), { steps: 10, batchSize: 64 })
-    .action(async (o) => (await import("./attack.js")).attackCommand(o));
-  attackGroup(program.command("eval")
-    .description("clean and robust accuracy per eps and attack, as a table and a JSON report")
-    .addOption(options.model())
-    .requiredOption("--data <spec>", DATA)
-    .addOption(options.number("--eps <list>", "one or more radii, comma-separated", numberList(LIMITS.magnitude)))
-    .option("--attacks <list>", "comma-separated: pgd, fgsm, apgd-ce, apgd-dlr", "pgd")
-    .addOption(options.limit("evaluate only the first n images"))
-    .option("--out <file>", "JSON report", "eval-report.json")
-    .option("--plot <file>", "accuracy-vs-eps plot, .svg or .png (default: beside --out, .svg)")
-    .option("--no-plot", "no plot"), { steps: 20, batchSize: 64 })
-    .action(async (o) => (await import("./eval.js")).evalCommand(o));
-  program.command("data")
+  attackGroup(
+    program
+      .command("attack")
+      .description("write adversarial examples for a batch of images and summarize the attack")
+      .addOption(options.model())
+      .requiredOption("--input <file>", "images, .npy NCHW in [0,1]")
+      .requiredOption("--labels <file>", "int64 labels .npy")
+      .requiredOption("--out <file>", "adversarial images .npy")
+      .addOption(options.eps("radius of the threat set, in [0,1] pixel units"))
+      .option("--targeted", "move towards --target-labels instead of away from --labels")
+      .option("--target-labels <file>", "int64 target labels .npy")
+      .addOption(options.choice("--keep <which>", "best | last iterate per example", ["best", "last"] as const, "best"))
+      .addOption(options.choice("--method <m>", "pgd | fgsm | apgd-ce | apgd-dlr", METHODS, "pgd")),
+    { steps: 10, batchSize: 64 },
+  ).action(async (o) => (await import("./attack.js")).attackCommand(o));
+  attackGroup(
+    program
+      .command("eval")
+      .description("clean and robust accuracy per eps and attack, as a table and a JSON report")
+      .addOption(options.model())
+      .requiredOption("--data <spec>", DATA)
+      .addOption(options.number("--eps <list>", "one or more radii, comma-separated", numberList(LIMITS.magnitude)))
+      .option("--attacks <list>", "comma-separated: pgd, fgsm, apgd-ce, apgd-dlr", "pgd")
+      .addOption(options.limit("evaluate only the first n images"))
+      .option("--out <file>", "JSON report", "eval-report.json")
+      .option("--plot <file>", "accuracy-vs-eps plot, .svg or .png (default: beside --out, .svg)")
+      .option("--no-plot", "no plot"),
+    { steps: 20, batchSize: 64 },
+  ).action(async (o) => (await import("./eval.js")).evalCommand(o));
+  program
+    .command("data")
     .description("standard datasets: download them for --data")
     .command("fetch <name>")
     .description("download cifar10, mnist or fashion-mnist from the official locations and verify the published checksums")
     .option("--dir <dir>", "where to put the files (default data/<name>)")
     .option("--base-url <url>", "download from this URL prefix instead of the official locations")
-    .option("--checksums <file>", "JSON {\"FILE\": \"md5:HEX\" | \"sha256:HEX\"} replacing published checksums (for mirrors)")
+    .option("--checksums <file>", 'JSON {"FILE": "md5:HEX" | "sha256:HEX"} replacing published checksums (for mirrors)')
     .action(async (name, o) => (await import("./data.js")).dataFetchCommand(name, o));
-  program.command("train")
+  program
+    .command("train")
     .description("standard or adversarial training with checkpoints, metrics and an exported model")
     .requiredOption("--data <spec>", "training data (train split), e.g. fashion-mnist, cifar10:DIR")
     .requiredOption("--arch <name>", "small-cnn | resnet18 | resnet50 | preact-resnet18 | wrn-28-K")
@@ -82,7 +96,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     .addOption(options.number("--lr <lr>", "learning rate", parse.nonNegative, 0.1))
     .addOption(options.number("--momentum <m>", "SGD momentum", parse.nonNegative, 0.9))
     .addOption(options.number("--weight-decay <wd>", "weight decay", parse.nonNegative, 5e-4))
-    .addOption(options.choice("--schedule <s>", "constant | step | cosine | cyclic", ["constant", "step", "cosine", "cyclic"] as const, "cosine"))
+    .addOption(
+      options.choice("--schedule <s>", "constant | step | cosine | cyclic", ["constant", "step", "cosine", "cyclic"] as const, "cosine"),
+    )
     .addOption(options.batchSize("batch size", 128))
     .addOption(options.count("--eval-limit <n>", "test images for the per-epoch adversarial accuracy", Number.MAX_SAFE_INTEGER, 1000))
     .option("--no-augment", "no random crop / flip")
@@ -90,7 +106,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--resume", "continue the run in --out from its last checkpoint (options must match the run's)")
     .option("--overwrite", "start afresh in an --out that holds a run, replacing it")
     .action(async (o) => (await import("./train.js")).trainCommand(o));
-  program.command("explore")
+  program
+    .command("explore")
     .description("serve the explorer (live inversion, features, attacks in the browser) with the zoo and your models")
     .option("--port <p>", "port (0: any free one)", "8417")
     .option("--host <h>", "interface to listen on (default 127.0.0.1; give it explicitly to listen elsewhere)")
@@ -120,10 +137,14 @@ export async function main(argv: readonly string[]): Promise<void> {
 
 /** "attack " / "data fetch " / "" for the command a usage error belongs to. */
 function commandPath(program: Command, argv: readonly string[]): string {
-  let cmd = program, path = "";
+  let cmd = program,
+    path = "";
   for (const a of argv.slice(2)) {
     const sub = cmd.commands.find((c) => c.name() === a);
-    if (!sub) { if (a.startsWith("-")) continue; break; }
+    if (!sub) {
+      if (a.startsWith("-")) continue;
+      break;
+    }
     cmd = sub;
     path += `${a} `;
   }

@@ -8,7 +8,8 @@ test("number parsers accept what a user means and refuse non-finite, fractional 
   const steps = intIn(1, 1000);
   assert.equal(steps("10"), 10);
   assert.equal(steps("1e3"), 1000);
-  for (const bad of ["abc", "", " ", "1.5", "0", "-3", "1e308", "Infinity", "NaN", "0x10x"]) assert.throws(() => steps(bad), InvalidArgumentError, bad);
+  for (const bad of ["abc", "", " ", "1.5", "0", "-3", "1e308", "Infinity", "NaN", "0x10x"])
+    assert.throws(() => steps(bad), InvalidArgumentError, bad);
   const eps = numberIn(1e6);
   assert.equal(eps("0.5"), 0.5);
   assert.equal(eps("8e-3"), 0.008);
@@ -25,7 +26,10 @@ test("number parsers accept what a user means and refuse non-finite, fractional 
 });
 
 test("input arguments name their files: specs, npy pairs, :INDICES and ?options", () => {
-  assert.deepEqual(new Set(inputCandidates("npy:a/x.npy,a/y.npy?limit=3")), new Set(["npy:a/x.npy,a/y.npy?limit=3", "npy:a/x.npy", "npy", "a/x.npy", "a/y.npy", "limit=3"]));
+  assert.deepEqual(
+    new Set(inputCandidates("npy:a/x.npy,a/y.npy?limit=3")),
+    new Set(["npy:a/x.npy,a/y.npy?limit=3", "npy:a/x.npy", "npy", "a/x.npy", "a/y.npy", "limit=3"]),
+  );
   assert.ok(inputCandidates("x.npy:0-9").includes("x.npy"));
   assert.ok(inputCandidates("cifar10:/data/c?limit=5").includes("/data/c"));
 });

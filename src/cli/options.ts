@@ -3,9 +3,19 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { THREAT_HELP, THREAT_KINDS } from "../attack/threat.js";
 
 /** Upper bounds of count options: large enough for any real run, small enough that a typo cannot exhaust memory. */
-export const LIMITS = { steps: 1_000_000, restarts: 10_000, batchSize: 65_536, epochs: 100_000, frames: 1_000, count: 10_000, magnitude: 1e6 } as const;
+export const LIMITS = {
+  steps: 1_000_000,
+  restarts: 10_000,
+  batchSize: 65_536,
+  epochs: 100_000,
+  frames: 1_000,
+  count: 10_000,
+  magnitude: 1e6,
+} as const;
 
-const fail = (why: string): never => { throw new InvalidArgumentError(why); };
+const fail = (why: string): never => {
+  throw new InvalidArgumentError(why);
+};
 
 /** An integer in [min, max]; "1e3" is accepted, "abc", "1.5" and "1e308" are not. */
 export function intIn(min: number, max: number): (v: string) => number {
@@ -36,17 +46,21 @@ export const finite = (v: string): number => {
 };
 
 /** Comma-separated positive numbers (eps lists). */
-export const numberList = (max: number) => (v: string): number[] => {
-  const parts = v.split(",").map((s) => s.trim());
-  if (parts.some((s) => s === "")) fail("It must be comma-separated numbers, e.g. 0.25,0.5,1");
-  return parts.map(numberIn(max));
-};
+export const numberList =
+  (max: number) =>
+  (v: string): number[] => {
+    const parts = v.split(",").map((s) => s.trim());
+    if (parts.some((s) => s === "")) fail("It must be comma-separated numbers, e.g. 0.25,0.5,1");
+    return parts.map(numberIn(max));
+  };
 
 /** One of `choices`. */
-export const oneOf = <T extends string>(choices: readonly T[]) => (v: string): T => {
-  if (!(choices as readonly string[]).includes(v)) fail(`It must be one of ${choices.join(", ")}`);
-  return v as T;
-};
+export const oneOf =
+  <T extends string>(choices: readonly T[]) =>
+  (v: string): T => {
+    if (!(choices as readonly string[]).includes(v)) fail(`It must be one of ${choices.join(", ")}`);
+    return v as T;
+  };
 
 export const parse = {
   count: (max: number) => intIn(1, max),
@@ -97,7 +111,7 @@ export function searchGroup(cmd: Command, defaults: string): Command {
     .addOption(options.steps(`iterations (default ${defaults})`))
     .addOption(options.stepSize("L2 step α per iteration"))
     .addOption(options.eps("L2 radius around the seed (1000: only the [0,1] box binds)"))
-    .addOption(opt("--rep <name>", "representation value (default: output \"rep\", else the input of the final linear layer)"))
+    .addOption(opt("--rep <name>", 'representation value (default: output "rep", else the input of the final linear layer)'))
     .addOption(opt("--no-fake-relu", "backpropagate through the last ReLU before R as a real ReLU"))
     .addOption(options.batchSize("images optimized together"))
     .addOption(options.seed("seed of the noise start images", "--seed-rng <s>"));
@@ -109,7 +123,10 @@ export const MAX_BATCH_BYTES = 2 ** 30;
 /** Refuses a batch of `images` float32 images of `perImage` values that would not fit in memory. */
 export function checkBatchMemory(images: number, perImage: number, what: string): void {
   const bytes = images * perImage * 4;
-  if (bytes > MAX_BATCH_BYTES) throw new UsageError(`${what}: ${images} images of ${perImage} values need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than the ${MAX_BATCH_BYTES / 2 ** 30} GiB allowed; ask for fewer`);
+  if (bytes > MAX_BATCH_BYTES)
+    throw new UsageError(
+      `${what}: ${images} images of ${perImage} values need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than the ${MAX_BATCH_BYTES / 2 ** 30} GiB allowed; ask for fewer`,
+    );
 }
 
 /** A usage error found after parsing (conflicting flags): one line, like commander's own. */

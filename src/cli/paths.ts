@@ -5,15 +5,25 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { fsReason } from "../data/node/read.js";
 
 export interface OutputPath {
-  flag: string; path: string; kind?: "file" | "dir";
+  flag: string;
+  path: string;
+  kind?: "file" | "dir";
   /** For a directory output: the entries it writes (files, or folders whose whole content it writes). */
   dirFiles?: readonly string[];
 }
 
 /** Where a path points: its realpath when it exists (symlinks followed), else its directory's realpath and its name. */
 async function canonical(p: string): Promise<string | undefined> {
-  try { return await realpath(p); } catch { /* not there yet */ }
-  try { return join(await realpath(dirname(resolve(p))), basename(p)); } catch { return undefined; }
+  try {
+    return await realpath(p);
+  } catch {
+    /* not there yet */
+  }
+  try {
+    return join(await realpath(dirname(resolve(p))), basename(p));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The paths an input argument may name: itself and its parts split at "," "?" and the first ":" (specs, X.npy:0-9). */
@@ -22,12 +32,19 @@ export function inputCandidates(arg: string): string[] {
   for (const piece of arg.split(/[,?]/)) {
     out.add(piece);
     const c = piece.indexOf(":");
-    if (c >= 0) { out.add(piece.slice(0, c)); out.add(piece.slice(c + 1)); }
+    if (c >= 0) {
+      out.add(piece.slice(0, c));
+      out.add(piece.slice(c + 1));
+    }
   }
   return [...out].filter(Boolean);
 }
 
-interface Input { arg: string; real: string; dir: boolean }
+interface Input {
+  arg: string;
+  real: string;
+  dir: boolean;
+}
 
 async function resolveInputs(args: readonly (string | undefined)[]): Promise<Input[]> {
   const out: Input[] = [];
@@ -37,7 +54,9 @@ async function resolveInputs(args: readonly (string | undefined)[]): Promise<Inp
       try {
         const real = await realpath(c);
         out.push({ arg: c, real, dir: (await stat(real)).isDirectory() });
-      } catch { /* not a path */ }
+      } catch {
+        /* not a path */
+      }
     }
   }
   return out;
@@ -53,14 +72,26 @@ export async function checkOutputs(outputs: readonly OutputPath[], inputs: reado
   for (const o of outputs) {
     const where = `${o.flag} ${o.path}`;
     let st: Awaited<ReturnType<typeof stat>> | undefined;
-    try { st = await stat(o.path); } catch { /* created later */ }
+    try {
+      st = await stat(o.path);
+    } catch {
+      /* created later */
+    }
     if (o.kind !== "dir") {
       if (st?.isDirectory()) throw new Error(`${where}: is a directory`);
       const dir = dirname(resolve(o.path));
       let dst;
-      try { dst = await stat(dir); } catch (e) { throw new Error(`${where}: directory ${dir}: ${fsReason(e)}`); }
+      try {
+        dst = await stat(dir);
+      } catch (e) {
+        throw new Error(`${where}: directory ${dir}: ${fsReason(e)}`);
+      }
       if (!dst.isDirectory()) throw new Error(`${where}: ${dir} is not a directory`);
-      try { await access(dir, constants.W_OK); } catch { throw new Error(`${where}: directory ${dir} is not writable`); }
+      try {
+        await access(dir, constants.W_OK);
+      } catch {
+        throw new Error(`${where}: directory ${dir} is not writable`);
+      }
     } else if (st && !st.isDirectory()) throw new Error(`${where}: exists and is not a directory`);
     const real = await canonical(o.path);
     if (!real) continue;
@@ -69,7 +100,8 @@ export async function checkOutputs(outputs: readonly OutputPath[], inputs: reado
     seen.set(real, where);
     for (const i of ins) {
       if (i.real === real) throw new Error(`${where}: is the input ${i.arg}; refusing to overwrite an input (choose another output path)`);
-      if (i.dir && st && o.kind !== "dir" && real.startsWith(i.real + sep)) throw new Error(`${where}: exists inside the input folder ${i.arg}; refusing to overwrite an input (choose another output path)`);
+      if (i.dir && st && o.kind !== "dir" && real.startsWith(i.real + sep))
+        throw new Error(`${where}: exists inside the input folder ${i.arg}; refusing to overwrite an input (choose another output path)`);
       if (o.kind === "dir" && !i.dir && i.real.startsWith(real + sep)) {
         const rel = i.real.slice(real.length + 1);
         if (o.dirFiles?.some((f) => rel === f || rel.startsWith(f + sep))) throw new Error(`${where}: would overwrite the input ${i.arg}`);

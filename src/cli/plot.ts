@@ -3,7 +3,11 @@ import { statSync } from "node:fs";
 import { plotFormat } from "../plot/node/render.js";
 import { readEvalReport, readTrainingRun, writeEvalPlot, writeTrainingPlot } from "../plot/node/files.js";
 
-export interface PlotFlags { out: string; names?: string; title?: string }
+export interface PlotFlags {
+  out: string;
+  names?: string;
+  title?: string;
+}
 
 function namesFor(n: number, names: string | undefined, what: string): (string | undefined)[] {
   if (names === undefined) return Array(n).fill(undefined);

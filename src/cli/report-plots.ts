@@ -28,28 +28,49 @@ export const shippedEvalPath = (modelPath: string): string => join(dirname(model
 export function chooseRobustness(source: RobustnessSource, modelPaths: readonly string[]): "shipped" | "builtin" | "none" {
   if (source === "none" || source === "builtin") return source;
   const missing = modelPaths.filter((p) => !existsSync(shippedEvalPath(p)));
-  if (source === "shipped" && missing.length) throw new Error(`--robustness shipped: no eval.json beside ${missing.join(", ")} (run robustlens eval, or use --robustness builtin)`);
+  if (source === "shipped" && missing.length)
+    throw new Error(`--robustness shipped: no eval.json beside ${missing.join(", ")} (run robustlens eval, or use --robustness builtin)`);
   return missing.length ? "builtin" : "shipped";
 }
 
 /** --eval-eps: positive radii, comma-separated. */
 export function parseEpsList(list: string): number[] {
   const eps = list.split(",").map((e) => Number(e.trim()));
-  if (eps.length === 0 || eps.some((e) => !(Number.isFinite(e) && e > 0))) throw new Error(`--eval-eps: give positive radii, comma-separated, got "${list}"`);
+  if (eps.length === 0 || eps.some((e) => !(Number.isFinite(e) && e > 0)))
+    throw new Error(`--eval-eps: give positive radii, comma-separated, got "${list}"`);
   return eps;
 }
 
 /** Per model, its eval report: read from eval.json beside it, or computed now into DIR/eval/K-NAME.json. */
-export async function evalReports(how: "shipped" | "builtin", models: LoadedModel[], dir: string, data: string, eps: string): Promise<{ name: string; report: EvalReport }[]> {
-  if (how === "shipped") return Promise.all(models.map(async (m) => ({ name: m.name, report: await readEvalReport(shippedEvalPath(m.path)) })));
+export async function evalReports(
+  how: "shipped" | "builtin",
+  models: LoadedModel[],
+  dir: string,
+  data: string,
+  eps: string,
+): Promise<{ name: string; report: EvalReport }[]> {
+  if (how === "shipped")
+    return Promise.all(models.map(async (m) => ({ name: m.name, report: await readEvalReport(shippedEvalPath(m.path)) })));
   await mkdir(join(dir, "eval"), { recursive: true });
   const out: { name: string; report: EvalReport }[] = [];
   for (const [k, m] of models.entries()) {
     const file = join(dir, "eval", `${k}-${m.name}.json`);
-    process.stderr.write(`report: built-in eval of ${m.name} (L2 PGD-${BUILTIN_EVAL.steps}, eps ${eps}, first ${BUILTIN_EVAL.limit} images)\n`);
+    process.stderr.write(
+      `report: built-in eval of ${m.name} (L2 PGD-${BUILTIN_EVAL.steps}, eps ${eps}, first ${BUILTIN_EVAL.limit} images)\n`,
+    );
     await evalCommand({
-      model: m.path, data, threat: "l2", eps: parseEpsList(eps), attacks: BUILTIN_EVAL.attacks, steps: BUILTIN_EVAL.steps, restarts: 1,
-      limit: BUILTIN_EVAL.limit, batchSize: 100, out: file, seed: 0, plot: false,
+      model: m.path,
+      data,
+      threat: "l2",
+      eps: parseEpsList(eps),
+      attacks: BUILTIN_EVAL.attacks,
+      steps: BUILTIN_EVAL.steps,
+      restarts: 1,
+      limit: BUILTIN_EVAL.limit,
+      batchSize: 100,
+      out: file,
+      seed: 0,
+      plot: false,
     });
     out.push({ name: m.name, report: await readEvalReport(file) });
   }
@@ -57,7 +78,10 @@ export async function evalReports(how: "shipped" | "builtin", models: LoadedMode
 }
 
 /** Writes the plots under DIR/figures and returns the page's plot sections; objective plots are attached to their figures. */
-export async function writeReportPlots(dir: string, o: { models: LoadedModel[]; runs: ModelRun[]; figures: Figure[]; source: RobustnessSource; data: string; eps: string }): Promise<PlotSection[]> {
+export async function writeReportPlots(
+  dir: string,
+  o: { models: LoadedModel[]; runs: ModelRun[]; figures: Figure[]; source: RobustnessSource; data: string; eps: string },
+): Promise<PlotSection[]> {
   const names = o.models.map((m) => m.name);
   for (const [figure, plots] of objectivePlots(o.runs)) {
     const fig = o.figures.find((f) => f.id === figure);
@@ -65,28 +89,42 @@ export async function writeReportPlots(dir: string, o: { models: LoadedModel[]; 
     for (const p of plots) {
       const src = `figures/objective-${figure}-${p.name}.svg`;
       await writePlot(join(dir, src), p.spec);
-      (fig.plots ??= []).push({ src, alt: `objective per step: ${names.join(", ")}`, note: p.left.length ? `left out (non-finite): ${p.left.join(", ")}` : undefined });
+      (fig.plots ??= []).push({
+        src,
+        alt: `objective per step: ${names.join(", ")}`,
+        note: p.left.length ? `left out (non-finite): ${p.left.join(", ")}` : undefined,
+      });
     }
   }
   const sections: PlotSection[] = [];
-  const how = chooseRobustness(o.source, o.models.map((m) => m.path));
+  const how = chooseRobustness(
+    o.source,
+    o.models.map((m) => m.path),
+  );
   if (how !== "none") {
     const reports = await evalReports(how, o.models, dir, o.data, o.eps);
     const src = "figures/robustness.svg";
     const from = how === "shipped" ? "from the models' eval.json" : `built-in eval: L2 PGD-${BUILTIN_EVAL.steps}`;
     await writePlot(join(dir, src), robustnessPlot(reports, from));
     sections.push({
-      id: "robustness", title: "Accuracy under attack", position: "top", plot: { src, alt: `accuracy against eps: ${names.join(", ")}` },
+      id: "robustness",
+      title: "Accuracy under attack",
+      position: "top",
+      plot: { src, alt: `accuracy against eps: ${names.join(", ")}` },
       caption: `Accuracy against the attack radius ε for each model and attack (${how === "shipped" ? from : `${from} on the first ${BUILTIN_EVAL.limit} images of ${o.data}`}); ε = 0 is clean accuracy.`,
     });
   }
   const runs: TrainingRun[] = [];
-  for (const m of o.models) if (existsSync(join(dirname(m.path), "metrics.jsonl"))) runs.push(await readTrainingRun(dirname(m.path), m.name));
+  for (const m of o.models)
+    if (existsSync(join(dirname(m.path), "metrics.jsonl"))) runs.push(await readTrainingRun(dirname(m.path), m.name));
   if (runs.length) {
     const src = "figures/training.svg";
     await writePlot(join(dir, src), trainingPlot(runs));
     sections.push({
-      id: "training", title: "Training curves", position: "end", plot: { src, alt: `training curves: ${runs.map((r) => r.name).join(", ")}` },
+      id: "training",
+      title: "Training curves",
+      position: "end",
+      plot: { src, alt: `training curves: ${runs.map((r) => r.name).join(", ")}` },
       caption: `From each model's metrics.jsonl (${runs.map((r) => r.name).join(", ")}): training loss, clean and adversarial (PGD-10 at the training ε, first 1000 test images) accuracy, learning rate.`,
     });
   }

@@ -17,7 +17,18 @@ import { progress } from "./progress.js";
 import { ROBUSTNESS_SOURCES, type RobustnessSource, parseEpsList, writeReportPlots } from "./report-plots.js";
 import { gridScale, loadModel } from "./vis-common.js";
 
-export interface ReportFlags { models: string; data: string; out: string; ood?: string; judge?: string; title?: string; scale: number; count: number; robustness?: string; evalEps?: string }
+export interface ReportFlags {
+  models: string;
+  data: string;
+  out: string;
+  ood?: string;
+  judge?: string;
+  title?: string;
+  scale: number;
+  count: number;
+  robustness?: string;
+  evalEps?: string;
+}
 
 const DATA_LIMIT = 2000;
 const PAIRS = 2;
@@ -25,18 +36,25 @@ const PAIRS = 2;
 export async function reportCommand(f: ReportFlags): Promise<void> {
   const started = Date.now();
   const { scale, count } = f;
-  if (count < 2 * PAIRS) throw new UsageError(`--count must be at least ${2 * PAIRS} (the interpolation figure uses ${PAIRS} pairs of targets), got ${count}`);
+  if (count < 2 * PAIRS)
+    throw new UsageError(`--count must be at least ${2 * PAIRS} (the interpolation figure uses ${PAIRS} pairs of targets), got ${count}`);
   const source = (f.robustness ?? "auto") as RobustnessSource;
-  if (!ROBUSTNESS_SOURCES.includes(source)) throw new UsageError(`--robustness must be one of ${ROBUSTNESS_SOURCES.join(", ")}, got "${f.robustness}"`);
+  if (!ROBUSTNESS_SOURCES.includes(source))
+    throw new UsageError(`--robustness must be one of ${ROBUSTNESS_SOURCES.join(", ")}, got "${f.robustness}"`);
   parseEpsList(f.evalEps ?? "0.25,0.5,1,2");
   const paths = f.models.split(",").filter(Boolean);
   if (paths.length === 0) throw new UsageError("--models: give at least one model");
-  await checkOutputs([{ flag: "--out", path: f.out, kind: "dir", dirFiles: ["index.html", "metrics.json", "figures", "eval"] }], [...paths, f.data, f.ood, f.judge]);
+  await checkOutputs(
+    [{ flag: "--out", path: f.out, kind: "dir", dirFiles: ["index.html", "metrics.json", "figures", "eval"] }],
+    [...paths, f.data, f.ood, f.judge],
+  );
   const models = await Promise.all(paths.map(loadModel));
   const shape = models[0]!.shape;
   for (const m of models) {
     if (m.shape.channels !== shape.channels || m.shape.height !== shape.height || m.shape.width !== shape.width) {
-      throw new Error(`--models: ${m.path} takes [${m.shape.channels},${m.shape.height},${m.shape.width}] but ${models[0]!.path} takes [${shape.channels},${shape.height},${shape.width}]; report models must share an input shape`);
+      throw new Error(
+        `--models: ${m.path} takes [${m.shape.channels},${m.shape.height},${m.shape.width}] but ${models[0]!.path} takes [${shape.channels},${shape.height},${shape.width}]; report models must share an input shape`,
+      );
     }
   }
   const judge = f.judge ? await loadModel(f.judge) : undefined;
@@ -48,10 +66,19 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   const ood = f.ood ? await loadImages(f.ood, shape, { limit: count }) : syntheticShapes(count, shape.channels, shape.height, shape.width);
   const targets = pickBatch(data.x, targetIdx);
   const inputs: ReportInputs = {
-    targets, targetLabels: targetIdx.map((i) => labels[i]!), ood: ood.x,
-    from: pickBatch(data.x, Array.from({ length: PAIRS }, (_, p) => targetIdx[2 * p]!)),
-    to: pickBatch(data.x, Array.from({ length: PAIRS }, (_, p) => targetIdx[2 * p + 1]!)),
-    data: data.x, dataLabels: labels,
+    targets,
+    targetLabels: targetIdx.map((i) => labels[i]!),
+    ood: ood.x,
+    from: pickBatch(
+      data.x,
+      Array.from({ length: PAIRS }, (_, p) => targetIdx[2 * p]!),
+    ),
+    to: pickBatch(
+      data.x,
+      Array.from({ length: PAIRS }, (_, p) => targetIdx[2 * p + 1]!),
+    ),
+    data: data.x,
+    dataLabels: labels,
   };
   const cfg = { scale, features: 5, topK: 5, addCount: 5 };
   const per = reportWork(cfg);
@@ -60,7 +87,10 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   const runs = await runReport(session, models, inputs, cfg, {
     judges: judge ? models.map(() => judge) : undefined,
     onModel: (k, d) => bar.update(k * per + d, { model: models[k]!.name }),
-    onModelDone: (k) => { process.stderr.write(`report: ${models[k]!.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`); t0 = Date.now(); },
+    onModelDone: (k) => {
+      process.stderr.write(`report: ${models[k]!.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      t0 = Date.now();
+    },
   });
   bar.stop();
 
@@ -87,9 +117,18 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   };
   await writeAtomic(join(dir, "index.html"), renderReport(doc));
   const numbers = reportNumbers(runs);
-  await writeAtomic(join(dir, "metrics.json"), `${JSON.stringify({
-    data: f.data, steps, models: models.map((m, k) => ({ name: m.name, path: m.path, judge: numbers[k]!.judge, ...numbers[k]!.experiments })),
-  }, null, 2)}\n`);
+  await writeAtomic(
+    join(dir, "metrics.json"),
+    `${JSON.stringify(
+      {
+        data: f.data,
+        steps,
+        models: models.map((m, k) => ({ name: m.name, path: m.path, judge: numbers[k]!.judge, ...numbers[k]!.experiments })),
+      },
+      null,
+      2,
+    )}\n`,
+  );
   console.log(doc.metrics.map((r) => `${r.label.padEnd(44)} ${r.values.map((v) => v.padStart(14)).join(" ")}`).join("\n"));
   console.log(`report written to ${join(dir, "index.html")} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
@@ -97,8 +136,13 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
 /** The first image of each class in class order, then further images, until `count`. */
 export function onePerClass(labels: readonly number[], count: number): number[] {
   const first = new Map<number, number>();
-  labels.forEach((y, i) => { if (!first.has(y)) first.set(y, i); });
-  const out = [...first.entries()].sort((a, b) => a[0] - b[0]).map(([, i]) => i).slice(0, count);
+  labels.forEach((y, i) => {
+    if (!first.has(y)) first.set(y, i);
+  });
+  const out = [...first.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, i]) => i)
+    .slice(0, count);
   for (let i = 0; out.length < Math.min(count, labels.length); i++) if (!out.includes(i)) out.push(i);
   return out;
 }

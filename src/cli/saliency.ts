@@ -6,13 +6,20 @@ import { saliency } from "../vis/saliency.js";
 import { checkLabels, modelClasses } from "./io.js";
 import { checkVisOutputs, gridScale, loadModel, predict, readImagesArg, writeOutputs } from "./vis-common.js";
 
-export interface SaliencyFlags { model: string; images: string; labels?: boolean; out: string; limit?: number }
+export interface SaliencyFlags {
+  model: string;
+  images: string;
+  labels?: boolean;
+  out: string;
+  limit?: number;
+}
 
 export async function saliencyCommand(f: SaliencyFlags): Promise<void> {
   await checkVisOutputs(f.out, [f.model, f.images]);
   const m = await loadModel(f.model);
   const images = await readImagesArg(f.images, m, f.limit);
-  if (f.labels && !images.labels) throw new Error(`--labels: "${f.images}" has no labels (use a dataset SPEC), so maps explain the predicted class`);
+  if (f.labels && !images.labels)
+    throw new Error(`--labels: "${f.images}" has no labels (use a dataset SPEC), so maps explain the predicted class`);
   if (f.labels) checkLabels(images.labels!, modelClasses(m.model), `--images "${f.images}"`);
   const res = await saliency(session, m.model, images.x, f.labels ? Array.from(images.labels!) : undefined);
   // the maps are single-channel; the grid promotes them to RGB next to colour images

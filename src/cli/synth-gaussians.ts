@@ -9,10 +9,18 @@ import { tensor } from "../ir/tensor.js";
 import { type ClassGaussians, fitClassGaussians } from "../synth/gaussian.js";
 import type { LoadedModel } from "./vis-common.js";
 
-export interface GaussianRequest { data: string; factor: number; maxPerClass: number }
+export interface GaussianRequest {
+  data: string;
+  factor: number;
+  maxPerClass: number;
+}
 
 /** The cache folder next to the outputs, and the file stem for this request. */
-export function gaussianCachePaths(out: string, m: LoadedModel, r: GaussianRequest): { meta: string; mean: string; chol: string; key: string } {
+export function gaussianCachePaths(
+  out: string,
+  m: LoadedModel,
+  r: GaussianRequest,
+): { meta: string; mean: string; chol: string; key: string } {
   const key = JSON.stringify({ data: r.data, split: "train", factor: r.factor, maxPerClass: r.maxPerClass, shape: m.shape });
   const stem = join(dirname(out), "class-gaussians", createHash("sha256").update(key).digest("hex").slice(0, 16));
   return { meta: `${stem}.json`, mean: `${stem}.mean.npy`, chol: `${stem}.chol.npy`, key };
@@ -26,21 +34,31 @@ async function readCached(p: ReturnType<typeof gaussianCachePaths>): Promise<Cla
     return undefined;
   }
   if (meta.key !== p.key) return undefined;
-  const mean = await loadNpy(p.mean), chol = await loadNpy(p.chol);
-  const k = meta.classes.length, d = meta.dim;
-  if (mean.shape.join() !== [k, d].join() || chol.shape.join() !== [k, d, d].join()) throw new Error(`${p.meta}: cached class Gaussians do not match their metadata (delete the class-gaussians folder to refit)`);
+  const mean = await loadNpy(p.mean),
+    chol = await loadNpy(p.chol);
+  const k = meta.classes.length,
+    d = meta.dim;
+  if (mean.shape.join() !== [k, d].join() || chol.shape.join() !== [k, d, d].join())
+    throw new Error(`${p.meta}: cached class Gaussians do not match their metadata (delete the class-gaussians folder to refit)`);
   return { ...meta, mean: mean.data as Float32Array, chol: chol.data as Float32Array };
 }
 
 /** Loads the cached Gaussians for this request, else fits them (logging what it does) and writes the cache. */
-export async function classGaussians(out: string, m: LoadedModel, r: GaussianRequest, log: (s: string) => void): Promise<{ gaussians: ClassGaussians; cached: boolean; path: string }> {
+export async function classGaussians(
+  out: string,
+  m: LoadedModel,
+  r: GaussianRequest,
+  log: (s: string) => void,
+): Promise<{ gaussians: ClassGaussians; cached: boolean; path: string }> {
   const p = gaussianCachePaths(out, m, r);
   const hit = await readCached(p);
   if (hit) return { gaussians: hit, cached: true, path: p.meta };
   const set = await loadImages(r.data, m.shape, { split: "train" });
   if (!set.labels) throw new Error(`--data "${r.data}" has no labels: class Gaussians need labelled images`);
   const t0 = Date.now();
-  log(`fitting class Gaussians to ${set.x.shape[0]} images of ${r.data} (train split; ≤ ${r.maxPerClass} per class, pooled ${r.factor}×) …`);
+  log(
+    `fitting class Gaussians to ${set.x.shape[0]} images of ${r.data} (train split; ≤ ${r.maxPerClass} per class, pooled ${r.factor}×) …`,
+  );
   const g = fitClassGaussians(set.x, set.labels, { factor: r.factor, maxPerClass: r.maxPerClass });
   log(`fitted ${g.classes.length} classes (d = ${g.dim}) in ${((Date.now() - t0) / 1000).toFixed(1)} s; cached in ${p.meta}`);
   await mkdir(dirname(p.meta), { recursive: true });

@@ -30,15 +30,20 @@ export interface LoadedModel {
 export async function loadModel(path: string): Promise<LoadedModel> {
   const model = await readModel(path);
   const [, c, h, w] = model.inputShape;
-  if (typeof c !== "number" || typeof h !== "number" || typeof w !== "number") throw new Error(`${path}: input ${formatShape(model.inputShape)} needs static C, H, W for image commands`);
+  if (typeof c !== "number" || typeof h !== "number" || typeof w !== "number")
+    throw new Error(`${path}: input ${formatShape(model.inputShape)} needs static C, H, W for image commands`);
   if (c !== 1 && c !== 3) throw new Error(`${path}: input has ${c} channels; image commands take 1 (gray) or 3 (RGB)`);
   let meta: { classes?: unknown; dataset?: unknown } = {};
   try {
     meta = JSON.parse(await readFile(join(dirname(path), "model.json"), "utf8"));
-  } catch { /* metadata is optional: models from elsewhere have none */ }
+  } catch {
+    /* metadata is optional: models from elsewhere have none */
+  }
   const file = basename(path, extname(path));
   return {
-    model, path, name: file === "model" ? basename(dirname(path)) || file : file,
+    model,
+    path,
+    name: file === "model" ? basename(dirname(path)) || file : file,
     classes: Array.isArray(meta.classes) ? meta.classes.map(String) : undefined,
     dataset: typeof meta.dataset === "string" ? meta.dataset : undefined,
     shape: { channels: c, height: h, width: w },
@@ -48,7 +53,15 @@ export async function loadModel(path: string): Promise<LoadedModel> {
 export const readImagesArg = (arg: string, m: LoadedModel, limit?: number): Promise<ImageSet> => loadImages(arg, m.shape, { limit });
 
 /** CLI flags every optimization command takes (strings from commander). */
-export interface SearchFlags { steps?: number; stepSize?: number; eps?: number; rep?: string; fakeRelu?: boolean; batchSize?: number; seedRng?: number }
+export interface SearchFlags {
+  steps?: number;
+  stepSize?: number;
+  eps?: number;
+  rep?: string;
+  fakeRelu?: boolean;
+  batchSize?: number;
+  seedRng?: number;
+}
 
 /** Parses the shared search flags; the progress bar is attached by `withProgress`. */
 export function searchOptions(f: SearchFlags): SearchOptions {
@@ -68,7 +81,13 @@ export function searchOptions(f: SearchFlags): SearchOptions {
 export async function withProgress<T>(label: string, o: SearchOptions, fn: (o: SearchOptions) => Promise<T>): Promise<T> {
   let bar: ReturnType<typeof progress> | undefined;
   try {
-    return await fn({ ...o, onStep: (done, total) => { bar ??= progress(total, label); bar.update(done); } });
+    return await fn({
+      ...o,
+      onStep: (done, total) => {
+        bar ??= progress(total, label);
+        bar.update(done);
+      },
+    });
   } finally {
     bar?.stop();
   }
@@ -84,14 +103,25 @@ export function outPaths(out: string): { png: string; npy: string } {
 /** Refuses, before any work, a grid/array output that is an input or cannot be written. */
 export async function checkVisOutputs(out: string, inputs: readonly (string | undefined)[]): Promise<void> {
   const p = outPaths(out);
-  await checkOutputs([{ flag: "--out", path: p.png }, { flag: "--out (array)", path: p.npy }], inputs);
+  await checkOutputs(
+    [
+      { flag: "--out", path: p.png },
+      { flag: "--out (array)", path: p.npy },
+    ],
+    inputs,
+  );
 }
 
 /** Scale so small images (28×28) become visible cells of at least ~96 px. */
 export const gridScale = (m: LoadedModel): number => Math.max(1, Math.min(4, Math.floor(96 / Math.max(m.shape.height, m.shape.width))));
 
 /** Writes the grid PNG (rows of images) and the result batch as .npy; returns the paths. */
-export async function writeOutputs(out: string, rows: readonly Tensor<"float32">[], result: Tensor<"float32">, scale: number): Promise<{ png: string; npy: string }> {
+export async function writeOutputs(
+  out: string,
+  rows: readonly Tensor<"float32">[],
+  result: Tensor<"float32">,
+  scale: number,
+): Promise<{ png: string; npy: string }> {
   const p = outPaths(out);
   const img: RawImage = gridRows(rows, { scale });
   await writePng(p.png, img);

@@ -10,21 +10,30 @@ const at = (a: Float32Array, c: number, y: number, x: number) => a[(c * H + y) *
 
 test("a padded crop keeps the shape and is the image shifted, zeros where it was padded", () => {
   const src = img();
-  for (const [dy, dx] of [[0, 0], [2, -1], [-3, 4], [1, 6]] as const) {
+  for (const [dy, dx] of [
+    [0, 0],
+    [2, -1],
+    [-3, 4],
+    [1, 6],
+  ] as const) {
     const dst = new Float32Array(src.length).fill(NaN);
     shiftImage(src, dst, C, H, W, dy, dx);
-    for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-      const sy = y - dy, sx = x - dx;
-      const inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
-      assert.equal(at(dst, c, y, x), inside ? at(src, c, sy, sx) : 0, `shift (${dy},${dx}) at ${c},${y},${x}`);
-    }
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) {
+          const sy = y - dy,
+            sx = x - dx;
+          const inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
+          assert.equal(at(dst, c, y, x), inside ? at(src, c, sy, sx) : 0, `shift (${dy},${dx}) at ${c},${y},${x}`);
+        }
   }
 });
 
 test("flipping reverses rows and twice is the identity", () => {
   const a = img();
   flipImage(a, C, H, W);
-  for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) assert.equal(at(a, c, y, x), at(img(), c, y, W - 1 - x));
+  for (let c = 0; c < C; c++)
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) assert.equal(at(a, c, y, x), at(img(), c, y, W - 1 - x));
   flipImage(a, C, H, W);
   assert.deepEqual(a, img());
 });
@@ -32,12 +41,14 @@ test("flipping reverses rows and twice is the identity", () => {
 test("random augmentation is one of the padded shifts, maybe flipped; flips come half the time; same rng → same image", () => {
   const pad = 2;
   const candidates: { dy: number; dx: number; flip: boolean; img: Float32Array }[] = [];
-  for (let dy = -pad; dy <= pad; dy++) for (let dx = -pad; dx <= pad; dx++) for (const flip of [false, true]) {
-    const t = new Float32Array(C * H * W);
-    shiftImage(img(), t, C, H, W, dy, dx);
-    if (flip) flipImage(t, C, H, W);
-    candidates.push({ dy, dx, flip, img: t });
-  }
+  for (let dy = -pad; dy <= pad; dy++)
+    for (let dx = -pad; dx <= pad; dx++)
+      for (const flip of [false, true]) {
+        const t = new Float32Array(C * H * W);
+        shiftImage(img(), t, C, H, W, dy, dx);
+        if (flip) flipImage(t, C, H, W);
+        candidates.push({ dy, dx, flip, img: t });
+      }
   let flips = 0;
   const shifts = new Set<string>();
   for (let s = 0; s < 400; s++) {

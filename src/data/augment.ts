@@ -43,7 +43,13 @@ export function flipImage(img: Float32Array, c: number, h: number, w: number): v
  * Augments one image in place; `scratch` has the image's size. Draws are in a fixed order (crop dy, crop dx, flip)
  * so a given rng state always gives the same result.
  */
-export function augmentImage(img: Float32Array, scratch: Float32Array, shape: readonly [number, number, number], aug: Augment, rng: Rng): void {
+export function augmentImage(
+  img: Float32Array,
+  scratch: Float32Array,
+  shape: readonly [number, number, number],
+  aug: Augment,
+  rng: Rng,
+): void {
   const [c, h, w] = shape;
   const pad = aug.crop ?? 0;
   if (pad > 0) {

@@ -13,14 +13,30 @@ export interface DatasetInfo {
 }
 
 export const MNIST_CLASSES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-export const FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+export const FASHION_MNIST_CLASSES = [
+  "T-shirt/top",
+  "Trouser",
+  "Pullover",
+  "Dress",
+  "Coat",
+  "Sandal",
+  "Shirt",
+  "Sneaker",
+  "Bag",
+  "Ankle boot",
+];
 export const CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
 // Constants as published with each dataset's standard training recipes (torchvision examples, the robustness library).
 export const DATASET_INFO: Record<KnownDataset, DatasetInfo> = {
-  "mnist": { classes: MNIST_CLASSES, shape: [1, 28, 28], norm: { mean: [0.1307], std: [0.3081] }, hflip: false },
+  mnist: { classes: MNIST_CLASSES, shape: [1, 28, 28], norm: { mean: [0.1307], std: [0.3081] }, hflip: false },
   "fashion-mnist": { classes: FASHION_MNIST_CLASSES, shape: [1, 28, 28], norm: { mean: [0.286], std: [0.353] }, hflip: true },
-  "cifar10": { classes: CIFAR10_CLASSES, shape: [3, 32, 32], norm: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] }, hflip: true },
+  cifar10: {
+    classes: CIFAR10_CLASSES,
+    shape: [3, 32, 32],
+    norm: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] },
+    hflip: true,
+  },
 };
 
 /** IDX file stems per split (the names MNIST and Fashion-MNIST ship under; readers also accept `.gz`). */

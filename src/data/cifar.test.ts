@@ -15,7 +15,10 @@ test("CIFAR-10 records: label byte then R, G, B planes", () => {
 
 test("CIFAR-10 truncated or corrupt batches fail in one line naming the file", () => {
   const bytes = serializeCifarBatch(new Uint8Array(2 * 3072), [1, 2]);
-  assert.throws(() => parseCifarBatch(bytes.subarray(0, bytes.length - 100), "b.bin"), /^Error: b\.bin: truncated or corrupt: 6046 bytes is 1 whole 3073-byte records and 2973 more bytes$/);
+  assert.throws(
+    () => parseCifarBatch(bytes.subarray(0, bytes.length - 100), "b.bin"),
+    /^Error: b\.bin: truncated or corrupt: 6046 bytes is 1 whole 3073-byte records and 2973 more bytes$/,
+  );
   assert.throws(() => parseCifarBatch(new Uint8Array(0), "b.bin"), /^Error: b\.bin: empty file/);
   const bad = bytes.slice();
   bad[CIFAR_RECORD] = 200;

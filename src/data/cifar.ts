@@ -7,7 +7,10 @@ export function parseCifarBatch(bytes: Uint8Array, source = "<cifar batch>", cla
   const n = Math.floor(bytes.length / CIFAR_RECORD);
   const extra = bytes.length - n * CIFAR_RECORD;
   if (bytes.length === 0) throw new Error(`${source}: empty file, expected ${CIFAR_RECORD}-byte CIFAR-10 records`);
-  if (extra !== 0) throw new Error(`${source}: truncated or corrupt: ${bytes.length} bytes is ${n} whole ${CIFAR_RECORD}-byte records and ${extra} more bytes`);
+  if (extra !== 0)
+    throw new Error(
+      `${source}: truncated or corrupt: ${bytes.length} bytes is ${n} whole ${CIFAR_RECORD}-byte records and ${extra} more bytes`,
+    );
   const images = new Uint8Array(n * (CIFAR_RECORD - 1));
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -23,7 +26,10 @@ export function parseCifarBatch(bytes: Uint8Array, source = "<cifar batch>", cla
 
 /** Class names from batches.meta.txt: one per line, blank lines ignored. */
 export function parseCifarMeta(text: string, source = "<batches.meta.txt>", classes = 10): string[] {
-  const names = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const names = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (names.length !== classes) throw new Error(`${source}: ${names.length} class names, expected ${classes}`);
   return names;
 }

@@ -6,15 +6,34 @@ import { type Dataset, batchCount, batches, channelStats, holdout, makeDataset, 
 function toy(n = 10, shape: [number, number, number] = [1, 4, 4], hflip = true): Dataset {
   const per = shape[0] * shape[1] * shape[2];
   const images = Uint8Array.from({ length: n * per }, (_, k) => Math.floor(k / per) % 256);
-  return makeDataset({ name: "toy", classes: ["a", "b", "c"], shape, size: n, images, labels: Int32Array.from({ length: n }, (_, i) => i % 3), norm: { mean: Array(shape[0]).fill(0.5), std: Array(shape[0]).fill(0.25) }, hflip });
+  return makeDataset({
+    name: "toy",
+    classes: ["a", "b", "c"],
+    shape,
+    size: n,
+    images,
+    labels: Int32Array.from({ length: n }, (_, i) => i % 3),
+    norm: { mean: Array(shape[0]).fill(0.5), std: Array(shape[0]).fill(0.25) },
+    hflip,
+  });
 }
 const all = (ds: Dataset, o: Parameters<typeof batches>[1]) => [...batches(ds, o)];
 
 test("batches cover the dataset once, pixels scaled to [0,1], labels as int64", () => {
   const ds = toy(10);
   const bs = all(ds, { batchSize: 4 });
-  assert.deepEqual(bs.map((b) => b.x.shape), [[4, 1, 4, 4], [4, 1, 4, 4], [2, 1, 4, 4]]);
-  assert.deepEqual(bs.flatMap((b) => [...b.indices]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    bs.map((b) => b.x.shape),
+    [
+      [4, 1, 4, 4],
+      [4, 1, 4, 4],
+      [2, 1, 4, 4],
+    ],
+  );
+  assert.deepEqual(
+    bs.flatMap((b) => [...b.indices]),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.equal(bs[1]!.x.data[16], Math.fround(5 / 255));
   assert.deepEqual([...bs[2]!.y.data], [2n, 0n]);
   assert.equal(all(ds, { batchSize: 4, dropLast: true }).length, 2);
@@ -27,10 +46,16 @@ test("shuffling is fixed by (seed, epoch): same → same order, another epoch or
   const order = (seed: number, epoch: number) => all(ds, { batchSize: 8, shuffle: true, seed, epoch }).flatMap((b) => [...b.indices]);
   const a = order(3, 0);
   assert.deepEqual(a, order(3, 0));
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   assert.notDeepEqual(a, order(3, 1));
   assert.notDeepEqual(a, order(4, 0));
-  assert.notDeepEqual(a, Array.from({ length: 50 }, (_, i) => i));
+  assert.notDeepEqual(
+    a,
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   // Labels travel with their images.
   for (const b of all(ds, { batchSize: 8, shuffle: true, seed: 3 })) b.indices.forEach((r, i) => assert.equal(b.y.data[i], BigInt(r % 3)));
 });
@@ -67,13 +92,23 @@ test("augmentation changes images but never shape or labels; no flips unless the
   for (let s = 0; s < 30; s++) assert.deepEqual(all(asym, { batchSize: 4, seed: s, augment: {} })[0]!.x.data, base);
   assert.throws(() => all(asym, { batchSize: 4, augment: { flip: true } }), /toy: horizontal flips change the class/);
   let flipped = 0;
-  for (let s = 0; s < 30; s++) if (all({ ...asym, hflip: true }, { batchSize: 4, seed: s, augment: {} })[0]!.x.data.some((v, i) => v !== base[i])) flipped++;
+  for (let s = 0; s < 30; s++)
+    if (all({ ...asym, hflip: true }, { batchSize: 4, seed: s, augment: {} })[0]!.x.data.some((v, i) => v !== base[i])) flipped++;
   assert.ok(flipped > 20, `${flipped}`);
   assert.throws(() => all(ds, { batchSize: 0 }), /batchSize must be a positive integer/);
 });
 
 test("float images pass through unscaled", () => {
-  const ds = makeDataset({ name: "f", classes: ["x"], shape: [1, 1, 2], size: 2, images: Float32Array.from([0.1, 0.2, 0.3, 0.4]), labels: new Int32Array(2), norm: { mean: [0], std: [1] }, hflip: false });
+  const ds = makeDataset({
+    name: "f",
+    classes: ["x"],
+    shape: [1, 1, 2],
+    size: 2,
+    images: Float32Array.from([0.1, 0.2, 0.3, 0.4]),
+    labels: new Int32Array(2),
+    norm: { mean: [0], std: [1] },
+    hflip: false,
+  });
   assert.deepEqual(toTensors(ds).images.data, Float32Array.from([0.1, 0.2, 0.3, 0.4]));
 });
 
@@ -82,7 +117,8 @@ test("subset, take and holdout: copies, disjoint deterministic splits", () => {
   assert.deepEqual([...subset(ds, [5, 1]).labels], [2, 1]);
   assert.equal(take(ds, 3).size, 3);
   assert.equal(take(ds, 100), ds);
-  const tr = holdout(ds, 0.25, "train"), te = holdout(ds, 0.25, "test");
+  const tr = holdout(ds, 0.25, "train"),
+    te = holdout(ds, 0.25, "test");
   assert.equal(te.size, 10);
   assert.equal(tr.size, 30);
   const rowsOf = (d: Dataset) => Array.from({ length: d.size }, (_, i) => d.images[i * 16]!);

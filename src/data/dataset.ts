@@ -3,7 +3,10 @@ import { type Tensor, tensor } from "../ir/tensor.js";
 import { Rng } from "../util/rng.js";
 import { type Augment, augmentImage } from "./augment.js";
 
-export interface Norm { mean: number[]; std: number[] }
+export interface Norm {
+  mean: number[];
+  std: number[];
+}
 
 export interface Dataset {
   /** What it was loaded from, for messages and model metadata (e.g. "cifar10:/data/cifar (train)"). */
@@ -49,8 +52,10 @@ export function makeDataset(d: Dataset): Dataset {
   const [c, h, w] = d.shape;
   const per = c * h * w;
   const where = d.name;
-  if (![c, h, w, d.size].every((v) => Number.isSafeInteger(v) && v >= 0) || per === 0) throw new Error(`${where}: bad example shape [${d.shape.join(",")}]`);
-  if (d.images.length !== d.size * per) throw new Error(`${where}: ${d.images.length} pixels are not ${d.size} images of [${d.shape.join(",")}]`);
+  if (![c, h, w, d.size].every((v) => Number.isSafeInteger(v) && v >= 0) || per === 0)
+    throw new Error(`${where}: bad example shape [${d.shape.join(",")}]`);
+  if (d.images.length !== d.size * per)
+    throw new Error(`${where}: ${d.images.length} pixels are not ${d.size} images of [${d.shape.join(",")}]`);
   if (d.labels.length !== d.size) throw new Error(`${where}: ${d.labels.length} labels for ${d.size} images`);
   if (d.classes.length === 0) throw new Error(`${where}: no classes`);
   for (let i = 0; i < d.size; i++) {
@@ -58,9 +63,11 @@ export function makeDataset(d: Dataset): Dataset {
     if (y < 0 || y >= d.classes.length) throw new Error(`${where}: label ${y} of example ${i} is outside 0..${d.classes.length - 1}`);
   }
   if (d.images instanceof Float32Array) {
-    for (let i = 0; i < d.images.length; i++) if (!Number.isFinite(d.images[i]!)) throw new Error(`${where}: pixel ${i} is ${d.images[i]}; images must be finite`);
+    for (let i = 0; i < d.images.length; i++)
+      if (!Number.isFinite(d.images[i]!)) throw new Error(`${where}: pixel ${i} is ${d.images[i]}; images must be finite`);
   }
-  if (d.norm.mean.length !== c || d.norm.std.length !== c) throw new Error(`${where}: normalization has ${d.norm.mean.length} means and ${d.norm.std.length} stds for ${c} channels`);
+  if (d.norm.mean.length !== c || d.norm.std.length !== c)
+    throw new Error(`${where}: normalization has ${d.norm.mean.length} means and ${d.norm.std.length} stds for ${c} channels`);
   return d;
 }
 
@@ -81,7 +88,11 @@ export function subset(ds: Dataset, rows: ArrayLike<number>, name = ds.name): Da
 /** The first n examples (all when n ≥ size). */
 export function take(ds: Dataset, n: number): Dataset {
   if (n >= ds.size) return ds;
-  return subset(ds, Array.from({ length: n }, (_, i) => i), `${ds.name}[:${n}]`);
+  return subset(
+    ds,
+    Array.from({ length: n }, (_, i) => i),
+    `${ds.name}[:${n}]`,
+  );
 }
 
 /**
@@ -102,9 +113,11 @@ export function channelStats(images: Uint8Array | Float32Array, shape: readonly 
   const hw = h * w;
   const n = images.length / (c * hw);
   const scale = images instanceof Uint8Array ? 1 / 255 : 1;
-  const mean: number[] = [], std: number[] = [];
+  const mean: number[] = [],
+    std: number[] = [];
   for (let ch = 0; ch < c; ch++) {
-    let s = 0, s2 = 0;
+    let s = 0,
+      s2 = 0;
     for (let i = 0; i < n; i++) {
       const off = (i * c + ch) * hw;
       for (let k = 0; k < hw; k++) {
@@ -169,10 +182,13 @@ export function* batches(ds: Dataset, o: BatchOptions): Generator<Batch> {
   const bs = o.batchSize;
   if (!Number.isSafeInteger(bs) || bs < 1) throw new Error(`batches: batchSize must be a positive integer, got ${bs}`);
   const aug: Augment = { crop: o.augment?.crop ?? 0, flip: o.augment ? (o.augment.flip ?? ds.hflip) : false };
-  if (!Number.isSafeInteger(aug.crop) || aug.crop! < 0) throw new Error(`batches: crop padding must be a non-negative integer, got ${aug.crop}`);
-  if (aug.flip && !ds.hflip) throw new Error(`${ds.name}: horizontal flips change the class of this dataset's images (digits); leave augment.flip unset`);
+  if (!Number.isSafeInteger(aug.crop) || aug.crop! < 0)
+    throw new Error(`batches: crop padding must be a non-negative integer, got ${aug.crop}`);
+  if (aug.flip && !ds.hflip)
+    throw new Error(`${ds.name}: horizontal flips change the class of this dataset's images (digits); leave augment.flip unset`);
   const augmenting = aug.crop! > 0 || !!aug.flip;
-  const seed = o.seed ?? 0, epoch = o.epoch ?? 0;
+  const seed = o.seed ?? 0,
+    epoch = o.epoch ?? 0;
   const order = epochOrder(ds.size, { shuffle: o.shuffle, seed, epoch });
   const [c, h, w] = ds.shape;
   const per = c * h * w;

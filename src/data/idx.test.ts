@@ -25,11 +25,14 @@ test("IDX errors are one line naming the file", () => {
     [Uint8Array.from([0, 0, 8, 0]), /^f\.idx: IDX file with no dimensions$/],
   ];
   for (const [bytes, re] of cases) {
-    assert.throws(() => parseIdx(bytes, "f.idx"), (e: Error) => {
-      assert.match(e.message, re);
-      assert.ok(!e.message.includes("\n"));
-      return true;
-    });
+    assert.throws(
+      () => parseIdx(bytes, "f.idx"),
+      (e: Error) => {
+        assert.match(e.message, re);
+        assert.ok(!e.message.includes("\n"));
+        return true;
+      },
+    );
   }
   assert.throws(() => serializeIdx([2, 2], new Uint8Array(3)), /do not fill/);
 });

@@ -1,6 +1,9 @@
 // IDX files (MNIST, Fashion-MNIST): big-endian header, unsigned bytes — browser-safe parser and writer.
 
-export interface Idx { dims: number[]; data: Uint8Array }
+export interface Idx {
+  dims: number[];
+  data: Uint8Array;
+}
 
 const UBYTE = 0x08;
 const TYPE_NAMES: Record<number, string> = { 0x08: "ubyte", 0x09: "byte", 0x0b: "short", 0x0c: "int", 0x0d: "float", 0x0e: "double" };
@@ -18,8 +21,12 @@ export function parseIdxHeader(bytes: Uint8Array, source = "<idx>"): { dims: num
   };
   if (bytes.length < 4) fail(`truncated: ${bytes.length} bytes, too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) fail(`not an IDX file (magic ${hex(bytes.subarray(0, 4))})`);
-  const type = bytes[2]!, rank = bytes[3]!;
-  if (type !== UBYTE) fail(`IDX element type 0x${type.toString(16).padStart(2, "0")} (${TYPE_NAMES[type] ?? "unknown"}) is not supported, only unsigned bytes (0x08)`);
+  const type = bytes[2]!,
+    rank = bytes[3]!;
+  if (type !== UBYTE)
+    fail(
+      `IDX element type 0x${type.toString(16).padStart(2, "0")} (${TYPE_NAMES[type] ?? "unknown"}) is not supported, only unsigned bytes (0x08)`,
+    );
   if (rank < 1) fail("IDX file with no dimensions");
   const headerLen = idxHeaderLength(rank);
   if (bytes.length < headerLen) fail(`truncated: ${bytes.length} bytes, too short for an IDX header with ${rank} dimensions`);

@@ -37,12 +37,42 @@ function sample(dtype: DType, shape: number[]): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const vals = Array.from({ length: n }, (_, i) => i * 7 - 5);
   switch (dtype) {
-    case "float32": return tensor("float32", shape, vals.map((v) => v / 3));
-    case "float64": return tensor("float64", shape, vals.map((v) => v / 3 + 1e-12));
-    case "int64": return tensor("int64", shape, BigInt64Array.from(vals, (v) => BigInt(v) * 10_000_000_000n));
-    case "int32": return tensor("int32", shape, vals.map((v) => v * 100_000));
-    case "uint8": return tensor("uint8", shape, vals.map((v) => (v + 256) % 256));
-    case "bool": return tensor("bool", shape, vals.map((v) => (v % 3 === 0 ? 1 : 0)));
+    case "float32":
+      return tensor(
+        "float32",
+        shape,
+        vals.map((v) => v / 3),
+      );
+    case "float64":
+      return tensor(
+        "float64",
+        shape,
+        vals.map((v) => v / 3 + 1e-12),
+      );
+    case "int64":
+      return tensor(
+        "int64",
+        shape,
+        BigInt64Array.from(vals, (v) => BigInt(v) * 10_000_000_000n),
+      );
+    case "int32":
+      return tensor(
+        "int32",
+        shape,
+        vals.map((v) => v * 100_000),
+      );
+    case "uint8":
+      return tensor(
+        "uint8",
+        shape,
+        vals.map((v) => (v + 256) % 256),
+      );
+    case "bool":
+      return tensor(
+        "bool",
+        shape,
+        vals.map((v) => (v % 3 === 0 ? 1 : 0)),
+      );
   }
 }
 
@@ -75,7 +105,11 @@ for (const dtype of DTYPES) {
 }
 
 test("serializeNpy writes a 64-byte-aligned version 1.0 header with Python tuple syntax", () => {
-  const cases: [number[], string][] = [[[], "()"], [[3], "(3,)"], [[4, 3, 32, 32], "(4, 3, 32, 32)"]];
+  const cases: [number[], string][] = [
+    [[], "()"],
+    [[3], "(3,)"],
+    [[4, 3, 32, 32], "(4, 3, 32, 32)"],
+  ];
   for (const dtype of DTYPES) {
     for (const [shape, tuple] of cases) {
       const file = serializeNpy(sample(dtype, shape));
@@ -191,7 +225,11 @@ test("error: truncated preamble and truncated header", () => {
 
 test("error: truncated data names shape, dtype and byte counts", () => {
   const file = rawNpy(F4("(4, 3, 32, 32)"), new Uint8Array(1000));
-  throwsOneLine(() => parseNpy(file, "x.npy"), "x.npy", /^x\.npy: truncated: header says shape \[4,3,32,32\] float32 = 49152 bytes of data, file has 1000$/);
+  throwsOneLine(
+    () => parseNpy(file, "x.npy"),
+    "x.npy",
+    /^x\.npy: truncated: header says shape \[4,3,32,32\] float32 = 49152 bytes of data, file has 1000$/,
+  );
 });
 
 test("error: trailing bytes after the data", () => {
@@ -264,7 +302,11 @@ test("imagesToFloat scales uint8 by 1/255 and narrows float64", () => {
   assert.deepEqual([...d.data], [0.5, Math.fround(0.1)]);
   const f = tensor("float32", [2], [0.25, 2]);
   assert.equal(imagesToFloat(f), f);
-  throwsOneLine(() => imagesToFloat(tensor("int64", [2, 2]), "imgs.npy"), "imgs.npy", /images must be uint8, float32 or float64, got int64 \[2,2\]/);
+  throwsOneLine(
+    () => imagesToFloat(tensor("int64", [2, 2]), "imgs.npy"),
+    "imgs.npy",
+    /images must be uint8, float32 or float64, got int64 \[2,2\]/,
+  );
   throwsOneLine(() => imagesToFloat(tensor("bool", [1])), "<images>", /got bool/);
 });
 

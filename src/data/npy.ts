@@ -10,10 +10,19 @@ const READ_ALIGN = 16; // numpy < 1.14 padded to 16; accept both on read
 // File byte order vs. host byte order decides whether we must swap.
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-interface DescrInfo { dtype: DType; itemSize: number; littleEndian: boolean }
+interface DescrInfo {
+  dtype: DType;
+  itemSize: number;
+  littleEndian: boolean;
+}
 
 const WRITE_DESCR: Record<DType, string> = {
-  float32: "<f4", float64: "<f8", int64: "<i8", int32: "<i4", uint8: "|u1", bool: "|b1",
+  float32: "<f4",
+  float64: "<f8",
+  int64: "<i8",
+  int32: "<i4",
+  uint8: "|u1",
+  bool: "|b1",
 };
 
 const ITEM_SIZE: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
@@ -23,7 +32,9 @@ function descrInfo(descr: string): DescrInfo | undefined {
   if (!m) return undefined;
   const [, order, kind, sizeText] = m as unknown as [string, string, string, string];
   const key = `${kind}${sizeText}`;
-  const dtype: DType | undefined = ({ f4: "float32", f8: "float64", i8: "int64", i4: "int32", u1: "uint8", b1: "bool" } as Record<string, DType>)[key];
+  const dtype: DType | undefined = (
+    { f4: "float32", f8: "float64", i8: "int64", i4: "int32", u1: "uint8", b1: "bool" } as Record<string, DType>
+  )[key];
   if (!dtype) return undefined;
   const itemSize = ITEM_SIZE[dtype];
   // '=' is native order, which we cannot know for the writer's machine; only single bytes are safe.
@@ -146,7 +157,6 @@ function quote(s: string, max = 80): string {
   return JSON.stringify(s.length > max ? `${s.slice(0, max)}...` : s);
 }
 
-
 function decodeHeader(bytes: Uint8Array, utf8: boolean): string {
   if (utf8) return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   let s = "";
@@ -180,7 +190,8 @@ export function parseNpy(bytes: Uint8Array, source = "<bytes>"): Tensor {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataOffset = 8 + lenSize + headerLen;
-  if (dataOffset > bytes.length) fail(`truncated header: header says ${headerLen} bytes, file has ${bytes.length - 8 - lenSize} after the preamble`);
+  if (dataOffset > bytes.length)
+    fail(`truncated header: header says ${headerLen} bytes, file has ${bytes.length - 8 - lenSize} after the preamble`);
   if (dataOffset % READ_ALIGN !== 0) fail(`malformed header: data offset ${dataOffset} is not a multiple of ${READ_ALIGN}`);
 
   let text: string;
@@ -211,7 +222,9 @@ export function parseNpy(bytes: Uint8Array, source = "<bytes>"): Tensor {
   if (fortran) fail("fortran_order=True arrays are not supported; save a C-ordered array (np.ascontiguousarray)");
   const shapeVal = parsed.get("shape");
   if (shapeVal === null || typeof shapeVal !== "object" || !("tuple" in shapeVal)) return fail("malformed header: 'shape' is not a tuple");
-  const shape = shapeVal.tuple.map((d) => (typeof d === "number" && Number.isSafeInteger(d) && d >= 0 ? d : fail(`malformed header: bad dimension ${String(d)} in shape`)));
+  const shape = shapeVal.tuple.map((d) =>
+    typeof d === "number" && Number.isSafeInteger(d) && d >= 0 ? d : fail(`malformed header: bad dimension ${String(d)} in shape`),
+  );
 
   const count = sizeOf(shape);
   const want = count * info.itemSize;
@@ -226,11 +239,16 @@ export function parseNpy(bytes: Uint8Array, source = "<bytes>"): Tensor {
   if (info.littleEndian !== HOST_LE) swapInPlace(copy, info.itemSize);
   const buf = copy.buffer;
   switch (info.dtype) {
-    case "float32": return tensor("float32", shape, new Float32Array(buf));
-    case "float64": return tensor("float64", shape, new Float64Array(buf));
-    case "int64": return tensor("int64", shape, new BigInt64Array(buf));
-    case "int32": return tensor("int32", shape, new Int32Array(buf));
-    case "uint8": return tensor("uint8", shape, copy);
+    case "float32":
+      return tensor("float32", shape, new Float32Array(buf));
+    case "float64":
+      return tensor("float64", shape, new Float64Array(buf));
+    case "int64":
+      return tensor("int64", shape, new BigInt64Array(buf));
+    case "int32":
+      return tensor("int32", shape, new Int32Array(buf));
+    case "uint8":
+      return tensor("uint8", shape, copy);
     case "bool":
       for (let i = 0; i < copy.length; i++) copy[i] = copy[i] ? 1 : 0;
       return tensor("bool", shape, copy);
@@ -287,9 +305,10 @@ export function imagesToFloat(t: Tensor, source = "<images>"): Tensor<"float32">
   switch (t.dtype) {
     case "float32":
     case "float64": {
-      const out = t.dtype === "float32" ? t as Tensor<"float32"> : tensor("float32", t.shape, Float32Array.from(t.data as Float64Array));
+      const out = t.dtype === "float32" ? (t as Tensor<"float32">) : tensor("float32", t.shape, Float32Array.from(t.data as Float64Array));
       const bad = firstNonFinite(out.data);
-      if (bad >= 0) throw new Error(`${source}: images must be finite, element ${bad} of ${t.dtype} ${formatShape(t.shape)} is ${out.data[bad]}`);
+      if (bad >= 0)
+        throw new Error(`${source}: images must be finite, element ${bad} of ${t.dtype} ${formatShape(t.shape)} is ${out.data[bad]}`);
       return out;
     }
     case "uint8": {
@@ -306,7 +325,8 @@ export function imagesToFloat(t: Tensor, source = "<images>"): Tensor<"float32">
 /** Class labels as int64: integer dtypes widen; floats must hold whole numbers. */
 export function labelsToInt64(t: Tensor, source = "<labels>"): Tensor<"int64"> {
   switch (t.dtype) {
-    case "int64": return t as Tensor<"int64">;
+    case "int64":
+      return t as Tensor<"int64">;
     case "int32":
     case "uint8": {
       const src = t.data as Int32Array | Uint8Array;
@@ -320,13 +340,16 @@ export function labelsToInt64(t: Tensor, source = "<labels>"): Tensor<"int64"> {
       const out = new BigInt64Array(src.length);
       for (let i = 0; i < src.length; i++) {
         const v = src[i]!;
-        if (!Number.isSafeInteger(v)) throw new Error(`${source}: labels must be whole numbers, element ${i} of ${t.dtype} ${formatShape(t.shape)} is ${v}`);
+        if (!Number.isSafeInteger(v))
+          throw new Error(`${source}: labels must be whole numbers, element ${i} of ${t.dtype} ${formatShape(t.shape)} is ${v}`);
         out[i] = BigInt(v);
       }
       return tensor("int64", t.shape, out);
     }
     default:
-      throw new Error(`${source}: labels must be integers (int64, int32, uint8) or whole-valued floats, got ${t.dtype} ${formatShape(t.shape)}`);
+      throw new Error(
+        `${source}: labels must be integers (int64, int32, uint8) or whole-valued floats, got ${t.dtype} ${formatShape(t.shape)}`,
+      );
   }
 }
 

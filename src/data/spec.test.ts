@@ -6,7 +6,11 @@ test("data specs parse into kinds, paths and options", () => {
   assert.deepEqual(parseDataSpec("mnist"), { kind: "mnist", dir: undefined, options: {} });
   assert.deepEqual(parseDataSpec("fashion-mnist:/d/f?limit=100"), { kind: "fashion-mnist", dir: "/d/f", options: { limit: 100 } });
   assert.deepEqual(parseDataSpec("cifar10:C:\\data"), { kind: "cifar10", dir: "C:\\data", options: {} });
-  assert.deepEqual(parseDataSpec("folder:pics?size=64&channels=1&holdout=0.2&flip=no"), { kind: "folder", dir: "pics", options: { size: 64, channels: 1, holdout: 0.2, flip: false } });
+  assert.deepEqual(parseDataSpec("folder:pics?size=64&channels=1&holdout=0.2&flip=no"), {
+    kind: "folder",
+    dir: "pics",
+    options: { size: 64, channels: 1, holdout: 0.2, flip: false },
+  });
   assert.deepEqual(parseDataSpec("npy:x.npy,y.npy"), { kind: "npy", images: "x.npy", labels: "y.npy", options: {} });
 });
 
@@ -22,10 +26,13 @@ test("bad data specs name the spec and what is wrong, in one line", () => {
     ["folder:d?holdout=1", /holdout must be a fraction in \(0,1\)/],
   ];
   for (const [spec, re] of cases) {
-    assert.throws(() => parseDataSpec(spec), (e: Error) => {
-      assert.match(e.message, re);
-      assert.ok(e.message.startsWith(`--data "${spec}": `) && !e.message.includes("\n"), e.message);
-      return true;
-    });
+    assert.throws(
+      () => parseDataSpec(spec),
+      (e: Error) => {
+        assert.match(e.message, re);
+        assert.ok(e.message.startsWith(`--data "${spec}": `) && !e.message.includes("\n"), e.message);
+        return true;
+      },
+    );
   }
 });

@@ -23,8 +23,11 @@ export const DATA_SPEC_HELP =
   "mnist[:DIR], fashion-mnist[:DIR], cifar10:DIR, folder:DIR, npy:X.npy,Y.npy; options after '?', e.g. folder:DIR?size=64&channels=1&holdout=0.1, any?limit=N";
 
 const ALLOWED: Record<DataSpec["kind"], readonly (keyof SpecOptions)[]> = {
-  "mnist": ["limit"], "fashion-mnist": ["limit"], "cifar10": ["limit"],
-  "folder": ["limit", "size", "channels", "holdout", "flip"], "npy": ["limit", "flip"],
+  mnist: ["limit"],
+  "fashion-mnist": ["limit"],
+  cifar10: ["limit"],
+  folder: ["limit", "size", "channels", "holdout", "flip"],
+  npy: ["limit", "flip"],
 };
 
 export function parseDataSpec(spec: string): DataSpec {
@@ -64,15 +67,24 @@ function parseOptions(text: string, allowed: readonly (keyof SpecOptions)[], kin
     if (key in o) bad(`option "${key}" is given twice`);
     const int = (): number => (/^[1-9]\d*$/.test(value) ? Number(value) : bad(`${key} must be a positive integer, got "${value}"`));
     switch (key) {
-      case "limit": o.limit = int(); break;
-      case "size": o.size = int(); break;
-      case "channels": o.channels = value === "1" ? 1 : value === "3" ? 3 : bad(`channels must be 1 or 3, got "${value}"`); break;
+      case "limit":
+        o.limit = int();
+        break;
+      case "size":
+        o.size = int();
+        break;
+      case "channels":
+        o.channels = value === "1" ? 1 : value === "3" ? 3 : bad(`channels must be 1 or 3, got "${value}"`);
+        break;
       case "holdout": {
         const f = Number(value);
         o.holdout = value !== "" && f > 0 && f < 1 ? f : bad(`holdout must be a fraction in (0,1), got "${value}"`);
         break;
       }
-      case "flip": o.flip = value === "1" || value === "yes" ? true : value === "0" || value === "no" ? false : bad(`flip must be yes or no, got "${value}"`); break;
+      case "flip":
+        o.flip =
+          value === "1" || value === "yes" ? true : value === "0" || value === "no" ? false : bad(`flip must be yes or no, got "${value}"`);
+        break;
     }
   }
   return o;

@@ -5,10 +5,20 @@ import { parseTar, writeTar } from "./tar.js";
 const enc = (s: string) => new TextEncoder().encode(s);
 
 test("tar round-trips regular files, sizes off the 512-byte grid included", () => {
-  const entries = [{ name: "d/a.txt", data: enc("hello") }, { name: "d/b.bin", data: new Uint8Array(1030).fill(7) }, { name: "empty", data: new Uint8Array(0) }];
+  const entries = [
+    { name: "d/a.txt", data: enc("hello") },
+    { name: "d/b.bin", data: new Uint8Array(1030).fill(7) },
+    { name: "empty", data: new Uint8Array(0) },
+  ];
   const back = parseTar(writeTar(entries), "t.tar");
-  assert.deepEqual(back.map((e) => e.name), ["d/a.txt", "d/b.bin", "empty"]);
-  assert.deepEqual(back.map((e) => [...e.data]), entries.map((e) => [...e.data]));
+  assert.deepEqual(
+    back.map((e) => e.name),
+    ["d/a.txt", "d/b.bin", "empty"],
+  );
+  assert.deepEqual(
+    back.map((e) => [...e.data]),
+    entries.map((e) => [...e.data]),
+  );
 });
 
 test("corrupt and truncated archives are one-line errors", () => {

@@ -1,6 +1,9 @@
 // Minimal tar (ustar/GNU) reader and writer for dataset archives: regular files only, names checked — browser-safe.
 
-export interface TarEntry { name: string; data: Uint8Array }
+export interface TarEntry {
+  name: string;
+  data: Uint8Array;
+}
 
 const BLOCK = 512;
 
@@ -41,9 +44,11 @@ export function parseTar(bytes: Uint8Array, source = "<tar>"): TarEntry[] {
     const name = longName ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
     longName = undefined;
     const start = off + BLOCK;
-    if (start + size > bytes.length) throw new Error(`${source}: truncated: "${name}" needs ${size} bytes, archive has ${bytes.length - start} left`);
+    if (start + size > bytes.length)
+      throw new Error(`${source}: truncated: "${name}" needs ${size} bytes, archive has ${bytes.length - start} left`);
     const data = bytes.subarray(start, start + size);
-    if (type === "L") longName = field(data, 0, data.length); // GNU long name for the next entry
+    if (type === "L")
+      longName = field(data, 0, data.length); // GNU long name for the next entry
     else if (type === "0" || type === "\0") out.push({ name, data });
     off = start + Math.ceil(size / BLOCK) * BLOCK;
   }
@@ -56,7 +61,9 @@ export function writeTar(entries: readonly TarEntry[]): Uint8Array {
   const size = entries.reduce((a, e) => a + BLOCK + Math.ceil(e.data.length / BLOCK) * BLOCK, 2 * BLOCK);
   const out = new Uint8Array(size);
   let off = 0;
-  const put = (s: string, at: number) => { for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i); };
+  const put = (s: string, at: number) => {
+    for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
+  };
   for (const e of entries) {
     if (e.name.length > 100) throw new Error(`writeTar: name longer than 100 bytes: ${e.name}`);
     put(e.name, off);
@@ -67,7 +74,12 @@ export function writeTar(entries: readonly TarEntry[]): Uint8Array {
     put("00000000000\0", off + 136);
     out[off + 156] = 0x30;
     put("ustar\x0000", off + 257);
-    put(`${checksumOf(out.subarray(off, off + BLOCK)).toString(8).padStart(6, "0")}\0 `, off + 148);
+    put(
+      `${checksumOf(out.subarray(off, off + BLOCK))
+        .toString(8)
+        .padStart(6, "0")}\0 `,
+      off + 148,
+    );
     out.set(e.data, off + BLOCK);
     off += BLOCK + Math.ceil(e.data.length / BLOCK) * BLOCK;
   }

@@ -20,13 +20,20 @@ export interface GridOptions {
   background?: number;
 }
 
-interface Layout { pad: number; scale: number; background: number }
+interface Layout {
+  pad: number;
+  scale: number;
+  background: number;
+}
 
 function layout(fn: string, o: GridOptions): Layout {
-  const pad = o.pad ?? 2, scale = o.scale ?? 1, background = o.background ?? 255;
+  const pad = o.pad ?? 2,
+    scale = o.scale ?? 1,
+    background = o.background ?? 255;
   if (!Number.isSafeInteger(pad) || pad < 0) throw new Error(`${fn}: pad must be a non-negative integer, got ${pad}`);
   if (!Number.isSafeInteger(scale) || scale < 1) throw new Error(`${fn}: scale must be a positive integer, got ${scale}`);
-  if (!Number.isInteger(background) || background < 0 || background > 255) throw new Error(`${fn}: background must be an integer in 0..255, got ${background}`);
+  if (!Number.isInteger(background) || background < 0 || background > 255)
+    throw new Error(`${fn}: background must be an integer in 0..255, got ${background}`);
   return { pad, scale, background };
 }
 
@@ -45,7 +52,9 @@ const toByte = (v: number): number => (v > 0 ? (v < 1 ? Math.round(v * 255) : 25
 /** Paints image `i` of `t` ([N,C,H,W]) with its top-left corner at (x0, y0) of `img`, gray promoted to RGB. */
 function paint(img: RawImage, t: Tensor<"float32">, i: number, x0: number, y0: number, scale: number): void {
   const [, c, h, w] = t.shape as [number, number, number, number];
-  const hw = h * w, oc = img.channels, src = t.data;
+  const hw = h * w,
+    oc = img.channels,
+    src = t.data;
   const base = i * c * hw;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -62,7 +71,8 @@ function paint(img: RawImage, t: Tensor<"float32">, i: number, x0: number, y0: n
 
 /** A background-filled canvas of `cols`×`rows` cells of cw×ch pixels. */
 function canvas(cols: number, rows: number, cw: number, ch: number, channels: 1 | 3, l: Layout): RawImage {
-  const width = cols * cw + (cols + 1) * l.pad, height = rows * ch + (rows + 1) * l.pad;
+  const width = cols * cw + (cols + 1) * l.pad,
+    height = rows * ch + (rows + 1) * l.pad;
   const data = new Uint8Array(width * height * channels).fill(l.background);
   return { width, height, channels, data };
 }
@@ -74,10 +84,12 @@ export function gridImage(images: Tensor<"float32">, o: GridOptions = {}): RawIm
   const l = layout("gridImage", o);
   const cols = o.cols ?? Math.ceil(Math.sqrt(n));
   if (!Number.isSafeInteger(cols) || cols < 1) throw new Error(`gridImage: cols must be a positive integer, got ${cols}`);
-  const cw = w * l.scale, ch = h * l.scale;
+  const cw = w * l.scale,
+    ch = h * l.scale;
   const img = canvas(cols, Math.ceil(n / cols), cw, ch, c, l);
   for (let i = 0; i < n; i++) {
-    const r = Math.floor(i / cols), k = i % cols;
+    const r = Math.floor(i / cols),
+      k = i % cols;
     paint(img, images, i, l.pad + k * (cw + l.pad), l.pad + r * (ch + l.pad), l.scale);
   }
   return img;
@@ -94,7 +106,8 @@ export function gridRows(rows: readonly Tensor<"float32">[], o: Omit<GridOptions
   const l = layout("gridRows", o);
   const channels = shapes.some((s) => s[1] === 3) ? 3 : 1;
   const cols = Math.max(...shapes.map((s) => s[0]));
-  const cw = w * l.scale, ch = h * l.scale;
+  const cw = w * l.scale,
+    ch = h * l.scale;
   const img = canvas(cols, rows.length, cw, ch, channels, l);
   for (const [r, t] of rows.entries()) {
     for (let i = 0; i < shapes[r]![0]; i++) paint(img, t, i, l.pad + i * (cw + l.pad), l.pad + r * (ch + l.pad), l.scale);
@@ -104,7 +117,9 @@ export function gridRows(rows: readonly Tensor<"float32">[], o: Omit<GridOptions
 
 /** Source sample positions of one axis for bilinear resizing with align_corners=false (PyTorch's rule). */
 function axisTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; f: Float64Array } {
-  const i0 = new Int32Array(outSize), i1 = new Int32Array(outSize), f = new Float64Array(outSize);
+  const i0 = new Int32Array(outSize),
+    i1 = new Int32Array(outSize),
+    f = new Float64Array(outSize);
   const scale = inSize / outSize;
   for (let d = 0; d < outSize; d++) {
     // PyTorch clamps negative source coordinates to 0 (edge pixels repeat instead of extrapolating).
@@ -119,15 +134,20 @@ function axisTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32A
 
 /** Bilinear resize of `planes` H×W planes stored back to back. */
 function resizePlanes(src: Float32Array, planes: number, h: number, w: number, oh: number, ow: number): Float32Array {
-  const ty = axisTaps(h, oh), tx = axisTaps(w, ow);
+  const ty = axisTaps(h, oh),
+    tx = axisTaps(w, ow);
   const out = new Float32Array(planes * oh * ow);
   for (let p = 0; p < planes; p++) {
     const s = p * h * w;
     let o = p * oh * ow;
     for (let y = 0; y < oh; y++) {
-      const r0 = s + ty.i0[y]! * w, r1 = s + ty.i1[y]! * w, fy = ty.f[y]!;
+      const r0 = s + ty.i0[y]! * w,
+        r1 = s + ty.i1[y]! * w,
+        fy = ty.f[y]!;
       for (let x = 0; x < ow; x++, o++) {
-        const a = tx.i0[x]!, b = tx.i1[x]!, fx = tx.f[x]!;
+        const a = tx.i0[x]!,
+          b = tx.i1[x]!,
+          fx = tx.f[x]!;
         const top = src[r0 + a]! + (src[r0 + b]! - src[r0 + a]!) * fx;
         const bottom = src[r1 + a]! + (src[r1 + b]! - src[r1 + a]!) * fx;
         out[o] = top + (bottom - top) * fy;
@@ -140,10 +160,12 @@ function resizePlanes(src: Float32Array, planes: number, h: number, w: number, o
 /** Resize and convert a batch [N,C,H,W] to [N,channels,height,width]: bilinear (align_corners=false, like PyTorch's F.interpolate with antialias off) when sizes differ, gray→RGB by replication, RGB→gray with ITU-R 601 weights (0.299, 0.587, 0.114). Identity (same object allowed) when nothing changes. */
 export function resizeBatch(x: Tensor<"float32">, to: { channels: number; height: number; width: number }): Tensor<"float32"> {
   const s = x.shape;
-  if (s.length !== 4 || x.data.length !== s[0]! * s[1]! * s[2]! * s[3]!) throw new Error(`resizeBatch: input must be [N,C,H,W], got ${formatShape(s)}`);
+  if (s.length !== 4 || x.data.length !== s[0]! * s[1]! * s[2]! * s[3]!)
+    throw new Error(`resizeBatch: input must be [N,C,H,W], got ${formatShape(s)}`);
   const [n, c, h, w] = s as [number, number, number, number];
   const { channels: oc, height: oh, width: ow } = to;
-  if (![oc, oh, ow].every((v) => Number.isSafeInteger(v) && v >= 1)) throw new Error(`resizeBatch: target [${oc},${oh},${ow}] must be positive integers`);
+  if (![oc, oh, ow].every((v) => Number.isSafeInteger(v) && v >= 1))
+    throw new Error(`resizeBatch: target [${oc},${oh},${ow}] must be positive integers`);
   if (c !== oc && !((c === 1 || c === 3) && (oc === 1 || oc === 3))) {
     throw new Error(`resizeBatch: cannot convert ${c} channels to ${oc} (only gray ↔ RGB), input ${formatShape(s)}`);
   }
@@ -164,7 +186,8 @@ export function resizeBatch(x: Tensor<"float32">, to: { channels: number; height
 function toGray(src: Float32Array, n: number, hw: number): Float32Array {
   const out = new Float32Array(n * hw);
   for (let i = 0; i < n; i++) {
-    const r = i * 3 * hw, o = i * hw;
+    const r = i * 3 * hw,
+      o = i * hw;
     for (let p = 0; p < hw; p++) out[o + p] = 0.299 * src[r + p]! + 0.587 * src[r + hw + p]! + 0.114 * src[r + 2 * hw + p]!;
   }
   return out;

@@ -12,7 +12,10 @@ export function concatBatch<T extends Tensor>(parts: readonly T[]): T {
   const first = parts[0]!;
   const data = new (first.data.constructor as Float32ArrayConstructor)(parts.reduce((s, p) => s + p.data.length, 0));
   let off = 0;
-  for (const p of parts) { data.set(p.data as Float32Array, off); off += p.data.length; }
+  for (const p of parts) {
+    data.set(p.data as Float32Array, off);
+    off += p.data.length;
+  }
   const n = parts.reduce((s, p) => s + p.shape[0]!, 0);
   return tensor(first.dtype, [n, ...first.shape.slice(1)], data as never) as T;
 }
@@ -27,7 +30,8 @@ export function pickBatch<T extends Tensor>(x: T, idx: readonly number[]): T {
 
 /** Splits [N,...] into rows of at most `cols` examples. */
 export function chunkRows<T extends Tensor>(x: T, cols: number): T[] {
-  const n = x.shape[0]!, out: T[] = [];
+  const n = x.shape[0]!,
+    out: T[] = [];
   for (let i = 0; i < n; i += cols) out.push(sliceBatch(x, i, Math.min(n, i + cols)));
   return out;
 }

@@ -21,14 +21,18 @@ export class Value {
     public producer: Node | undefined = undefined,
   ) {}
 
-  get rank(): number | undefined { return this.shape?.length; }
+  get rank(): number | undefined {
+    return this.shape?.length;
+  }
 
   /** The shape when every dimension is a number. */
   get staticShape(): number[] | undefined {
     return this.shape && this.shape.every((d) => typeof d === "number") ? (this.shape as number[]) : undefined;
   }
 
-  toString(): string { return `"${this.name}" ${this.dtype}${formatShape(this.shape)}`; }
+  toString(): string {
+    return `"${this.name}" ${this.dtype}${formatShape(this.shape)}`;
+  }
 }
 
 export class Node<K extends OpType = OpType> {
@@ -41,7 +45,9 @@ export class Node<K extends OpType = OpType> {
     public attrs: OpAttrMap[K],
   ) {}
 
-  input(i: number): Value | null { return this.inputs[i] ?? null; }
+  input(i: number): Value | null {
+    return this.inputs[i] ?? null;
+  }
 }
 
 export class Graph {
@@ -112,7 +118,13 @@ export class Graph {
   /** The nodes that consume each value. */
   consumers(): Map<Value, Node[]> {
     const m = new Map<Value, Node[]>();
-    for (const n of this.nodes) for (const v of n.inputs) if (v) { const l = m.get(v); if (l) l.push(n); else m.set(v, [n]); }
+    for (const n of this.nodes)
+      for (const v of n.inputs)
+        if (v) {
+          const l = m.get(v);
+          if (l) l.push(n);
+          else m.set(v, [n]);
+        }
     return m;
   }
 
@@ -135,7 +147,9 @@ export class Graph {
   /** Constants (folded values) referenced by nodes or outputs, in first-use order. */
   constants(): Value[] {
     const seen = new Set<Value>();
-    const add = (v: Value | null) => { if (v && v.kind === "constant") seen.add(v); };
+    const add = (v: Value | null) => {
+      if (v && v.kind === "constant") seen.add(v);
+    };
     for (const n of this.nodes) n.inputs.forEach(add);
     this.outputs.forEach(add);
     return [...seen];
@@ -159,7 +173,13 @@ export class Graph {
     g.inputs = this.inputs.map(copy);
     g.initializers = this.initializers.map(copy);
     for (const n of this.nodes) {
-      const m = new Node(n.op, n.name, n.inputs.map((v) => (v ? copy(v) : null)), n.outputs.map(copy), n.attrs);
+      const m = new Node(
+        n.op,
+        n.name,
+        n.inputs.map((v) => (v ? copy(v) : null)),
+        n.outputs.map(copy),
+        n.attrs,
+      );
       g.nodeNames.add(n.name);
       for (const o of m.outputs) o.producer = m;
       g.nodes.push(m);
@@ -177,7 +197,10 @@ export class Graph {
       throw new Error(`no initializer named ${missing.map((n) => `"${n}"`).join(", ")} in graph "${this.name}"`);
     }
     this.initializers = this.initializers.filter((v) => !want.has(v.name));
-    for (const v of lifted) { v.kind = "input"; v.data = undefined; }
+    for (const v of lifted) {
+      v.kind = "input";
+      v.data = undefined;
+    }
     this.inputs.push(...lifted);
     return lifted;
   }

@@ -16,25 +16,30 @@ function small(): Graph {
   graph.outputs.push(g.identity(s, "out"));
   graph.metadata = { zeta: "last", alpha: "first" };
   // fixed value names, so the snapshot does not depend on how the builder derives them
-  graph.nodes.forEach((n, i) => { n.outputs[0]!.name = ["mm", "h", "scaled", "s", "out"][i]!; });
+  graph.nodes.forEach((n, i) => {
+    n.outputs[0]!.name = ["mm", "h", "scaled", "s", "out"][i]!;
+  });
   return graph;
 }
 
 test("printGraph: one line per input, tensor, node and output; tiny constants inline", () => {
-  assert.equal(printGraph(small()), [
-    'graph "small"',
-    "input %x : float32[N,4]",
-    "init %w : float32[4,3]",
-    "%mm = MatMul(%x, %w [4,3]) : float32[N,3]",
-    "%h = Relu(%mm) : float32[N,3]",
-    "%scaled = Mul(%h, float32[] {0.1}) : float32[N,3]",
-    "%s = ReduceSum(%scaled, int64[1] {1}) {keepdims=0} : float32[N]",
-    "%out = Identity(%s) : float32[N]",
-    "output %out : float32[N]",
-    'meta "alpha" = "first"',
-    'meta "zeta" = "last"',
-    "",
-  ].join("\n"));
+  assert.equal(
+    printGraph(small()),
+    [
+      'graph "small"',
+      "input %x : float32[N,4]",
+      "init %w : float32[4,3]",
+      "%mm = MatMul(%x, %w [4,3]) : float32[N,3]",
+      "%h = Relu(%mm) : float32[N,3]",
+      "%scaled = Mul(%h, float32[] {0.1}) : float32[N,3]",
+      "%s = ReduceSum(%scaled, int64[1] {1}) {keepdims=0} : float32[N]",
+      "%out = Identity(%s) : float32[N]",
+      "output %out : float32[N]",
+      'meta "alpha" = "first"',
+      'meta "zeta" = "last"',
+      "",
+    ].join("\n"),
+  );
 });
 
 test("printGraph is deterministic and survives clone", () => {

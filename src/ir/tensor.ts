@@ -33,11 +33,16 @@ export function formatShape(shape: readonly (number | string)[] | null | undefin
 
 export function allocData<D extends DType>(dtype: D, size: number): DataFor[D] {
   switch (dtype) {
-    case "float32": return new Float32Array(size) as DataFor[D];
-    case "float64": return new Float64Array(size) as DataFor[D];
-    case "int64": return new BigInt64Array(size) as DataFor[D];
-    case "int32": return new Int32Array(size) as DataFor[D];
-    default: return new Uint8Array(size) as DataFor[D];
+    case "float32":
+      return new Float32Array(size) as DataFor[D];
+    case "float64":
+      return new Float64Array(size) as DataFor[D];
+    case "int64":
+      return new BigInt64Array(size) as DataFor[D];
+    case "int32":
+      return new Int32Array(size) as DataFor[D];
+    default:
+      return new Uint8Array(size) as DataFor[D];
   }
 }
 

@@ -43,10 +43,21 @@ test("forward() on a bare executor compiles for the call and disposes after it",
 
 test("a failed compile is not cached: the next call reports it again", async () => {
   let calls = 0;
-  const s = new Session({ compile: async () => { calls++; throw new Error("boom"); } });
+  const s = new Session({
+    compile: async () => {
+      calls++;
+      throw new Error("boom");
+    },
+  });
   const owner = {};
-  await assert.rejects(s.cached(owner, "k", (e) => e.compile(null as never)), /boom/);
-  await assert.rejects(s.cached(owner, "k", (e) => e.compile(null as never)), /boom/);
+  await assert.rejects(
+    s.cached(owner, "k", (e) => e.compile(null as never)),
+    /boom/,
+  );
+  await assert.rejects(
+    s.cached(owner, "k", (e) => e.compile(null as never)),
+    /boom/,
+  );
   assert.equal(calls, 2);
   assert.equal(s.size(), 0);
 });

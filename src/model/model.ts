@@ -10,9 +10,13 @@ export class Model {
   readonly inputShape: readonly (number | string)[];
   readonly outputName: string;
 
-  constructor(readonly bytes: Uint8Array, readonly source = "model.onnx") {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly source = "model.onnx",
+  ) {
     const g = importOnnx(bytes, { source });
-    if (g.inputs.length !== 1) throw new Error(`${source}: expected one image input, model has ${g.inputs.length} (${g.inputs.map((v) => v.name).join(", ")})`);
+    if (g.inputs.length !== 1)
+      throw new Error(`${source}: expected one image input, model has ${g.inputs.length} (${g.inputs.map((v) => v.name).join(", ")})`);
     if (g.outputs.length === 0) throw new Error(`${source}: model has no outputs`);
     const x = g.inputs[0]!;
     if (x.dtype !== "float32" || x.rank !== 4) throw new Error(`${source}: input ${x} is not a float32 NCHW image batch`);
@@ -28,7 +32,8 @@ export class Model {
     if (!ok) throw new Error(`${what} ${formatShape(x.shape)} does not match model input "${this.inputName}" ${formatShape(want)}`);
     if (x.dtype !== "float32") throw new Error(`${what}: expected float32 images, got ${x.dtype}`);
     if (x.shape[0] === 0) throw new Error(`${what}: a batch of 0 images`);
-    for (let i = 0; i < x.data.length; i++) if (!Number.isFinite(x.data[i] as number)) throw new Error(`${what}: element ${i} is ${x.data[i]}; images must be finite`);
+    for (let i = 0; i < x.data.length; i++)
+      if (!Number.isFinite(x.data[i] as number)) throw new Error(`${what}: element ${i} is ${x.data[i]}; images must be finite`);
     return x.shape[0]!;
   }
 

@@ -26,15 +26,33 @@ export function defaultRepresentation(graph: Graph, logits: Value = graph.output
     const n = v.producer;
     if (!n) break;
     if (n.op === "Gemm" || n.op === "MatMul") return n.inputs[0]!;
-    if (n.op === "Identity" || n.op === "Flatten" || n.op === "Reshape") { v = n.inputs[0]!; continue; }
-    if (n.op === "Add") { const other = n.inputs.find((u) => u && u.kind === "node"); if (other) { v = other; continue; } }
+    if (n.op === "Identity" || n.op === "Flatten" || n.op === "Reshape") {
+      v = n.inputs[0]!;
+      continue;
+    }
+    if (n.op === "Add") {
+      const other = n.inputs.find((u) => u && u.kind === "node");
+      if (other) {
+        v = other;
+        continue;
+      }
+    }
     break;
   }
   throw new Error(`cannot find the representation: logits "${logits.name}" do not come from a final Gemm/MatMul; name a value with --rep`);
 }
 
 // Ops that move or pool activations without changing their sign pattern: a Relu behind them still decides which units are dead.
-export const PASS_THROUGH = new Set(["Flatten", "Reshape", "GlobalAveragePool", "AveragePool", "Identity", "ReduceMean", "Squeeze", "MaxPool"]);
+export const PASS_THROUGH = new Set([
+  "Flatten",
+  "Reshape",
+  "GlobalAveragePool",
+  "AveragePool",
+  "Identity",
+  "ReduceMean",
+  "Squeeze",
+  "MaxPool",
+]);
 
 /** The last Relu before `rep`, walking back through reshapes and pooling only (undefined when something else intervenes). */
 export function fakeReluNode(rep: Value): Node | undefined {
@@ -65,8 +83,14 @@ export function resolveRepresentation(graph: Graph, name?: string): { rep: Value
 /** R of a graph for a choice: name, per-example shape, fake-ReLU node and the straight-through list. */
 export function representationIn(graph: Graph, o: RepChoice = {}): RepresentationInfo {
   const { rep, fakeRelu } = resolveRepresentation(graph, o.rep);
-  if (o.fakeRelu === true && !fakeRelu) throw new Error(`fake ReLU: no Relu found before representation "${rep.name}" (through ${[...PASS_THROUGH].join("/")} only)`);
+  if (o.fakeRelu === true && !fakeRelu)
+    throw new Error(`fake ReLU: no Relu found before representation "${rep.name}" (through ${[...PASS_THROUGH].join("/")} only)`);
   const shape = rep.staticShape;
   if (!shape) throw new Error(`representation "${rep.name}" has no static shape`);
-  return { name: rep.name, shape: shape.slice(1), fakeRelu: fakeRelu?.name, straightThrough: o.fakeRelu !== false && fakeRelu ? [fakeRelu.name] : [] };
+  return {
+    name: rep.name,
+    shape: shape.slice(1),
+    fakeRelu: fakeRelu?.name,
+    straightThrough: o.fakeRelu !== false && fakeRelu ? [fakeRelu.name] : [],
+  };
 }

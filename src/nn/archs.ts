@@ -41,18 +41,27 @@ export interface BuiltModel {
   runningStatOutputs: string[];
 }
 
-export interface BuiltValues { logits: Value; rep: Value; layers: Layers }
+export interface BuiltValues {
+  logits: Value;
+  rep: Value;
+  layers: Layers;
+}
 
 export function parseArch(name: string): ArchSpec {
   switch (name) {
-    case "small-cnn": return { kind: "small-cnn" };
-    case "resnet18": return { kind: "resnet", depth: 18 };
-    case "resnet50": return { kind: "resnet", depth: 50 };
-    case "preact-resnet18": return { kind: "preact-resnet", depth: 18 };
+    case "small-cnn":
+      return { kind: "small-cnn" };
+    case "resnet18":
+      return { kind: "resnet", depth: 18 };
+    case "resnet50":
+      return { kind: "resnet", depth: 50 };
+    case "preact-resnet18":
+      return { kind: "preact-resnet", depth: 18 };
   }
   const m = /^wrn-(\d+)-(\d+)$/.exec(name);
   if (m) {
-    const depth = Number(m[1]), k = Number(m[2]);
+    const depth = Number(m[1]),
+      k = Number(m[2]);
     if (depth >= 10 && (depth - 4) % 6 === 0 && k >= 1) return { kind: "wrn", depth, k };
     throw new Error(`architecture "${name}": WideResNet depth must be 6n+4 (10, 16, 22, 28, …) and width ≥ 1`);
   }
@@ -60,14 +69,17 @@ export function parseArch(name: string): ArchSpec {
 }
 
 function checkOptions(o: ModelOptions): void {
-  const posInt = (v: number, what: string) => { if (!(Number.isInteger(v) && v > 0)) throw new Error(`buildModel: ${what} must be a positive integer, got ${v}`); };
+  const posInt = (v: number, what: string) => {
+    if (!(Number.isInteger(v) && v > 0)) throw new Error(`buildModel: ${what} must be a positive integer, got ${v}`);
+  };
   posInt(o.inChannels, "inChannels");
   posInt(o.imageSize, "imageSize");
   posInt(o.classes, "classes");
   if (o.mean.length !== o.inChannels || o.std.length !== o.inChannels) {
     throw new Error(`buildModel: mean [${o.mean}] and std [${o.std}] need ${o.inChannels} values (one per input channel)`);
   }
-  if (!o.std.every((s) => s > 0) || !o.mean.every(Number.isFinite)) throw new Error(`buildModel: std [${o.std}] must be positive and mean [${o.mean}] finite`);
+  if (!o.std.every((s) => s > 0) || !o.mean.every(Number.isFinite))
+    throw new Error(`buildModel: std [${o.std}] must be positive and mean [${o.mean}] finite`);
   const w = o.width ?? 1;
   if (!(Number.isFinite(w) && w > 0)) throw new Error(`buildModel: width must be a positive number, got ${w}`);
 }
@@ -85,12 +97,16 @@ export function buildInto(b: Builder, input: Value, o: ModelOptions & { given?: 
   checkOptions(o);
   const spec = parseArch(o.arch);
   const width = o.width ?? 1;
-  if (spec.kind === "small-cnn" && o.imageSize < 4) throw new Error(`buildModel: small-cnn needs images of at least 4×4, got ${o.imageSize}`);
+  if (spec.kind === "small-cnn" && o.imageSize < 4)
+    throw new Error(`buildModel: small-cnn needs images of at least 4×4, got ${o.imageSize}`);
   const L = new Layers(b, { seed: o.seed, mode: o.mode, weights: o.weights, given: o.given });
   const c = o.inChannels;
   const mean = L.param("normalize.mean", [1, c, 1, 1], { kind: "tensor", tensor: tensor("float32", [1, c, 1, 1], o.mean) }, "const");
   const std = L.param("normalize.std", [1, c, 1, 1], { kind: "tensor", tensor: tensor("float32", [1, c, 1, 1], o.std) }, "const");
-  for (const [v, want] of [[mean, o.mean], [std, o.std]] as const) {
+  for (const [v, want] of [
+    [mean, o.mean],
+    [std, o.std],
+  ] as const) {
     const got = v.data?.data;
     if (got && want.some((m, i) => Math.abs(Math.fround(m) - Number(got[i])) > 1e-7)) {
       throw new Error(`weights: "${v.name}" [${[...got].join(",")}] differs from the requested [${want.join(",")}]`);
@@ -100,8 +116,12 @@ export function buildInto(b: Builder, input: Value, o: ModelOptions & { given?: 
   let rep: Value;
   if (spec.kind === "small-cnn") rep = nameValue(b.graph, smallCnn(L, x, width), "rep");
   else {
-    const h = spec.kind === "resnet" ? resnet(L, x, spec.depth, width)
-      : spec.kind === "preact-resnet" ? preactResnet18(L, x, width) : wideResnet(L, x, spec.depth, spec.k, width);
+    const h =
+      spec.kind === "resnet"
+        ? resnet(L, x, spec.depth, width)
+        : spec.kind === "preact-resnet"
+          ? preactResnet18(L, x, width)
+          : wideResnet(L, x, spec.depth, spec.k, width);
     rep = L.globalPool(h, "rep");
     if (rep.name !== "rep") throw new Error(`internal: representation got the name "${rep.name}"`);
   }
@@ -117,12 +137,20 @@ export function buildModel(o: ModelOptions): BuiltModel {
   const { logits, rep, layers } = buildInto(new Builder(graph), input, o);
   const unused = layers.unusedWeights();
   if (unused.length) {
-    throw new Error(`weights: ${unused.slice(0, 3).map((n) => `"${n}"`).join(", ")}${unused.length > 3 ? ` and ${unused.length - 3} more` : ""} match no tensor of ${o.arch} (width ${o.width ?? 1})`);
+    throw new Error(
+      `weights: ${unused
+        .slice(0, 3)
+        .map((n) => `"${n}"`)
+        .join(", ")}${unused.length > 3 ? ` and ${unused.length - 3} more` : ""} match no tensor of ${o.arch} (width ${o.width ?? 1})`,
+    );
   }
   graph.outputs = [logits, rep, ...layers.runningStats];
   graph.metadata = {
-    arch: JSON.stringify(o.arch), classes: JSON.stringify(o.classes), mean: JSON.stringify(o.mean),
-    std: JSON.stringify(o.std), width: JSON.stringify(o.width ?? 1),
+    arch: JSON.stringify(o.arch),
+    classes: JSON.stringify(o.classes),
+    mean: JSON.stringify(o.mean),
+    std: JSON.stringify(o.std),
+    width: JSON.stringify(o.width ?? 1),
   };
   return { graph, params: [...layers.params], buffers: [...layers.buffers], runningStatOutputs: layers.runningStats.map((v) => v.name) };
 }

@@ -24,7 +24,13 @@ export interface LayerOptions {
   given?: Readonly<Record<string, Value>>;
 }
 
-export interface ConvOptions { out: number; kernel: number; stride?: number; pad?: number; bias?: boolean }
+export interface ConvOptions {
+  out: number;
+  kernel: number;
+  stride?: number;
+  pad?: number;
+  bias?: boolean;
+}
 
 /** BN momentum in ONNX terms: running ← running·0.9 + batch·0.1, i.e. PyTorch's default momentum 0.1. */
 export const BN_MOMENTUM = 0.9;
@@ -55,13 +61,18 @@ export class Layers {
   private readonly seed: number;
   private readonly used = new Set<string>();
 
-  constructor(readonly b: Builder, private readonly opts: LayerOptions = {}) {
+  constructor(
+    readonly b: Builder,
+    private readonly opts: LayerOptions = {},
+  ) {
     this.mode = opts.mode ?? "eval";
     this.seed = opts.seed ?? 0;
     if (this.mode !== "eval" && this.mode !== "train") throw new Error(`mode must be "eval" or "train", got ${JSON.stringify(this.mode)}`);
   }
 
-  get graph(): Graph { return this.b.graph; }
+  get graph(): Graph {
+    return this.b.graph;
+  }
 
   /** A float32 initializer named `name` (or the checkpoint's / a given value), recorded as a parameter or buffer. */
   param(name: string, shape: readonly number[], init: Init, role: "param" | "buffer" | "const" = "param"): Value {
@@ -111,7 +122,9 @@ export class Layers {
   /** Conv2d; Kaiming-normal fan_out (mode="fan_out", relu) as torchvision ResNets; bias (zeros) only when asked. */
   conv(x: Value, name: string, o: ConvOptions): Value {
     const cin = this.channels(x, `conv "${name}"`);
-    const k = o.kernel, s = o.stride ?? 1, p = o.pad ?? 0;
+    const k = o.kernel,
+      s = o.stride ?? 1,
+      p = o.pad ?? 0;
     const w = this.param(`${name}.weight`, [o.out, cin, k, k], { kind: "normal", std: Math.sqrt(2 / (o.out * k * k)) });
     const bias = o.bias ? this.param(`${name}.bias`, [o.out], { kind: "const", value: 0 }) : null;
     return this.b.one("Conv", [x, w, bias], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p] }, name);
@@ -126,15 +139,24 @@ export class Layers {
     const varv = this.param(`${name}.running_var`, [c], { kind: "const", value: 1 }, "buffer");
     const ins = [x, scale, bias, mean, varv];
     if (this.mode === "eval") return this.b.one("BatchNormalization", ins, { epsilon: BN_EPSILON }, name);
-    const [y, m, v] = this.b.add("BatchNormalization", ins, { epsilon: BN_EPSILON, momentum: BN_MOMENTUM, training_mode: 1 }, { name, outputs: 3 });
+    const [y, m, v] = this.b.add(
+      "BatchNormalization",
+      ins,
+      { epsilon: BN_EPSILON, momentum: BN_MOMENTUM, training_mode: 1 },
+      { name, outputs: 3 },
+    );
     y!.name = this.graph.uniqueName(name);
     this.runningStats.push(nameValue(this.graph, m!, `${name}.running_mean_new`), nameValue(this.graph, v!, `${name}.running_var_new`));
     return y!;
   }
 
-  relu(x: Value, name: string): Value { return this.b.one("Relu", [x], {}, name); }
+  relu(x: Value, name: string): Value {
+    return this.b.one("Relu", [x], {}, name);
+  }
 
-  add(a: Value, c: Value, name: string): Value { return this.b.one("Add", [a, c], {}, name); }
+  add(a: Value, c: Value, name: string): Value {
+    return this.b.one("Add", [a, c], {}, name);
+  }
 
   maxPool(x: Value, name: string, k = 2): Value {
     return this.b.one("MaxPool", [x], { kernel_shape: [k, k], strides: [k, k] }, name);
@@ -143,7 +165,8 @@ export class Layers {
   /** Linear as Gemm(x, W, b, transB=1); PyTorch default init: weight and bias uniform(±1/√fan_in). */
   linear(x: Value, name: string, out: number): Value {
     const fanIn = x.shape?.[1];
-    if (x.rank !== 2 || typeof fanIn !== "number") throw new Error(`linear "${name}": input ${x} must be [batch, features] with static features`);
+    if (x.rank !== 2 || typeof fanIn !== "number")
+      throw new Error(`linear "${name}": input ${x} must be [batch, features] with static features`);
     const bound = 1 / Math.sqrt(fanIn);
     const w = this.param(`${name}.weight`, [out, fanIn], { kind: "uniform", bound });
     const bias = this.param(`${name}.bias`, [out], { kind: "uniform", bound });

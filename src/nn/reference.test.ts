@@ -19,7 +19,10 @@ function python(args: readonly string[]): string {
   try {
     return execFileSync("/usr/bin/python3", ["scripts/nn_reference.py", ...args], { encoding: "utf8", stdio: "pipe" });
   } catch (e) {
-    const err = String((e as { stderr?: string }).stderr ?? e).trim().split("\n").pop();
+    const err = String((e as { stderr?: string }).stderr ?? e)
+      .trim()
+      .split("\n")
+      .pop();
     throw new Error(`scripts/nn_reference.py needs Debian's python3-torch and python3-onnx (apt-get install them): ${err}`);
   }
 }
@@ -27,8 +30,12 @@ function python(args: readonly string[]): string {
 /** ‖a − b‖ / ‖b‖. */
 function relErr(a: Tensor, b: Tensor): number {
   assert.deepEqual(a.shape, b.shape);
-  let num = 0, den = 0;
-  for (let i = 0; i < b.data.length; i++) { num += (Number(a.data[i]) - Number(b.data[i])) ** 2; den += Number(b.data[i]) ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < b.data.length; i++) {
+    num += (Number(a.data[i]) - Number(b.data[i])) ** 2;
+    den += Number(b.data[i]) ** 2;
+  }
   return Math.sqrt(num / den);
 }
 
@@ -40,7 +47,11 @@ async function compare(o: ModelOptions, n: number): Promise<Record<string, numbe
   try {
     const rng = new Rng(4);
     const x = images(n, o, 3);
-    const u = tensor("float32", [n, o.classes], Float32Array.from({ length: n * o.classes }, () => rng.normal()));
+    const u = tensor(
+      "float32",
+      [n, o.classes],
+      Float32Array.from({ length: n * o.classes }, () => rng.normal()),
+    );
     writeFileSync(join(dir, "m.onnx"), toOnnxBytes(m.graph));
     await saveNpy(join(dir, "x.npy"), x);
     await saveNpy(join(dir, "u.npy"), u);
@@ -51,9 +62,29 @@ async function compare(o: ModelOptions, n: number): Promise<Record<string, numbe
     const ours = await prog.run({ input: x });
     await prog.dispose();
     const f = (k: string) => join(dir, `${k}.npy`);
-    const info = JSON.parse(python(["--onnx", join(dir, "m.onnx"), "--x", f("x"), "--logits", f("logits"), "--rep", f("rep"), "--u", f("u"),
-      "--grad-input", f("gx"), "--grad-weight", f("gw"), ...(o.mode === "train" ? ["--train"] : [])])) as { params: number; leftover_initializers: string[] };
-    assert.equal(info.params, m.params.reduce((s, p) => s + sizeOf(m.graph.value(p).shape as number[]), 0));
+    const info = JSON.parse(
+      python([
+        "--onnx",
+        join(dir, "m.onnx"),
+        "--x",
+        f("x"),
+        "--logits",
+        f("logits"),
+        "--rep",
+        f("rep"),
+        "--u",
+        f("u"),
+        "--grad-input",
+        f("gx"),
+        "--grad-weight",
+        f("gw"),
+        ...(o.mode === "train" ? ["--train"] : []),
+      ]),
+    ) as { params: number; leftover_initializers: string[] };
+    assert.equal(
+      info.params,
+      m.params.reduce((s, p) => s + sizeOf(m.graph.value(p).shape as number[]), 0),
+    );
     assert.deepEqual(info.leftover_initializers, [], "every initializer is a PyTorch parameter or buffer");
     return {
       logits: relErr(ours.logits!, await loadNpy(f("logits"))),
@@ -71,7 +102,11 @@ test("trainable parameter counts equal PyTorch's for the width-1 CIFAR models", 
   const cifar = { inChannels: 3, imageSize: 32, classes: 10, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
   for (const arch of ["resnet18", "resnet50", "preact-resnet18", "wrn-28-10"]) {
     const m = buildModel({ arch, ...cifar });
-    assert.equal(m.params.reduce((s, p) => s + sizeOf(m.graph.value(p).shape as number[]), 0), torch[arch], arch);
+    assert.equal(
+      m.params.reduce((s, p) => s + sizeOf(m.graph.value(p).shape as number[]), 0),
+      torch[arch],
+      arch,
+    );
   }
 });
 

@@ -9,14 +9,17 @@ export const scaled = (c: number, width: number): number => Math.max(1, Math.rou
 /** Where a block's final ReLU goes: the network's last one is the representation ReLU ("rep_relu", fake-ReLU target). */
 const reluName = (prefix: string, last: boolean) => (last ? "rep_relu" : `${prefix}.relu`);
 
-interface Block { x: Value; cin: number }
+interface Block {
+  x: Value;
+  cin: number;
+}
 
 /** conv3x3 → BN → ReLU → conv3x3 → BN, plus identity or conv1x1+BN shortcut; ReLU after the sum. */
 function basicBlock(L: Layers, p: string, { x, cin }: Block, planes: number, stride: number, last: boolean): Block {
   let h = L.relu(L.batchNorm(L.conv(x, `${p}.conv1`, { out: planes, kernel: 3, stride, pad: 1 }), `${p}.bn1`), `${p}.relu1`);
   h = L.batchNorm(L.conv(h, `${p}.conv2`, { out: planes, kernel: 3, pad: 1 }), `${p}.bn2`);
-  const sc = stride !== 1 || cin !== planes
-    ? L.batchNorm(L.conv(x, `${p}.shortcut.0`, { out: planes, kernel: 1, stride }), `${p}.shortcut.1`) : x;
+  const sc =
+    stride !== 1 || cin !== planes ? L.batchNorm(L.conv(x, `${p}.shortcut.0`, { out: planes, kernel: 1, stride }), `${p}.shortcut.1`) : x;
   return { x: L.relu(L.add(h, sc, `${p}.add`), reluName(p, last)), cin: planes };
 }
 
@@ -26,8 +29,7 @@ function bottleneck(L: Layers, p: string, { x, cin }: Block, planes: number, str
   let h = L.relu(L.batchNorm(L.conv(x, `${p}.conv1`, { out: planes, kernel: 1 }), `${p}.bn1`), `${p}.relu1`);
   h = L.relu(L.batchNorm(L.conv(h, `${p}.conv2`, { out: planes, kernel: 3, stride, pad: 1 }), `${p}.bn2`), `${p}.relu2`);
   h = L.batchNorm(L.conv(h, `${p}.conv3`, { out, kernel: 1 }), `${p}.bn3`);
-  const sc = stride !== 1 || cin !== out
-    ? L.batchNorm(L.conv(x, `${p}.shortcut.0`, { out, kernel: 1, stride }), `${p}.shortcut.1`) : x;
+  const sc = stride !== 1 || cin !== out ? L.batchNorm(L.conv(x, `${p}.shortcut.0`, { out, kernel: 1, stride }), `${p}.shortcut.1`) : x;
   return { x: L.relu(L.add(h, sc, `${p}.add`), reluName(p, last)), cin: out };
 }
 

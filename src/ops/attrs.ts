@@ -4,46 +4,132 @@ import type { Tensor } from "../ir/tensor.js";
 type None = Record<string, never>;
 export type AutoPad = "NOTSET" | "SAME_UPPER" | "SAME_LOWER" | "VALID";
 
-export interface ConvAttrs { auto_pad?: AutoPad; dilations?: number[]; group?: number; kernel_shape?: number[]; pads?: number[]; strides?: number[] }
-export interface ConvTransposeAttrs extends ConvAttrs { output_padding?: number[]; output_shape?: number[] }
-export interface PoolAttrs { auto_pad?: AutoPad; ceil_mode?: number; dilations?: number[]; kernel_shape: number[]; pads?: number[]; strides?: number[] }
-export interface MaxPoolAttrs extends PoolAttrs { storage_order?: number }
-export interface AveragePoolAttrs extends PoolAttrs { count_include_pad?: number }
-export interface ReduceAttrs { axes?: number[]; keepdims?: number }
+export interface ConvAttrs {
+  auto_pad?: AutoPad;
+  dilations?: number[];
+  group?: number;
+  kernel_shape?: number[];
+  pads?: number[];
+  strides?: number[];
+}
+export interface ConvTransposeAttrs extends ConvAttrs {
+  output_padding?: number[];
+  output_shape?: number[];
+}
+export interface PoolAttrs {
+  auto_pad?: AutoPad;
+  ceil_mode?: number;
+  dilations?: number[];
+  kernel_shape: number[];
+  pads?: number[];
+  strides?: number[];
+}
+export interface MaxPoolAttrs extends PoolAttrs {
+  storage_order?: number;
+}
+export interface AveragePoolAttrs extends PoolAttrs {
+  count_include_pad?: number;
+}
+export interface ReduceAttrs {
+  axes?: number[];
+  keepdims?: number;
+}
 export interface ResizeAttrs {
-  mode?: string; coordinate_transformation_mode?: string; nearest_mode?: string; cubic_coeff_a?: number;
-  exclude_outside?: number; extrapolation_value?: number;
+  mode?: string;
+  coordinate_transformation_mode?: string;
+  nearest_mode?: string;
+  cubic_coeff_a?: number;
+  exclude_outside?: number;
+  extrapolation_value?: number;
 }
 
 export interface OpAttrMap {
   // elementwise
-  Add: None; Sub: None; Mul: None; Div: None; Pow: None; Neg: None; Exp: None; Log: None; Sqrt: None; Abs: None;
-  Reciprocal: None; Mod: { fmod?: number }; Sign: None; Floor: None; Ceil: None; Round: None; Erf: None;
-  Relu: None; LeakyRelu: { alpha?: number }; Sigmoid: None; Tanh: None; Softplus: None; Elu: { alpha?: number };
-  Clip: None; Max: None; Min: None; Sum: None; Mean: None; Identity: None; Where: None; Cast: { to: number; saturate?: number };
-  Equal: None; Greater: None; Less: None; GreaterOrEqual: None; LessOrEqual: None; Not: None; And: None; Or: None;
+  Add: None;
+  Sub: None;
+  Mul: None;
+  Div: None;
+  Pow: None;
+  Neg: None;
+  Exp: None;
+  Log: None;
+  Sqrt: None;
+  Abs: None;
+  Reciprocal: None;
+  Mod: { fmod?: number };
+  Sign: None;
+  Floor: None;
+  Ceil: None;
+  Round: None;
+  Erf: None;
+  Relu: None;
+  LeakyRelu: { alpha?: number };
+  Sigmoid: None;
+  Tanh: None;
+  Softplus: None;
+  Elu: { alpha?: number };
+  Clip: None;
+  Max: None;
+  Min: None;
+  Sum: None;
+  Mean: None;
+  Identity: None;
+  Where: None;
+  Cast: { to: number; saturate?: number };
+  Equal: None;
+  Greater: None;
+  Less: None;
+  GreaterOrEqual: None;
+  LessOrEqual: None;
+  Not: None;
+  And: None;
+  Or: None;
   Dropout: { seed?: number };
   // matmul
-  MatMul: None; Gemm: { alpha?: number; beta?: number; transA?: number; transB?: number };
+  MatMul: None;
+  Gemm: { alpha?: number; beta?: number; transA?: number; transB?: number };
   // conv and pool
-  Conv: ConvAttrs; ConvTranspose: ConvTransposeAttrs;
-  MaxPool: MaxPoolAttrs; MaxUnpool: { kernel_shape: number[]; pads?: number[]; strides?: number[] };
-  AveragePool: AveragePoolAttrs; GlobalAveragePool: None; GlobalMaxPool: None;
+  Conv: ConvAttrs;
+  ConvTranspose: ConvTransposeAttrs;
+  MaxPool: MaxPoolAttrs;
+  MaxUnpool: { kernel_shape: number[]; pads?: number[]; strides?: number[] };
+  AveragePool: AveragePoolAttrs;
+  GlobalAveragePool: None;
+  GlobalMaxPool: None;
   // normalization
   BatchNormalization: { epsilon?: number; momentum?: number; training_mode?: number };
   // reductions and softmax
-  ReduceSum: { keepdims?: number; noop_with_empty_axes?: number }; ReduceMean: ReduceAttrs; ReduceMax: ReduceAttrs;
-  ReduceMin: ReduceAttrs; ReduceL2: ReduceAttrs; ReduceProd: ReduceAttrs;
-  Softmax: { axis?: number }; LogSoftmax: { axis?: number };
+  ReduceSum: { keepdims?: number; noop_with_empty_axes?: number };
+  ReduceMean: ReduceAttrs;
+  ReduceMax: ReduceAttrs;
+  ReduceMin: ReduceAttrs;
+  ReduceL2: ReduceAttrs;
+  ReduceProd: ReduceAttrs;
+  Softmax: { axis?: number };
+  LogSoftmax: { axis?: number };
   ArgMax: { axis?: number; keepdims?: number; select_last_index?: number };
   TopK: { axis?: number; largest?: number; sorted?: number };
   // movement
-  Flatten: { axis?: number }; Reshape: { allowzero?: number }; Transpose: { perm?: number[] };
-  Squeeze: None; Unsqueeze: None; Concat: { axis: number }; Slice: None; Pad: { mode?: string };
-  Resize: ResizeAttrs; Expand: None; Gather: { axis?: number }; GatherElements: { axis?: number };
-  ScatterElements: { axis?: number; reduction?: string }; Split: { axis?: number; num_outputs?: number }; Tile: None;
+  Flatten: { axis?: number };
+  Reshape: { allowzero?: number };
+  Transpose: { perm?: number[] };
+  Squeeze: None;
+  Unsqueeze: None;
+  Concat: { axis: number };
+  Slice: None;
+  Pad: { mode?: string };
+  Resize: ResizeAttrs;
+  Expand: None;
+  Gather: { axis?: number };
+  GatherElements: { axis?: number };
+  ScatterElements: { axis?: number; reduction?: string };
+  Split: { axis?: number; num_outputs?: number };
+  Tile: None;
   // shape and constants
-  Shape: { start?: number; end?: number }; Size: None; ConstantOfShape: { value?: Tensor }; Range: None;
+  Shape: { start?: number; end?: number };
+  Size: None;
+  ConstantOfShape: { value?: Tensor };
+  Range: None;
   Constant: { value?: Tensor; value_float?: number; value_floats?: number[]; value_int?: number; value_ints?: number[] };
 }
 

@@ -18,14 +18,22 @@ async function checkConv(op: ConvOp, xs: number[], ws: number[], attrs: ConvTran
   const inputs: Record<string, Tensor> = { x: f32(xs, 1), w: f32(ws, 2) };
   if (bias) inputs.b = f32([m], 3);
   const res = await checkGradient({
-    inputs, eps: 1e-1, rtol: 2e-2, atol: 1e-3,
+    inputs,
+    eps: 1e-1,
+    rtol: 2e-2,
+    atol: 1e-3,
     build: (g, v) => g.one(op, [v.x!, v.w!, v.b ?? null], attrs),
   });
   assert.equal(res.length, bias ? 3 : 2);
 }
 
 /** Runs one node on ORT and returns the output's dims next to the shape rule's answer. */
-async function shapes(op: ConvOp, xs: number[], ws: number[], attrs: ConvTransposeAttrs): Promise<[readonly (number | string)[], readonly number[]]> {
+async function shapes(
+  op: ConvOp,
+  xs: number[],
+  ws: number[],
+  attrs: ConvTransposeAttrs,
+): Promise<[readonly (number | string)[], readonly number[]]> {
   const graph = new Graph();
   const g = new Builder(graph);
   const x = graph.addInput("x", "float32", xs);
@@ -36,7 +44,9 @@ async function shapes(op: ConvOp, xs: number[], ws: number[], attrs: ConvTranspo
   try {
     const out = await prog.run({ x: f32(xs, 1), w: f32(ws, 2) });
     return [y.shape!, out[y.name]!.shape];
-  } finally { await prog.dispose(); }
+  } finally {
+    await prog.dispose();
+  }
 }
 
 test("Conv gradients: stride 2 + pad 1, dilation 2, asymmetric pads, ignored trailing rows", async () => {
@@ -87,7 +97,10 @@ test("stride-1 Conv input gradients use a Conv with flipped weights, folded when
   for (const [xs, ws, attrs] of cases) {
     const wt = f32(ws, 2);
     await checkGradient({
-      inputs: { x: f32(xs, 1) }, eps: 1e-1, rtol: 2e-2, atol: 1e-3,
+      inputs: { x: f32(xs, 1) },
+      eps: 1e-1,
+      rtol: 2e-2,
+      atol: 1e-3,
       build: (g, v) => g.conv(v.x!, g.graph.addInitializer(`w${g.graph.initializers.length}`, wt), null, attrs),
     });
     const graph = new Graph();
@@ -96,13 +109,19 @@ test("stride-1 Conv input gradients use a Conv with flipped weights, folded when
     graph.outputs = [g.reduceSum(g.conv(x, graph.addInitializer("w", wt), null, attrs), [], false)];
     const convs = grad(graph, { loss: graph.outputs[0]!, wrt: [x] }).graph.nodes.filter((n) => n.op.startsWith("Conv"));
     const fallback = attrs.pads!.some((p) => p > 0) && ws[2] === 1 && ws[3] === 1;
-    assert.deepEqual(convs.map((n) => n.op), ["Conv", fallback ? "ConvTranspose" : "Conv"]);
+    assert.deepEqual(
+      convs.map((n) => n.op),
+      ["Conv", fallback ? "ConvTranspose" : "Conv"],
+    );
     if (!fallback) assert.equal(convs[1]!.inputs[1]!.kind, "constant");
   }
 });
 
 test("Conv gradients with a symbolic batch match the static-batch graph", async () => {
-  for (const attrs of [{ strides: [2, 2], pads: [1, 0, 0, 1] }, { group: 2, pads: [1, 1, 1, 1] }]) {
+  for (const attrs of [
+    { strides: [2, 2], pads: [1, 0, 0, 1] },
+    { group: 2, pads: [1, 1, 1, 1] },
+  ]) {
     const run = async (batch: number | string) => {
       const graph = new Graph();
       const g = new Builder(graph);
@@ -116,10 +135,13 @@ test("Conv gradients with a symbolic batch match the static-batch graph", async 
       try {
         const out = await prog.run({ x: f32([2, 4, 7, 7], 1), w: f32([6, 4 / (attrs.group ?? 1), 3, 3], 2) });
         return r.grads.map((v) => toNumbers(out[v.name]!));
-      } finally { await prog.dispose(); }
+      } finally {
+        await prog.dispose();
+      }
     };
     const [dyn, stat] = [await run("N"), await run(2)];
-    for (let i = 0; i < 2; i++) dyn[i]!.forEach((v, j) => assert.ok(Math.abs(v - stat[i]![j]!) < 1e-4, `grad ${i}[${j}]: ${v} vs ${stat[i]![j]}`));
+    for (let i = 0; i < 2; i++)
+      dyn[i]!.forEach((v, j) => assert.ok(Math.abs(v - stat[i]![j]!) < 1e-4, `grad ${i}[${j}]: ${v} vs ${stat[i]![j]}`));
   }
 });
 
@@ -175,20 +197,41 @@ test("Conv and ConvTranspose shape errors are one line naming the node and shape
   const x = graph.addInput("x", "float32", [4, 3, 32, 32]);
   const w = graph.addInput("w", "float32", [64, 1, 3, 3]);
   const one = (f: () => unknown, re: RegExp) => assert.throws(f, (e: Error) => re.test(e.message) && !e.message.includes("\n"));
-  one(() => g.add("Conv", [x, w], {}, { name: "conv1" }), /^Conv "conv1": input \[4,3,32,32\] has 3 channels, weight \[64,1,3,3\] × group 1 needs 1$/);
-  one(() => g.add("Conv", [x, w], { group: 3 }, { name: "c" }), /^Conv "c": weight \[64,1,3,3\] has 64 output channels, not divisible by group 3$/);
+  one(
+    () => g.add("Conv", [x, w], {}, { name: "conv1" }),
+    /^Conv "conv1": input \[4,3,32,32\] has 3 channels, weight \[64,1,3,3\] × group 1 needs 1$/,
+  );
+  one(
+    () => g.add("Conv", [x, w], { group: 3 }, { name: "c" }),
+    /^Conv "c": weight \[64,1,3,3\] has 64 output channels, not divisible by group 3$/,
+  );
   const b = graph.addInput("b", "float32", [32]);
   const w3 = graph.addInput("w3", "float32", [64, 3, 3, 3]);
   one(() => g.add("Conv", [x, w3, b], {}, { name: "cb" }), /^Conv "cb": bias \[32\] must be \[64\]/);
-  one(() => g.add("Conv", [x, w3], { kernel_shape: [5, 5] }, { name: "k" }), /^Conv "k": kernel_shape \[5,5\] does not match weight \[64,3,3,3\]$/);
+  one(
+    () => g.add("Conv", [x, w3], { kernel_shape: [5, 5] }, { name: "k" }),
+    /^Conv "k": kernel_shape \[5,5\] does not match weight \[64,3,3,3\]$/,
+  );
   one(() => g.add("Conv", [x, w3], { pads: [1, 1] }, { name: "p" }), /^Conv "p": pads \[1,1\] has 2 entries, expected 4$/);
   const big = graph.addInput("big", "float32", [64, 3, 40, 3]);
   one(() => g.add("Conv", [x, big], {}, { name: "big" }), /^Conv "big": window 40 .* larger than spatial dim 0 of size 32/);
-  one(() => g.add("Conv", [x, w3], { auto_pad: "SAME_UPPER", dilations: [2, 2] }, { name: "sd" }), /^Conv "sd": auto_pad SAME_UPPER with dilations \[2,2\]/);
-  one(() => g.add("ConvTranspose", [x, w], {}, { name: "ct" }), /^ConvTranspose "ct": input \[4,3,32,32\] has 3 channels, weight \[64,1,3,3\] needs 64$/);
+  one(
+    () => g.add("Conv", [x, w3], { auto_pad: "SAME_UPPER", dilations: [2, 2] }, { name: "sd" }),
+    /^Conv "sd": auto_pad SAME_UPPER with dilations \[2,2\]/,
+  );
+  one(
+    () => g.add("ConvTranspose", [x, w], {}, { name: "ct" }),
+    /^ConvTranspose "ct": input \[4,3,32,32\] has 3 channels, weight \[64,1,3,3\] needs 64$/,
+  );
   const wt = graph.addInput("wt", "float32", [3, 2, 3, 3]);
-  one(() => g.add("ConvTranspose", [x, wt], { strides: [2, 2], output_padding: [2, 0] }, { name: "op" }), /^ConvTranspose "op": output_padding \[2,0\] must be in \[0, stride\)/);
-  one(() => g.add("ConvTranspose", [x, wt], { output_shape: [1, 2, 64, 64] }, { name: "os" }), /^ConvTranspose "os": output_shape \[1,2,64,64\] must have 2 entries/);
+  one(
+    () => g.add("ConvTranspose", [x, wt], { strides: [2, 2], output_padding: [2, 0] }, { name: "op" }),
+    /^ConvTranspose "op": output_padding \[2,0\] must be in \[0, stride\)/,
+  );
+  one(
+    () => g.add("ConvTranspose", [x, wt], { output_shape: [1, 2, 64, 64] }, { name: "os" }),
+    /^ConvTranspose "os": output_shape \[1,2,64,64\] must have 2 entries/,
+  );
 });
 
 test("Conv weight gradients: one im2col GEMM within the size cap, the batch-axis Conv beyond it, same values", async () => {
@@ -208,14 +251,24 @@ test("Conv weight gradients: one im2col GEMM within the size cap, the batch-axis
       graph.outputs = [g.reduceSum(g.mul(y, y), [], false)];
       if (!gemm) IM2COL_MAX_FLOATS.perExample = 0;
       let r;
-      try { r = grad(graph, { loss: graph.outputs[0]!, wrt: [w] }); } finally { Object.assign(IM2COL_MAX_FLOATS, saved); }
+      try {
+        r = grad(graph, { loss: graph.outputs[0]!, wrt: [w] });
+      } finally {
+        Object.assign(IM2COL_MAX_FLOATS, saved);
+      }
       const ops = r.graph.nodes.map((n) => n.op);
       assert.equal(ops.includes("Gemm"), gemm, `${ops}`);
       assert.equal(ops.filter((o) => o === "Conv").length, gemm ? 1 : 2);
       const prog = await nodeExecutor.compile(r.graph);
-      try { return toNumbers((await prog.run({ x: f32(xs, 1), w: f32(ws, 2) }))[r.grads[0]!.name]!); } finally { await prog.dispose(); }
+      try {
+        return toNumbers((await prog.run({ x: f32(xs, 1), w: f32(ws, 2) }))[r.grads[0]!.name]!);
+      } finally {
+        await prog.dispose();
+      }
     };
     const [a, b] = [await run(true), await run(false)];
-    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-4 * Math.max(1, Math.abs(b[i]!)), `${xs} ${JSON.stringify(attrs)} [${i}]: ${v} vs ${b[i]}`));
+    a.forEach((v, i) =>
+      assert.ok(Math.abs(v - b[i]!) <= 1e-4 * Math.max(1, Math.abs(b[i]!)), `${xs} ${JSON.stringify(attrs)} [${i}]: ${v} vs ${b[i]}`),
+    );
   }
 });

@@ -9,11 +9,14 @@ import { type Window, forwardWindow, transposeWindow } from "./window.js";
 
 const CONV_SCHEMA = { auto_pad: "string", dilations: "ints", group: "int", kernel_shape: "ints", pads: "ints", strides: "ints" } as const;
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
-const noSymbol = (): string => { throw new Error("internal: symbolic size while building a gradient"); };
+const noSymbol = (): string => {
+  throw new Error("internal: symbolic size while building a gradient");
+};
 
 /** Checks dtypes, ranks, kernel and bias common to Conv and ConvTranspose; returns the kernel's spatial sizes. */
 function checkOperands(label: string, x: Value, w: Value, b: Value | null, a: ConvAttrs, outChannels: Dim | undefined): number[] | null {
-  for (const v of [w, b]) if (v && v.dtype !== x.dtype) throw new Error(`${label}: ${v.toString()} has dtype ${v.dtype}, input ${x.toString()} is ${x.dtype}`);
+  for (const v of [w, b])
+    if (v && v.dtype !== x.dtype) throw new Error(`${label}: ${v.toString()} has dtype ${v.dtype}, input ${x.toString()} is ${x.dtype}`);
   if (!isFloatDType(x.dtype)) throw new Error(`${label}: input ${x.toString()} must be float`);
   const group = a.group ?? 1;
   if (!Number.isInteger(group) || group < 1) throw new Error(`${label}: group ${group} must be a positive integer`);
@@ -21,7 +24,8 @@ function checkOperands(label: string, x: Value, w: Value, b: Value | null, a: Co
   const r = x.shape.length;
   if (r < 3) throw new Error(`${label}: input ${formatShape(x.shape)} must be [N,C,spatial...] with at least one spatial dim`);
   const ws = w.shape;
-  if (ws && ws.length !== r) throw new Error(`${label}: weight ${formatShape(ws)} has rank ${ws.length}, input ${formatShape(x.shape)} has rank ${r}`);
+  if (ws && ws.length !== r)
+    throw new Error(`${label}: weight ${formatShape(ws)} has rank ${ws.length}, input ${formatShape(x.shape)} has rank ${r}`);
   const wk = ws?.slice(2);
   let kernel: number[] | undefined = wk && wk.every((d) => typeof d === "number") ? (wk as number[]) : undefined;
   if (a.kernel_shape) {
@@ -37,7 +41,9 @@ function checkOperands(label: string, x: Value, w: Value, b: Value | null, a: Co
   }
   const d = a.dilations ?? [];
   if ((a.auto_pad === "SAME_UPPER" || a.auto_pad === "SAME_LOWER") && d.some((v) => v !== 1)) {
-    throw new Error(`${label}: auto_pad ${a.auto_pad} with dilations ${formatShape(d)} is not supported by onnxruntime; give explicit pads`);
+    throw new Error(
+      `${label}: auto_pad ${a.auto_pad} with dilations ${formatShape(d)} is not supported by onnxruntime; give explicit pads`,
+    );
   }
   return kernel;
 }
@@ -48,7 +54,9 @@ function geometry(node: Node<"Conv"> | Node<"ConvTranspose">, x: Value, w: Value
   const xs = x.shape?.slice(2);
   const ks = w.shape?.slice(2);
   if (!xs || !ks || ![...xs, ...ks].every((d) => typeof d === "number")) {
-    throw new Error(`${label}: the gradient needs static spatial sizes, input is ${formatShape(x.shape)} and weight ${formatShape(w.shape)}`);
+    throw new Error(
+      `${label}: the gradient needs static spatial sizes, input is ${formatShape(x.shape)} and weight ${formatShape(w.shape)}`,
+    );
   }
   const f = node.op === "Conv" ? forwardWindow : transposeWindow;
   const win = f(label, xs, node.attrs, ks as number[], noSymbol);
@@ -56,7 +64,14 @@ function geometry(node: Node<"Conv"> | Node<"ConvTranspose">, x: Value, w: Value
 }
 
 /** Adjoint of a forward window (Conv, or a pool's ones kernel): ConvTranspose sized to `target` by output_padding or a larger end pad. */
-export function adjointWindow(g: Builder, dy: Value, w: Value, win: Window & { pads: number[] }, group: number, target: readonly number[]): Value {
+export function adjointWindow(
+  g: Builder,
+  dy: Value,
+  w: Value,
+  win: Window & { pads: number[] },
+  group: number,
+  target: readonly number[],
+): Value {
   const n = target.length;
   const pads = [...win.pads];
   const op: number[] = [];
@@ -78,7 +93,8 @@ export function adjointWindow(g: Builder, dy: Value, w: Value, win: Window & { p
 /** Stride-1 Conv input gradient as a Conv with flipped, in/out-swapped weights (≈1.5× faster than ConvTranspose on ORT CPU); null when not stride 1. */
 function flippedConv(g: Builder, dy: Value, w: Value, win: Window & { pads: number[] }, group: number): Value | null {
   const n = win.k.length;
-  const o = w.shape![0]!, cg = w.shape![1]!;
+  const o = w.shape![0]!,
+    cg = w.shape![1]!;
   if (win.s.some((v) => v !== 1) || typeof o !== "number" || typeof cg !== "number") return null;
   // dx[c,i] = Σ_{o,k} dy[o, i+pb−k·d]·W[o,c,k]: a correlation with W reversed, padded by (window − 1 − pad) on each side
   const pads = win.pads.map((p, i) => (win.k[i % n]! - 1) * win.d[i % n]! - p);
@@ -87,9 +103,21 @@ function flippedConv(g: Builder, dy: Value, w: Value, win: Window & { pads: numb
   let wt: Value;
   if (group === 1) wt = g.transpose(w, [1, 0, ...sp]);
   else if (cg === 1 && o === group) wt = w;
-  else wt = g.reshape(g.transpose(g.reshape(w, [group, o / group, cg, ...win.k]), [0, 2, 1, ...range(3, n + 3)]), [group * cg, o / group, ...win.k]);
+  else
+    wt = g.reshape(g.transpose(g.reshape(w, [group, o / group, cg, ...win.k]), [0, 2, 1, ...range(3, n + 3)]), [
+      group * cg,
+      o / group,
+      ...win.k,
+    ]);
   const flip = sp.filter((a) => win.k[a - 2]! > 1);
-  if (flip.length) wt = g.slice(wt, flip.map((a) => win.k[a - 2]! - 1), flip.map((a) => -win.k[a - 2]! - 1), flip, flip.map(() => -1));
+  if (flip.length)
+    wt = g.slice(
+      wt,
+      flip.map((a) => win.k[a - 2]! - 1),
+      flip.map((a) => -win.k[a - 2]! - 1),
+      flip,
+      flip.map(() => -1),
+    );
   const attrs: ConvAttrs = { dilations: win.d, pads };
   if (group !== 1) attrs.group = group;
   return g.conv(dy, wt, null, attrs);
@@ -102,12 +130,21 @@ export const IM2COL_MAX_FLOATS = { perExample: 1 << 20, total: 1 << 26 };
  * dW of an ungrouped Conv as one GEMM over im2col columns, [Cout, N·P] × [N·P, taps·Cin]: MLAS runs it near MatMul speed,
  * while the batch-axis Conv (a huge kernel, a tiny output) runs at a fraction of it; null when it does not apply.
  */
-function gemmWeightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value | null {
+function gemmWeightGrad(
+  g: Builder,
+  inp: Value,
+  gout: Value,
+  win: Window & { pads: number[] },
+  group: number,
+  inSp: readonly number[],
+): Value | null {
   const n = inSp.length;
-  const [batch, cin] = inp.shape!, cout = gout.shape![1];
+  const [batch, cin] = inp.shape!,
+    cout = gout.shape![1];
   if (group !== 1 || typeof cin !== "number" || typeof cout !== "number") return null;
   const outSp = win.out as number[];
-  const taps = win.k.reduce((a, b) => a * b, 1), rows = taps * cin * outSp.reduce((a, b) => a * b, 1);
+  const taps = win.k.reduce((a, b) => a * b, 1),
+    rows = taps * cin * outSp.reduce((a, b) => a * b, 1);
   if (rows > IM2COL_MAX_FLOATS.perExample || (typeof batch === "number" && rows * batch > IM2COL_MAX_FLOATS.total)) return null;
   const sp = range(2, n + 2);
   // channels first, so every tap's window slice stacks into rows of one [taps·Cin, N·P] matrix
@@ -121,8 +158,12 @@ function gemmWeightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pad
   for (let t = 0; t < taps; t++) {
     // tap t as a multi-index over the kernel, last axis fastest (the order of W's k... axes)
     const k: number[] = [];
-    for (let i = n - 1, r = t; i >= 0; i--) { k[i] = r % win.k[i]!; r = Math.floor(r / win.k[i]!); }
-    const starts = k.map((v, i) => v * win.d[i]!), ends = starts.map((s0, i) => s0 + (outSp[i]! - 1) * win.s[i]! + 1);
+    for (let i = n - 1, r = t; i >= 0; i--) {
+      k[i] = r % win.k[i]!;
+      r = Math.floor(r / win.k[i]!);
+    }
+    const starts = k.map((v, i) => v * win.d[i]!),
+      ends = starts.map((s0, i) => s0 + (outSp[i]! - 1) * win.s[i]! + 1);
     const whole = starts.every((s0, i) => s0 === 0 && ends[i] === padded[i] && win.s[i] === 1);
     cols.push(whole ? a : g.slice(a, starts, ends, sp, win.s));
   }
@@ -134,18 +175,27 @@ function gemmWeightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pad
 }
 
 /** dW [Cout, Cin/group, k...] of a Conv from its input and output gradient: one (grouped) Conv over the batch axis with gout as kernel. */
-function batchAxisWeightGrad(g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value {
+function batchAxisWeightGrad(
+  g: Builder,
+  inp: Value,
+  gout: Value,
+  win: Window & { pads: number[] },
+  group: number,
+  inSp: readonly number[],
+): Value {
   const n = inSp.length;
   const sp = range(2, n + 2);
   const outSp = win.out as number[];
-  const cin = inp.shape![1]!, cout = gout.shape![1]!;
+  const cin = inp.shape![1]!,
+    cout = gout.shape![1]!;
   let a: Value, k: Value;
   if (group === 1) {
     a = g.transpose(inp, [1, 0, ...sp]);
     k = g.transpose(gout, [1, 0, ...sp]);
   } else {
     if (typeof cin !== "number" || typeof cout !== "number") throw new Error(`internal: grouped weight gradient needs static channels`);
-    const cg = cin / group, og = cout / group;
+    const cg = cin / group,
+      og = cout / group;
     a = g.reshape(g.transpose(g.reshape(inp, [0, group, cg, ...inSp]), [2, 1, 0, ...range(3, n + 3)]), [cg, -1, ...inSp]);
     k = g.reshape(g.transpose(g.reshape(gout, [0, group, og, ...outSp]), [1, 2, 0, ...range(3, n + 3)]), [cout, -1, ...outSp]);
   }
@@ -173,7 +223,8 @@ const biasGrad = (g: Builder, dy: Value): Value => g.reduceSum(dy, [0, ...range(
 
 export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
   Conv: {
-    attrs: CONV_SCHEMA, arity: [2, 3],
+    attrs: CONV_SCHEMA,
+    arity: [2, 3],
     infer: ({ node, inputs, freshDim }): ValueType[] => {
       const label = opLabel("Conv", node.name);
       const [x, w, b] = [inputs[0]!, inputs[1]!, inputs[2] ?? null];
@@ -182,11 +233,15 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
       const m = ws?.[0];
       const kernel = checkOperands(label, x, w, b, node.attrs, m);
       if (!kernel || !x.shape) return [{ dtype: x.dtype, shape: null }];
-      const c = x.shape[1]!, wc = ws?.[1];
+      const c = x.shape[1]!,
+        wc = ws?.[1];
       if (typeof c === "number" && typeof wc === "number" && c !== wc * group) {
-        throw new Error(`${label}: input ${formatShape(x.shape)} has ${c} channels, weight ${formatShape(ws)} × group ${group} needs ${wc * group}`);
+        throw new Error(
+          `${label}: input ${formatShape(x.shape)} has ${c} channels, weight ${formatShape(ws)} × group ${group} needs ${wc * group}`,
+        );
       }
-      if (typeof m === "number" && m % group !== 0) throw new Error(`${label}: weight ${formatShape(ws)} has ${m} output channels, not divisible by group ${group}`);
+      if (typeof m === "number" && m % group !== 0)
+        throw new Error(`${label}: weight ${formatShape(ws)} has ${m} output channels, not divisible by group ${group}`);
       const win = forwardWindow(label, x.shape.slice(2), node.attrs, kernel, freshDim);
       return [{ dtype: x.dtype, shape: [x.shape[0]!, m ?? freshDim(), ...win.out] }];
     },
@@ -199,7 +254,7 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
         const group = node.attrs.group ?? 1;
         const { win, xs } = geometry(node, xv, w);
         return [
-          needs[0] ? flippedConv(g, dy, w, win, group) ?? adjointWindow(g, dy, w, win, group, xs) : null,
+          needs[0] ? (flippedConv(g, dy, w, win, group) ?? adjointWindow(g, dy, w, win, group, xs)) : null,
           needs[1] ? weightGrad(g, xv, dy, win, group, xs) : null,
           needs[2] ? biasGrad(g, dy) : null,
         ];
@@ -207,7 +262,8 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
     },
   },
   ConvTranspose: {
-    attrs: { ...CONV_SCHEMA, output_padding: "ints", output_shape: "ints" }, arity: [2, 3],
+    attrs: { ...CONV_SCHEMA, output_padding: "ints", output_shape: "ints" },
+    arity: [2, 3],
     infer: ({ node, inputs, freshDim }): ValueType[] => {
       const label = opLabel("ConvTranspose", node.name);
       const [x, w, b] = [inputs[0]!, inputs[1]!, inputs[2] ?? null];
@@ -216,11 +272,13 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
       const m: Dim | undefined = typeof ws?.[1] === "number" ? ws[1] * group : undefined;
       const kernel = checkOperands(label, x, w, b, node.attrs, m);
       if (!kernel || !x.shape) return [{ dtype: x.dtype, shape: null }];
-      const c = x.shape[1]!, wc = ws?.[0];
+      const c = x.shape[1]!,
+        wc = ws?.[0];
       if (typeof c === "number" && typeof wc === "number" && c !== wc) {
         throw new Error(`${label}: input ${formatShape(x.shape)} has ${c} channels, weight ${formatShape(ws)} needs ${wc}`);
       }
-      if (typeof c === "number" && c % group !== 0) throw new Error(`${label}: input ${formatShape(x.shape)} has ${c} channels, not divisible by group ${group}`);
+      if (typeof c === "number" && c % group !== 0)
+        throw new Error(`${label}: input ${formatShape(x.shape)} has ${c} channels, not divisible by group ${group}`);
       const win = transposeWindow(label, x.shape.slice(2), node.attrs, kernel, freshDim);
       return [{ dtype: x.dtype, shape: [x.shape[0]!, m ?? freshDim(), ...win.out] }];
     },

@@ -9,8 +9,15 @@ import type { OpType } from "./attrs.js";
 const f64 = (shape: number[], o: Parameters<typeof randomTensor>[2] = {}) => randomTensor("float64", shape, o);
 
 const unaries: [OpType, Parameters<typeof randomTensor>[2]][] = [
-  ["Neg", {}], ["Exp", {}], ["Log", { lo: 0.2, hi: 2 }], ["Sqrt", { lo: 0.2, hi: 2 }], ["Abs", { avoid: [0], gap: 0.05 }],
-  ["Reciprocal", { lo: 0.3, hi: 2 }], ["Relu", { avoid: [0] }], ["Sigmoid", {}], ["Tanh", {}],
+  ["Neg", {}],
+  ["Exp", {}],
+  ["Log", { lo: 0.2, hi: 2 }],
+  ["Sqrt", { lo: 0.2, hi: 2 }],
+  ["Abs", { avoid: [0], gap: 0.05 }],
+  ["Reciprocal", { lo: 0.3, hi: 2 }],
+  ["Relu", { avoid: [0] }],
+  ["Sigmoid", {}],
+  ["Tanh", {}],
   ["Identity", {}],
 ];
 for (const [op, range] of unaries) {
@@ -22,7 +29,11 @@ for (const [op, range] of unaries) {
 test("LeakyRelu, Elu, Softplus, Erf: gradients (float32: ORT has float kernels only)", async () => {
   for (const op of ["LeakyRelu", "Elu", "Softplus", "Erf"] as const) {
     const attrs = op === "LeakyRelu" || op === "Elu" ? { alpha: 0.3 } : {};
-    await checkGradient({ inputs: { x: randomTensor("float32", [3, 5], { avoid: [0], gap: 0.1 }) }, build: (g, { x }) => g.one(op, [x!], attrs), rtol: 1e-2 });
+    await checkGradient({
+      inputs: { x: randomTensor("float32", [3, 5], { avoid: [0], gap: 0.1 }) },
+      build: (g, { x }) => g.one(op, [x!], attrs),
+      rtol: 1e-2,
+    });
   }
 });
 
@@ -56,7 +67,8 @@ test("Where routes gradient to the chosen branch; Cast float32<->float64 passes 
   await checkGradient({
     inputs: { a: f64([3, 4], { seed: 1 }), b: f64([3, 4], { seed: 2 }) },
     build: (g, { a, b }) => g.cast(g.cast(g.where(g.greater(a!, b!), g.mul(a!, a!), g.exp(b!)), "float32"), "float64"),
-    eps: 1e-3, rtol: 1e-3,
+    eps: 1e-3,
+    rtol: 1e-3,
   });
 });
 
@@ -67,7 +79,10 @@ test("shape rule: broadcasting with a symbolic batch keeps the symbol; mismatch 
   const y = graph.addInput("y", "float32", [4, 1]);
   assert.deepEqual(g.addv(x, y).shape, ["N", 3, 4, 5]);
   const z = graph.addInput("z", "float32", [3, 6]);
-  assert.throws(() => g.addv(x, z), (e: Error) => /^Add "add(_\d+)?": shapes \[N,3,1,5\] and \[3,6\] do not broadcast$/.test(e.message));
+  assert.throws(
+    () => g.addv(x, z),
+    (e: Error) => /^Add "add(_\d+)?": shapes \[N,3,1,5\] and \[3,6\] do not broadcast$/.test(e.message),
+  );
 });
 
 test("constant integer arithmetic folds in JS", () => {

@@ -11,7 +11,14 @@ import { shapeOps } from "./shape.js";
 import type { OpDef } from "./types.js";
 
 export const OPS: { readonly [K in OpType]: OpDef<K> } = {
-  ...elementwiseOps, ...matmulOps, ...convOps, ...poolOps, ...normOps, ...reduceOps, ...movementOps, ...shapeOps,
+  ...elementwiseOps,
+  ...matmulOps,
+  ...convOps,
+  ...poolOps,
+  ...normOps,
+  ...reduceOps,
+  ...movementOps,
+  ...shapeOps,
 };
 
 export const SUPPORTED_OPS: readonly OpType[] = Object.keys(OPS).sort() as OpType[];

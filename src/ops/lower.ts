@@ -14,7 +14,8 @@ const fold = (g: Builder, n: Node, step: (a: Value, b: Value) => Value): Value =
 export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
   // sign(x) = where(x > 0, 1, where(x < 0, −1, 0))   NOTE: NaN maps to 0 (Sign keeps NaN)
   Sign: (g, n) => {
-    const x = n.inputs[0]!, zero = g.scalar(0, x.dtype);
+    const x = n.inputs[0]!,
+      zero = g.scalar(0, x.dtype);
     return [g.where(g.greater(x, zero), g.scalar(1, x.dtype), g.where(g.less(x, zero), g.scalar(-1, x.dtype), zero))];
   },
   // log softmax(x) = (x − m) − log Σ exp(x − m), m = max(x) along the axis: the shift keeps exp from overflowing
@@ -33,7 +34,8 @@ export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
   Sum: (g, n) => [fold(g, n, (a, b) => g.addv(a, b))],
   // clip(x, min) = clip(x, min, +max float): a missing bound is the widest finite one
   Clip: (g, n) => {
-    const x = n.inputs[0]!, big = x.dtype === "float64" ? Number.MAX_VALUE : 3.4028234663852886e38;
+    const x = n.inputs[0]!,
+      big = x.dtype === "float64" ? Number.MAX_VALUE : 3.4028234663852886e38;
     return [g.clip(x, n.inputs[1] ?? g.scalar(-big, x.dtype), n.inputs[2] ?? g.scalar(big, x.dtype))];
   },
   // size(x) = Π shape(x)
@@ -51,14 +53,23 @@ export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
     const mu = g.reduceMean(x!, axes, true);
     const xc = g.sub(x!, mu);
     const v = g.reduceMean(g.mul(xc, xc), axes, true);
-    const y = g.addv(g.mul(g.div(xc, g.sqrt(g.addv(v, g.scalar(n.attrs.epsilon ?? 1e-5, x!.dtype)))), perChannel(scale!)), perChannel(bias!));
+    const y = g.addv(
+      g.mul(g.div(xc, g.sqrt(g.addv(v, g.scalar(n.attrs.epsilon ?? 1e-5, x!.dtype)))), perChannel(scale!)),
+      perChannel(bias!),
+    );
     const m = n.attrs.momentum ?? 0.9;
-    const blend = (running: Value, batch: Value) => g.addv(g.mul(running, g.scalar(m, x!.dtype)), g.mul(g.reshape(batch, [-1]), g.scalar(1 - m, x!.dtype)));
+    const blend = (running: Value, batch: Value) =>
+      g.addv(g.mul(running, g.scalar(m, x!.dtype)), g.mul(g.reshape(batch, [-1]), g.scalar(1 - m, x!.dtype)));
     return [y, blend(mean!, mu), blend(varv!, v)].slice(0, n.outputs.length);
   },
   // mean(a, b, c) = ((a + b) + c) / 3
   Mean: (g, n) => {
     const xs = inputs(n);
-    return [g.div(fold(g, n, (a, b) => g.addv(a, b)), g.scalar(xs.length, xs[0]!.dtype))];
+    return [
+      g.div(
+        fold(g, n, (a, b) => g.addv(a, b)),
+        g.scalar(xs.length, xs[0]!.dtype),
+      ),
+    ];
   },
 };

@@ -7,7 +7,23 @@ import { checkGradient, randomTensor } from "../testing/gradcheck.js";
 const f64 = (shape: number[], seed: number) => randomTensor("float64", shape, { seed });
 
 test("MatMul gradients: 2-D, batched with broadcasting, and 1-D operands", async () => {
-  const cases: [number[], number[]][] = [[[3, 4], [4, 5]], [[2, 3, 4], [4, 5]], [[3, 4], [2, 4, 5]], [[4], [4, 5]], [[3, 4], [4]], [[4], [4]]];
+  const cases: [number[], number[]][] = [
+    [
+      [3, 4],
+      [4, 5],
+    ],
+    [
+      [2, 3, 4],
+      [4, 5],
+    ],
+    [
+      [3, 4],
+      [2, 4, 5],
+    ],
+    [[4], [4, 5]],
+    [[3, 4], [4]],
+    [[4], [4]],
+  ];
   for (const [sa, sb] of cases) {
     await checkGradient({ inputs: { a: f64(sa, 1), b: f64(sb, 2) }, build: (g, { a, b }) => g.matmul(a!, b!) });
   }

@@ -13,7 +13,8 @@ const sameDim = (a: Dim, b: Dim) => a === b || typeof a === "string" || typeof b
 
 export const matmulOps: OpTable<"MatMul" | "Gemm"> = {
   MatMul: {
-    attrs: {}, arity: [2, 2],
+    attrs: {},
+    arity: [2, 2],
     infer: ({ node, inputs }) => {
       const [a, b] = [inputs[0]!, inputs[1]!];
       const label = opLabel("MatMul", node.name);
@@ -21,7 +22,8 @@ export const matmulOps: OpTable<"MatMul" | "Gemm"> = {
       const as = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape;
       const bs = b.shape.length === 1 ? [b.shape[0]!, 1] : b.shape;
       if (as.length < 2 || bs.length < 2) throw new Error(`${label}: scalar operands`);
-      const k1 = as[as.length - 1]!, k2 = bs[bs.length - 2]!;
+      const k1 = as[as.length - 1]!,
+        k2 = bs[bs.length - 2]!;
       if (!sameDim(k1, k2)) throw new Error(`${label}: ${a} times ${b}: inner dimensions ${k1} and ${k2} differ`);
       const batch = broadcastShapes([as.slice(0, -2), bs.slice(0, -2)], label)!;
       const shape: Dim[] = [...batch];
@@ -48,7 +50,8 @@ export const matmulOps: OpTable<"MatMul" | "Gemm"> = {
     },
   },
   Gemm: {
-    attrs: { alpha: "float", beta: "float", transA: "int", transB: "int" }, arity: [2, 3],
+    attrs: { alpha: "float", beta: "float", transA: "int", transB: "int" },
+    arity: [2, 3],
     infer: ({ node, inputs }) => {
       const [a, b] = [inputs[0]!, inputs[1]!];
       const label = opLabel("Gemm", node.name);
@@ -65,12 +68,16 @@ export const matmulOps: OpTable<"MatMul" | "Gemm"> = {
       vjp: ({ g, x, node, needs }, [dy]) => {
         const { alpha = 1, beta = 1, transA = 0, transB = 0 } = node.attrs;
         const [a, b, c] = [x[0]!, x[1]!, x[2] ?? null];
-        const da = !needs[0] ? null : transA
-          ? g.gemm(b, dy!, null, { alpha, transA: transB ? 1 : 0, transB: 1 })
-          : g.gemm(dy!, b, null, { alpha, transB: transB ? 0 : 1 });
-        const db = !needs[1] ? null : transB
-          ? g.gemm(dy!, a, null, { alpha, transA: 1, transB: transA ? 1 : 0 })
-          : g.gemm(a, dy!, null, { alpha, transA: transA ? 0 : 1 });
+        const da = !needs[0]
+          ? null
+          : transA
+            ? g.gemm(b, dy!, null, { alpha, transA: transB ? 1 : 0, transB: 1 })
+            : g.gemm(dy!, b, null, { alpha, transB: transB ? 0 : 1 });
+        const db = !needs[1]
+          ? null
+          : transB
+            ? g.gemm(dy!, a, null, { alpha, transA: 1, transB: transA ? 1 : 0 })
+            : g.gemm(a, dy!, null, { alpha, transA: transA ? 0 : 1 });
         const dc = c && needs[2] ? (beta === 1 ? dy! : g.mul(dy!, g.scalarLike(beta, dy!))) : null;
         return [da, db, dc];
       },

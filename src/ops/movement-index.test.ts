@@ -15,15 +15,31 @@ const i64 = (shape: number[], vals: number[]) => tensor("int64", shape, vals);
 test("Gather gradients: repeated, negative, 2-D, scalar and run-time indices", async () => {
   const x = () => f64([5, 4]);
   await checkGradient({ inputs: { x: x() }, build: (g, v) => g.one("Gather", [v.x!, g.constant(i64([3], [3, 0, 3]))], { axis: 0 }) });
-  await checkGradient({ inputs: { x: x() }, build: (g, v) => g.one("Gather", [v.x!, g.constant(i64([2, 2], [1, -1, 0, 1]))], { axis: 1 }) });
-  await checkGradient({ inputs: { x: f64([3, 5, 2]) }, build: (g, v) => g.one("Gather", [v.x!, g.constant(i64([2, 3], [4, 0, 4, -2, 1, 1]))], { axis: 1 }) });
+  await checkGradient({
+    inputs: { x: x() },
+    build: (g, v) => g.one("Gather", [v.x!, g.constant(i64([2, 2], [1, -1, 0, 1]))], { axis: 1 }),
+  });
+  await checkGradient({
+    inputs: { x: f64([3, 5, 2]) },
+    build: (g, v) => g.one("Gather", [v.x!, g.constant(i64([2, 3], [4, 0, 4, -2, 1, 1]))], { axis: 1 }),
+  });
   await checkGradient({ inputs: { x: x() }, build: (g, v) => g.one("Gather", [v.x!, g.constant(i64([], [-2]))], { axis: 0 }) });
-  await checkGradient({ inputs: { x: x(), i: i64([4], [1, 1, 3, 0]) }, fixed: ["i"], build: (g, v) => g.one("Gather", [v.x!, v.i!], { axis: -1 }) });
+  await checkGradient({
+    inputs: { x: x(), i: i64([4], [1, 1, 3, 0]) },
+    fixed: ["i"],
+    build: (g, v) => g.one("Gather", [v.x!, v.i!], { axis: -1 }),
+  });
 });
 
 test("GatherElements gradient accumulates repeated indices", async () => {
-  await checkGradient({ inputs: { x: f64([3, 4]) }, build: (g, v) => g.one("GatherElements", [v.x!, g.constant(i64([3, 2], [0, 0, 3, 1, 2, -1]))], { axis: 1 }) });
-  await checkGradient({ inputs: { x: f64([3, 4]) }, build: (g, v) => g.one("GatherElements", [v.x!, g.constant(i64([2, 4], [0, 2, 1, 1, 2, 2, 0, 0]))], { axis: 0 }) });
+  await checkGradient({
+    inputs: { x: f64([3, 4]) },
+    build: (g, v) => g.one("GatherElements", [v.x!, g.constant(i64([3, 2], [0, 0, 3, 1, 2, -1]))], { axis: 1 }),
+  });
+  await checkGradient({
+    inputs: { x: f64([3, 4]) },
+    build: (g, v) => g.one("GatherElements", [v.x!, g.constant(i64([2, 4], [0, 2, 1, 1, 2, 2, 0, 0]))], { axis: 0 }),
+  });
 });
 
 test("Split gradient concatenates, with zeros for outputs that do not reach the loss", async () => {
@@ -38,7 +54,11 @@ test("Split gradient concatenates, with zeros for outputs that do not reach the 
 });
 
 test("Tile gradient sums the copies", async () => {
-  for (const reps of [[2, 1], [3, 2], [1, 3]]) {
+  for (const reps of [
+    [2, 1],
+    [3, 2],
+    [1, 3],
+  ]) {
     await checkGradient({ inputs: { x: f64([2, 3]) }, build: (g, v) => g.one("Tile", [v.x!, g.int64s(reps)], {}) });
   }
 });
@@ -50,8 +70,14 @@ test("Resize nearest gradients: x2 in every coordinate and nearest mode", async 
   for (const coordinate_transformation_mode of COORDS) {
     for (const nearest_mode of NEAREST) {
       await checkGradient({
-        inputs: { x: f32([1, 2, 3, 4]) }, rtol: 1e-3,
-        build: (g, v) => g.one("Resize", [v.x!, null, g.constant(tensor("float32", [4], [1, 1, 2, 2]))], { mode: "nearest", coordinate_transformation_mode, nearest_mode }),
+        inputs: { x: f32([1, 2, 3, 4]) },
+        rtol: 1e-3,
+        build: (g, v) =>
+          g.one("Resize", [v.x!, null, g.constant(tensor("float32", [4], [1, 1, 2, 2]))], {
+            mode: "nearest",
+            coordinate_transformation_mode,
+            nearest_mode,
+          }),
       });
     }
   }
@@ -60,9 +86,21 @@ test("Resize nearest gradients: x2 in every coordinate and nearest mode", async 
 test("Resize nearest gradients: non-integer scales, sizes, downsampling and a 3-D input", async () => {
   for (const coordinate_transformation_mode of COORDS) {
     const attrs = { mode: "nearest", coordinate_transformation_mode };
-    await checkGradient({ rtol: 1e-3, inputs: { x: f32([2, 1, 5, 6]) }, build: (g, v) => g.one("Resize", [v.x!, null, g.constant(tensor("float32", [4], [1, 1, 1.6, 0.7]))], attrs) });
-    await checkGradient({ rtol: 1e-3, inputs: { x: f32([1, 2, 4, 5]) }, build: (g, v) => g.one("Resize", [v.x!, null, null, g.int64s([1, 2, 7, 3])], attrs) });
-    await checkGradient({ rtol: 1e-3, inputs: { x: f32([2, 3, 5]) }, build: (g, v) => g.one("Resize", [v.x!, null, g.constant(tensor("float32", [3], [1, 1, 2.5]))], attrs) });
+    await checkGradient({
+      rtol: 1e-3,
+      inputs: { x: f32([2, 1, 5, 6]) },
+      build: (g, v) => g.one("Resize", [v.x!, null, g.constant(tensor("float32", [4], [1, 1, 1.6, 0.7]))], attrs),
+    });
+    await checkGradient({
+      rtol: 1e-3,
+      inputs: { x: f32([1, 2, 4, 5]) },
+      build: (g, v) => g.one("Resize", [v.x!, null, null, g.int64s([1, 2, 7, 3])], attrs),
+    });
+    await checkGradient({
+      rtol: 1e-3,
+      inputs: { x: f32([2, 3, 5]) },
+      build: (g, v) => g.one("Resize", [v.x!, null, g.constant(tensor("float32", [3], [1, 1, 2.5]))], attrs),
+    });
   }
 });
 
@@ -73,7 +111,10 @@ test("Resize outside nearest mode refuses to differentiate", () => {
   const y = g.one("Resize", [x, null, g.constant(tensor("float32", [4], [1, 1, 2, 2]))], { mode: "linear" });
   assert.deepEqual(y.shape, [1, 1, 4, 4]);
   graph.outputs = [g.reduceSum(y, [], false)];
-  assert.throws(() => grad(graph, { loss: graph.outputs[0]!, wrt: [x] }), /^Error: grad: cannot differentiate Resize "resize": mode "linear" has no gradient rule, only mode "nearest"$/);
+  assert.throws(
+    () => grad(graph, { loss: graph.outputs[0]!, wrt: [x] }),
+    /^Error: grad: cannot differentiate Resize "resize": mode "linear" has no gradient rule, only mode "nearest"$/,
+  );
 });
 
 /** Builds an op on a graph input (run by ORT) and on a constant (folded in JS); both must give the same tensor. */
@@ -94,12 +135,21 @@ async function foldMatchesOrt(x: Tensor, build: (g: Builder, x: Value) => Value)
 }
 
 test("JS folding of the movement ops matches ORT", async () => {
-  const x = tensor("int64", [2, 3, 4], Array.from({ length: 24 }, (_, i) => i * 7 - 30));
+  const x = tensor(
+    "int64",
+    [2, 3, 4],
+    Array.from({ length: 24 }, (_, i) => i * 7 - 30),
+  );
   const cases: ((g: Builder, x: Value) => Value)[] = [
     (g, v) => g.one("Gather", [v, g.constant(i64([2, 2], [2, -1, 0, 0]))], { axis: 1 }),
     (g, v) => g.one("GatherElements", [v, g.constant(i64([2, 3, 2], [0, 3, 1, 1, 2, -1, 3, 3, 0, 0, 1, 2]))], { axis: 2 }),
-    (g, v) => g.one("ScatterElements", [v, g.constant(i64([1, 2, 2], [0, 1, 1, 0])), g.constant(i64([1, 2, 2], [5, 6, 7, 8]))], { axis: 1 }),
-    (g, v) => g.one("ScatterElements", [v, g.constant(i64([2, 1, 2], [1, 1, 0, 1])), g.constant(i64([2, 1, 2], [5, 6, 7, 8]))], { axis: 0, reduction: "add" }),
+    (g, v) =>
+      g.one("ScatterElements", [v, g.constant(i64([1, 2, 2], [0, 1, 1, 0])), g.constant(i64([1, 2, 2], [5, 6, 7, 8]))], { axis: 1 }),
+    (g, v) =>
+      g.one("ScatterElements", [v, g.constant(i64([2, 1, 2], [1, 1, 0, 1])), g.constant(i64([2, 1, 2], [5, 6, 7, 8]))], {
+        axis: 0,
+        reduction: "add",
+      }),
     (g, v) => g.add("Split", [v, g.int64s([1, 3])], { axis: 2 })[1]!,
     (g, v) => g.one("Tile", [v, g.int64s([2, 1, 3])], {}),
     (g, v) => g.transpose(v, [1, 2, 0]),
@@ -117,11 +167,24 @@ test("index shape rules and their errors", () => {
   const x = graph.addInput("x", "float32", ["N", 3, 4]);
   assert.deepEqual(g.one("Gather", [x, g.constant(i64([], [1]))], { axis: 1 }).shape, ["N", 4]);
   assert.deepEqual(g.one("GatherElements", [x, graph.addInput("i", "int64", ["N", 3, 2])], { axis: 2 }).shape, ["N", 3, 2]);
-  assert.throws(() => g.add("Split", [x, g.int64s([1, 1])], { axis: 1 }), /^Error: Split "split": split \[1,1\] does not add up to dimension 1 of "x" float32\[N,3,4\]$/);
+  assert.throws(
+    () => g.add("Split", [x, g.int64s([1, 1])], { axis: 1 }),
+    /^Error: Split "split": split \[1,1\] does not add up to dimension 1 of "x" float32\[N,3,4\]$/,
+  );
   const parts = g.add("Split", [x], { axis: 2 }, { outputs: 2 });
   assert.equal(parts.length, 2);
-  assert.deepEqual(g.add("Split", [x], { axis: 2, num_outputs: 3 }).map((v) => v.shape), [["N", 3, 2], ["N", 3, 2], ["N", 3, 0]]);
-  assert.throws(() => g.one("Gather", [g.constant(i64([3], [1, 2, 3])), g.constant(i64([1], [3]))], {}), /^Error: Gather "gather(_\d+)?": index 3 out of range for an axis of size 3$/);
+  assert.deepEqual(
+    g.add("Split", [x], { axis: 2, num_outputs: 3 }).map((v) => v.shape),
+    [
+      ["N", 3, 2],
+      ["N", 3, 2],
+      ["N", 3, 0],
+    ],
+  );
+  assert.throws(
+    () => g.one("Gather", [g.constant(i64([3], [1, 2, 3])), g.constant(i64([1], [3]))], {}),
+    /^Error: Gather "gather(_\d+)?": index 3 out of range for an axis of size 3$/,
+  );
 });
 
 test("gradients through a symbolic batch equal those with a static batch", async () => {
@@ -133,7 +196,13 @@ test("gradients through a symbolic batch equal those with a static batch", async
     (g, v) => g.one("Gather", [v, g.constant(i64([2, 2], [0, 2, 2, 1]))], { axis: 1 }),
     (g, v) => g.one("Tile", [v, g.int64s([2, 1, 2])], {}),
     // ORT CPU has no float64 Resize: run it in float32 between casts
-    (g, v) => g.cast(g.one("Resize", [g.cast(g.unsqueeze(v, [1]), "float32"), null, g.constant(tensor("float32", [4], [1, 1, 2, 1.5]))], { mode: "nearest" }), "float64"),
+    (g, v) =>
+      g.cast(
+        g.one("Resize", [g.cast(g.unsqueeze(v, [1]), "float32"), null, g.constant(tensor("float32", [4], [1, 1, 2, 1.5]))], {
+          mode: "nearest",
+        }),
+        "float64",
+      ),
     (g, v) => g.expand(g.unsqueeze(v, [2]), g.int64s([1, 1, 3, 1])),
   ];
   for (const f of fs) {

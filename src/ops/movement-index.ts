@@ -20,7 +20,8 @@ function gatherShape(ctx: InferCtx<"Gather">): Dim[] | null {
 }
 
 function gatherFold(ctx: InferCtx<"Gather">): Tensor[] | undefined {
-  const data = ctx.inputs[0]!, it = ctx.consts[1];
+  const data = ctx.inputs[0]!,
+    it = ctx.consts[1];
   if (!it || it.data.length > FOLD_LIMIT) return undefined;
   const idx = ints(it)!;
   const t = smallConsts(ctx)?.[0];
@@ -34,17 +35,20 @@ function gatherFold(ctx: InferCtx<"Gather">): Tensor[] | undefined {
   const shape = gatherShape(ctx) as number[];
   if (sizeOf(shape) > FOLD_LIMIT) return undefined;
   const a = normAxis(ctx.node.attrs.axis ?? 0, t.shape.length, label(ctx));
-  const st = stridesOf(t.shape), k = it.shape.length;
+  const st = stridesOf(t.shape),
+    k = it.shape.length;
   const flat = stridesOf(it.shape);
-  return [remap(t, shape, (o) => {
-    let s = 0;
-    for (let i = 0; i < a; i++) s += o[i]! * st[i]!;
-    let j = 0;
-    for (let i = 0; i < k; i++) j += o[a + i]! * flat[i]!;
-    s += wrap(idx[j]!, t.shape[a]!, label(ctx)) * st[a]!;
-    for (let i = a + 1; i < t.shape.length; i++) s += o[i + k - 1]! * st[i]!;
-    return s;
-  })];
+  return [
+    remap(t, shape, (o) => {
+      let s = 0;
+      for (let i = 0; i < a; i++) s += o[i]! * st[i]!;
+      let j = 0;
+      for (let i = 0; i < k; i++) j += o[a + i]! * flat[i]!;
+      s += wrap(idx[j]!, t.shape[a]!, label(ctx)) * st[a]!;
+      for (let i = a + 1; i < t.shape.length; i++) s += o[i + k - 1]! * st[i]!;
+      return s;
+    }),
+  ];
 }
 
 function elementsAxis(ctx: { node: Node<"GatherElements" | "ScatterElements"> }, data: Value, idx: Value): number | undefined {
@@ -61,9 +65,11 @@ function scatterFold(ctx: InferCtx<"ScatterElements">): Tensor[] | undefined {
   const red = ctx.node.attrs.reduction ?? "none";
   const out = t.data.slice() as unknown as { [i: number]: number | bigint };
   const upd = u.data as unknown as { [i: number]: number | bigint };
-  const st = stridesOf(t.shape), ist = stridesOf(it.shape);
+  const st = stridesOf(t.shape),
+    ist = stridesOf(it.shape);
   for (let k = 0; k < it.data.length; k++) {
-    let s = 0, rem = k;
+    let s = 0,
+      rem = k;
     for (let i = 0; i < ist.length; i++) {
       const c = Math.floor(rem / ist[i]!);
       rem -= c * ist[i]!;
@@ -91,7 +97,8 @@ function splitSizes(ctx: InferCtx<"Split">): { axis: number; sizes: Dim[] } | nu
   const splitLen = ctx.inputs[1]?.shape?.[0];
   const n = ctx.node.attrs.num_outputs ?? (typeof splitLen === "number" ? splitLen : undefined);
   // without a count the rule cannot know the sizes: offer enough outputs for any request, sizes fresh
-  if (n === undefined || ctx.inputs[1] || typeof d !== "number") return { axis, sizes: Array.from({ length: n ?? 64 }, () => ctx.freshDim()) };
+  if (n === undefined || ctx.inputs[1] || typeof d !== "number")
+    return { axis, sizes: Array.from({ length: n ?? 64 }, () => ctx.freshDim()) };
   const each = Math.ceil(d / n);
   return { axis, sizes: Array.from({ length: n }, (_, i) => Math.max(0, Math.min(each, d - i * each))) };
 }
@@ -106,17 +113,22 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
   // d gather: dx = scatter_add(zeros(x), indices broadcast over dy, dy) along axis
   Gather: {
     stopGradient: [1],
-    attrs: { axis: "int" }, arity: [2, 2],
+    attrs: { axis: "int" },
+    arity: [2, 2],
     infer: (ctx) => [{ dtype: ctx.inputs[0]!.dtype, shape: gatherShape(ctx) }],
     fold: gatherFold,
     grad: {
-      kind: "vjp", vjp: ({ g, x, node }, [dy]) => {
+      kind: "vjp",
+      vjp: ({ g, x, node }, [dy]) => {
         const [data, idx] = [x[0]!, x[1]!];
         const r = data.rank;
         if (r === undefined) throw new Error(`grad: cannot differentiate Gather "${node.name}": rank of ${data} unknown`);
         const a = normAxis(node.attrs.axis ?? 0, r, label({ node }));
         // one index axis: dy -> D[:a] + [-1] + D[a+1:], indices -> [1..1, -1, 1..1] broadcast to it
-        const target = g.concat([g.one("Shape", [data], { start: 0, end: a }), g.int64s([-1]), g.one("Shape", [data], { start: a + 1 })], 0);
+        const target = g.concat(
+          [g.one("Shape", [data], { start: 0, end: a }), g.int64s([-1]), g.one("Shape", [data], { start: a + 1 })],
+          0,
+        );
         const d = idx.rank === 1 ? dy! : g.reshape(dy!, target);
         const shapeIdx = Array.from({ length: r }, (_, i) => (i === a ? -1 : 1));
         const ind = g.expand(g.reshape(idx, shapeIdx), g.shapeOf(d));
@@ -127,7 +139,8 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
   // d gather_elements: dx = scatter_add(zeros(x), indices, dy) along axis
   GatherElements: {
     stopGradient: [1],
-    attrs: { axis: "int" }, arity: [2, 2],
+    attrs: { axis: "int" },
+    arity: [2, 2],
     infer: (ctx) => {
       elementsAxis(ctx, ctx.inputs[0]!, ctx.inputs[1]!);
       return [{ dtype: ctx.inputs[0]!.dtype, shape: ctx.inputs[1]!.shape }];
@@ -137,11 +150,32 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
       if (!ts) return undefined;
       const [t, it] = ts as [Tensor, Tensor];
       const a = elementsAxis(ctx, ctx.inputs[0]!, ctx.inputs[1]!)!;
-      const st = stridesOf(t.shape), ist = stridesOf(it.shape);
-      return [remap(t, it.shape, (o) => o.reduce((s, v, i) => s + (i === a ? wrap(numberAt(it, o.reduce((p, w, j) => p + w * ist[j]!, 0)), t.shape[a]!, label(ctx)) : v) * st[i]!, 0))];
+      const st = stridesOf(t.shape),
+        ist = stridesOf(it.shape);
+      return [
+        remap(t, it.shape, (o) =>
+          o.reduce(
+            (s, v, i) =>
+              s +
+              (i === a
+                ? wrap(
+                    numberAt(
+                      it,
+                      o.reduce((p, w, j) => p + w * ist[j]!, 0),
+                    ),
+                    t.shape[a]!,
+                    label(ctx),
+                  )
+                : v) *
+                st[i]!,
+            0,
+          ),
+        ),
+      ];
     },
     grad: {
-      kind: "vjp", vjp: ({ g, x, node }, [dy]) => {
+      kind: "vjp",
+      vjp: ({ g, x, node }, [dy]) => {
         const a = elementsAxis({ node: node as Node<"GatherElements"> }, x[0]!, x[1]!)!;
         return [g.one("ScatterElements", [g.zerosLike(x[0]!), x[1]!, dy!], { axis: a, reduction: "add" }), null];
       },
@@ -149,7 +183,8 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
   },
   ScatterElements: {
     stopGradient: [1],
-    attrs: { axis: "int", reduction: "string" }, arity: [3, 3],
+    attrs: { axis: "int", reduction: "string" },
+    arity: [3, 3],
     infer: (ctx) => {
       elementsAxis(ctx, ctx.inputs[0]!, ctx.inputs[1]!);
       return [{ dtype: ctx.inputs[0]!.dtype, shape: ctx.inputs[0]!.shape }];
@@ -160,16 +195,19 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
   // d split: dx = concat(dy_i) along axis, zeros for outputs that do not reach the loss
   Split: {
     stopGradient: [1],
-    attrs: { axis: "int", num_outputs: "int" }, arity: [1, 2],
+    attrs: { axis: "int", num_outputs: "int" },
+    arity: [1, 2],
     outputs: (node) => {
       const len = node.inputs[1]?.shape?.[0];
       const n = node.attrs.num_outputs ?? (typeof len === "number" ? len : undefined);
-      if (n === undefined) throw new Error(`${label({ node })}: number of outputs unknown: give a constant split, num_outputs, or the output count`);
+      if (n === undefined)
+        throw new Error(`${label({ node })}: number of outputs unknown: give a constant split, num_outputs, or the output count`);
       return n;
     },
     infer: (ctx) => {
       const s = splitSizes(ctx);
-      const xs = ctx.inputs[0]!.shape, dtype = ctx.inputs[0]!.dtype;
+      const xs = ctx.inputs[0]!.shape,
+        dtype = ctx.inputs[0]!.dtype;
       if (!s || !xs) return Array.from({ length: 64 }, () => ({ dtype, shape: null }));
       return s.sizes.map((d) => ({ dtype, shape: xs.map((e, i) => (i === s.axis ? d : e)) }));
     },
@@ -182,20 +220,32 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
       return s.sizes.map((n) => {
         const o = off;
         off += n;
-        return remap(t, t.shape.map((d, i) => (i === s.axis ? n : d)), (idx) => idx.reduce((p, v, i) => p + (i === s.axis ? v + o : v) * st[i]!, 0));
+        return remap(
+          t,
+          t.shape.map((d, i) => (i === s.axis ? n : d)),
+          (idx) => idx.reduce((p, v, i) => p + (i === s.axis ? v + o : v) * st[i]!, 0),
+        );
       });
     },
     grad: {
-      kind: "vjp", vjp: ({ g, y, node }, dys) => {
+      kind: "vjp",
+      vjp: ({ g, y, node }, dys) => {
         const axis = normAxis(node.attrs.axis ?? 0, y[0]!.rank!, label({ node }));
-        return [g.concat(dys.map((d, i) => d ?? g.zerosLike(y[i]!)), axis), null];
+        return [
+          g.concat(
+            dys.map((d, i) => d ?? g.zerosLike(y[i]!)),
+            axis,
+          ),
+          null,
+        ];
       },
     },
   },
   // d tile: dx = sum over the copies (reshape dy to [r0, d0, r1, d1, ...] and reduce the repeat axes)
   Tile: {
     stopGradient: [1],
-    attrs: {}, arity: [2, 2],
+    attrs: {},
+    arity: [2, 2],
     infer: (ctx) => {
       const xs = ctx.inputs[0]!.shape;
       const reps = tileRepeats(ctx, ctx.inputs[0]!, ctx.inputs[1]!);
@@ -213,13 +263,18 @@ export const indexOps: OpTable<"Gather" | "GatherElements" | "ScatterElements" |
       return [remap(t, shape, (idx) => idx.reduce((p, v, i) => p + (v % t.shape[i]!) * st[i]!, 0))];
     },
     grad: {
-      kind: "vjp", vjp: ({ g, x, node }, [dy]) => {
+      kind: "vjp",
+      vjp: ({ g, x, node }, [dy]) => {
         const reps = tileRepeats({ node }, x[0]!, x[1]!);
         if (!reps) throw new Error(`grad: cannot differentiate Tile "${node.name}": repeats must be constant`);
         if (reps.every((r) => r === 1)) return [dy!, null];
-        const parts: Value[] = [], axes: number[] = [];
+        const parts: Value[] = [],
+          axes: number[] = [];
         reps.forEach((r, a) => {
-          if (r !== 1) { axes.push(parts.length); parts.push(g.int64s([r])); }
+          if (r !== 1) {
+            axes.push(parts.length);
+            parts.push(g.int64s([r]));
+          }
           parts.push(g.one("Shape", [x[0]!], { start: a, end: a + 1 }));
         });
         return [g.reduceSum(g.reshape(dy!, g.concat(parts, 0)), axes, false), null];

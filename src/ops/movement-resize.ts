@@ -14,7 +14,10 @@ function resizeTarget(ins: readonly (Value | null)[]): { scales?: number[]; size
     const s = ints(scales.data);
     return s ? { scales: s.map(f32) } : undefined;
   }
-  if (sizes) { const s = ints(sizes.data); return s ? { sizes: s } : undefined; }
+  if (sizes) {
+    const s = ints(sizes.data);
+    return s ? { sizes: s } : undefined;
+  }
   return undefined;
 }
 
@@ -24,7 +27,8 @@ function resizeShape(ctx: InferCtx<"Resize">): Dim[] | null {
   const t = resizeTarget(ctx.inputs);
   if (!t) return freshShape(ctx, xs.length);
   const v = t.scales ?? t.sizes!;
-  if (v.length !== xs.length) throw new Error(`${label(ctx)}: ${t.scales ? "scales" : "sizes"} has ${v.length} entries for rank ${xs.length} input ${ctx.inputs[0]}`);
+  if (v.length !== xs.length)
+    throw new Error(`${label(ctx)}: ${t.scales ? "scales" : "sizes"} has ${v.length} entries for rank ${xs.length} input ${ctx.inputs[0]}`);
   return xs.map((d, i) => {
     if (t.sizes) return t.sizes[i]!;
     const s = t.scales![i]!;
@@ -43,18 +47,36 @@ export function nearestMap(inLen: number, outLen: number, scale: number, coord: 
   return Array.from({ length: outLen }, (_, o) => {
     let x: number;
     switch (coord) {
-      case "half_pixel": x = f32(f32(f32(o + 0.5) / s) - 0.5); break;
-      case "pytorch_half_pixel": x = outLen > 1 ? f32(f32(f32(o + 0.5) / s) - 0.5) : 0; break;
-      case "asymmetric": x = f32(o / s); break;
-      case "tf_half_pixel_for_nn": x = f32(f32(o + 0.5) / s); break;
-      default: x = outLen === 1 ? 0 : f32(f32(o * (inLen - 1)) / (outLen - 1)); break;
+      case "half_pixel":
+        x = f32(f32(f32(o + 0.5) / s) - 0.5);
+        break;
+      case "pytorch_half_pixel":
+        x = outLen > 1 ? f32(f32(f32(o + 0.5) / s) - 0.5) : 0;
+        break;
+      case "asymmetric":
+        x = f32(o / s);
+        break;
+      case "tf_half_pixel_for_nn":
+        x = f32(f32(o + 0.5) / s);
+        break;
+      default:
+        x = outLen === 1 ? 0 : f32(f32(o * (inLen - 1)) / (outLen - 1));
+        break;
     }
     let i: number;
     switch (nearest) {
-      case "floor": i = Math.floor(x); break;
-      case "ceil": i = Math.ceil(x); break;
-      case "round_prefer_ceil": i = Math.sign(x) * Math.round(Math.abs(x)); break;
-      default: i = x === Math.trunc(x) + 0.5 ? Math.floor(x) : Math.sign(x) * Math.round(Math.abs(x)); break;
+      case "floor":
+        i = Math.floor(x);
+        break;
+      case "ceil":
+        i = Math.ceil(x);
+        break;
+      case "round_prefer_ceil":
+        i = Math.sign(x) * Math.round(Math.abs(x));
+        break;
+      default:
+        i = x === Math.trunc(x) + 0.5 ? Math.floor(x) : Math.sign(x) * Math.round(Math.abs(x));
+        break;
     }
     return Math.min(Math.max(i, 0), inLen - 1);
   });
@@ -64,7 +86,9 @@ export function nearestMap(inLen: number, outLen: number, scale: number, coord: 
 function oneHot(map: readonly number[], inLen: number, dtype: Tensor["dtype"], transposed: boolean): Tensor {
   const n = map.length;
   const vals = new Array<number>(n * inLen).fill(0);
-  map.forEach((i, o) => { vals[transposed ? i * n + o : o * inLen + i] = 1; });
+  map.forEach((i, o) => {
+    vals[transposed ? i * n + o : o * inLen + i] = 1;
+  });
   return tensor(dtype, transposed ? [inLen, n] : [n, inLen], vals);
 }
 
@@ -77,19 +101,29 @@ export const resizeOps: OpTable<"Resize"> = {
   Resize: {
     stopGradient: [1, 2, 3],
     attrs: {
-      mode: "string", coordinate_transformation_mode: "string", nearest_mode: "string", cubic_coeff_a: "float",
-      exclude_outside: "int", extrapolation_value: "float",
+      mode: "string",
+      coordinate_transformation_mode: "string",
+      nearest_mode: "string",
+      cubic_coeff_a: "float",
+      exclude_outside: "int",
+      extrapolation_value: "float",
     },
     arity: [1, 4],
     infer: (ctx) => [{ dtype: ctx.inputs[0]!.dtype, shape: resizeShape(ctx) }],
     grad: {
-      kind: "vjp", vjp: ({ g, node, x, y }, [dy]) => {
+      kind: "vjp",
+      vjp: ({ g, node, x, y }, [dy]) => {
         const a = node.attrs;
-        const mode = a.mode ?? "nearest", coord = a.coordinate_transformation_mode ?? "half_pixel", nearest = a.nearest_mode ?? "round_prefer_floor";
+        const mode = a.mode ?? "nearest",
+          coord = a.coordinate_transformation_mode ?? "half_pixel",
+          nearest = a.nearest_mode ?? "round_prefer_floor";
         if (mode !== "nearest") throw refuse(node, `mode "${mode}" has no gradient rule, only mode "nearest"`);
-        if (!COORD_MODES.includes(coord)) throw refuse(node, `coordinate_transformation_mode "${coord}" is not supported (supported: ${COORD_MODES.join(", ")})`);
+        if (!COORD_MODES.includes(coord))
+          throw refuse(node, `coordinate_transformation_mode "${coord}" is not supported (supported: ${COORD_MODES.join(", ")})`);
         if (!NEAREST_MODES.includes(nearest)) throw refuse(node, `nearest_mode "${nearest}" is not supported`);
-        const xs = x[0]!.shape, ys = y[0]!.shape, t = resizeTarget(x);
+        const xs = x[0]!.shape,
+          ys = y[0]!.shape,
+          t = resizeTarget(x);
         if (!xs || !ys || !t) throw refuse(node, "scales or sizes and the input rank must be known");
         const r = xs.length;
         let d = dy!;

@@ -2,11 +2,28 @@
 import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { type Tensor, formatShape, sizeOf, tensor } from "../ir/tensor.js";
-import { INT64_MAX, INT64_MIN, freshShape, isStaticDims, label, remap, sliceAxis, smallConsts, stridesOf, symInts, vectorLength } from "./movement-util.js";
+import {
+  INT64_MAX,
+  INT64_MIN,
+  freshShape,
+  isStaticDims,
+  label,
+  remap,
+  sliceAxis,
+  smallConsts,
+  stridesOf,
+  symInts,
+  vectorLength,
+} from "./movement-util.js";
 import type { InferCtx, OpTable, ValueType, VjpCtx } from "./types.js";
 import { FOLD_LIMIT, ints, normAxis } from "./util.js";
 
-interface SliceSpec { axes: number[]; starts: number[]; ends: number[]; steps: number[] }
+interface SliceSpec {
+  axes: number[];
+  starts: number[];
+  ends: number[];
+  steps: number[];
+}
 
 /** Constant Slice operands, axes normalized; undefined when an operand is not constant or the rank is unknown. */
 function sliceSpec(node: Node<"Slice">, ins: readonly (Value | null)[]): SliceSpec | undefined {
@@ -39,7 +56,10 @@ function sliceShape(ctx: InferCtx<"Slice">): Dim[] | null {
   }
   const out = [...xs];
   spec.axes.forEach((a, i) => {
-    const d = xs[a]!, s = spec.starts[i]!, e = spec.ends[i]!, st = spec.steps[i]!;
+    const d = xs[a]!,
+      s = spec.starts[i]!,
+      e = spec.ends[i]!,
+      st = spec.steps[i]!;
     if (typeof d === "number") out[a] = sliceAxis(d, s, e, st).count;
     else if (!((st === 1 && s === 0 && e >= 2 ** 62) || (st === -1 && s === -1 && e <= -(2 ** 62)))) out[a] = ctx.freshDim();
   });
@@ -63,7 +83,9 @@ function sliceFold(ctx: InferCtx<"Slice">): Tensor[] | undefined {
   const st = stridesOf(t.shape);
   const from = t.shape.map((_, a) => {
     const i = spec.axes.indexOf(a);
-    return i < 0 ? { start: 0, step: 1 } : { start: sliceAxis(t.shape[a]!, spec.starts[i]!, spec.ends[i]!, spec.steps[i]!).start, step: spec.steps[i]! };
+    return i < 0
+      ? { start: 0, step: 1 }
+      : { start: sliceAxis(t.shape[a]!, spec.starts[i]!, spec.ends[i]!, spec.steps[i]!).start, step: spec.steps[i]! };
   });
   return [remap(t, shape, (idx) => idx.reduce((o, v, a) => o + (from[a]!.start + v * from[a]!.step) * st[a]!, 0))];
 }
@@ -72,18 +94,28 @@ const int64 = (g: Builder, v: Value): Value => (v.dtype === "int64" ? v : g.cast
 
 /** dy placed back into zeros shaped like x when the sliced dims and operands are static. */
 function unsliceStatic(g: Builder, dy: Value, x: Value, spec: SliceSpec): Value {
-  const xs = x.shape!, r = xs.length;
+  const xs = x.shape!,
+    r = xs.length;
   const info = spec.axes.map((a, i) => {
-    const D = xs[a] as number, step = spec.steps[i]!;
+    const D = xs[a] as number,
+      step = spec.steps[i]!;
     const { start, count } = sliceAxis(D, spec.starts[i]!, spec.ends[i]!, step);
-    const first = step > 0 ? start : start + (count - 1) * step, abs = Math.abs(step);
+    const first = step > 0 ? start : start + (count - 1) * step,
+      abs = Math.abs(step);
     const len = abs > 1 ? Math.min(count * abs, D - first) : count;
     return { a, D, count, first, abs, rev: step < 0 && count > 1, len };
   });
   if (info.some((i) => i.count === 0)) return g.zerosLike(x);
   let d = dy;
   const rev = info.filter((i) => i.rev).map((i) => i.a);
-  if (rev.length) d = g.slice(d, rev.map(() => -1), rev.map(() => INT64_MIN), rev, rev.map(() => -1));
+  if (rev.length)
+    d = g.slice(
+      d,
+      rev.map(() => -1),
+      rev.map(() => INT64_MIN),
+      rev,
+      rev.map(() => -1),
+    );
   for (const { a, count, abs, len } of info) {
     if (abs === 1 || count === 1) continue;
     // interleave abs-1 zeros after each element: [.., n, ..] -> [.., n, abs, ..] -> [.., n*abs, ..]
@@ -94,19 +126,25 @@ function unsliceStatic(g: Builder, dy: Value, x: Value, spec: SliceSpec): Value 
     if (len < count * abs) d = g.slice(d, [0], [len], [a]);
   }
   const pads = new Array<number>(2 * r).fill(0);
-  for (const { a, D, first, len } of info) { pads[a] = first; pads[r + a] = D - first - len; }
+  for (const { a, D, first, len } of info) {
+    pads[a] = first;
+    pads[r + a] = D - first - len;
+  }
   return pads.some((p) => p !== 0) ? g.pad(d, pads) : d;
 }
 
 /** dy padded back to x's shape with offsets computed at run time (step 1 only). */
 function unsliceDynamic(ctx: VjpCtx<"Slice">, dy: Value): Value {
   const { g, x, node } = ctx;
-  const xv = x[0]!, r = xv.rank;
+  const xv = x[0]!,
+    r = xv.rank;
   const k = vectorLength(x[1]!);
   const axes = x[3] ? ints(x[3].data) : k === undefined ? undefined : Array.from({ length: k }, (_, i) => i);
   const steps = x[4] ? ints(x[4].data) : [];
   if (r === undefined || !axes || !steps || steps.some((s) => s !== 1)) {
-    throw new Error(`grad: cannot differentiate Slice "${node.name}": with run-time sizes or offsets only constant axes and step 1 are supported`);
+    throw new Error(
+      `grad: cannot differentiate Slice "${node.name}": with run-time sizes or offsets only constant axes and step 1 are supported`,
+    );
   }
   const ax = axes.map((a) => normAxis(a, r, label({ node })));
   const zero = g.scalar(0, "int64");
@@ -115,7 +153,11 @@ function unsliceDynamic(ctx: VjpCtx<"Slice">, dy: Value): Value {
   // begin = clamp(start < 0 ? start + dim : start, 0, dim); end pad = dim - begin - len(dy)
   const begin = g.one("Min", [g.one("Max", [g.where(g.less(s, zero), g.addv(s, dim), s), zero], {}), dim], {});
   const end = g.sub(g.sub(dim, begin), g.one("Gather", [g.shapeOf(dy), g.int64s(ax)], { axis: 0 }));
-  const pads = g.one("ScatterElements", [g.int64s(new Array<number>(2 * r).fill(0)), g.int64s([...ax, ...ax.map((a) => a + r)]), g.concat([begin, end], 0)], { axis: 0 });
+  const pads = g.one(
+    "ScatterElements",
+    [g.int64s(new Array<number>(2 * r).fill(0)), g.int64s([...ax, ...ax.map((a) => a + r)]), g.concat([begin, end], 0)],
+    { axis: 0 },
+  );
   return g.pad(dy, pads);
 }
 
@@ -142,34 +184,49 @@ function padFold(ctx: InferCtx<"Pad">): Tensor[] | undefined {
   const ts = smallConsts(ctx);
   const shape = ts && padShape(ctx);
   if (!ts || !shape || !isStaticDims(shape) || sizeOf(shape) > FOLD_LIMIT) return undefined;
-  const t = ts[0]!, pads = ints(ts[1])!, r = t.shape.length;
+  const t = ts[0]!,
+    pads = ints(ts[1])!,
+    r = t.shape.length;
   const mode = ctx.node.attrs.mode ?? "constant";
   const st = stridesOf(t.shape);
-  return [remap(t, shape, (idx) => {
-    let o = 0;
-    for (let a = 0; a < r; a++) {
-      const d = t.shape[a]!;
-      let j = idx[a]! - pads[a]!;
-      if (j < 0 || j >= d) {
-        if (mode === "constant" || d === 0) return -1;
-        if (mode === "edge" || d === 1) j = Math.min(Math.max(j, 0), d - 1);
-        else { const p = 2 * (d - 1); j = ((j % p) + p) % p; if (j >= d) j = p - j; }
-      }
-      o += j * st[a]!;
-    }
-    return o;
-  }, ts[2])];
+  return [
+    remap(
+      t,
+      shape,
+      (idx) => {
+        let o = 0;
+        for (let a = 0; a < r; a++) {
+          const d = t.shape[a]!;
+          let j = idx[a]! - pads[a]!;
+          if (j < 0 || j >= d) {
+            if (mode === "constant" || d === 0) return -1;
+            if (mode === "edge" || d === 1) j = Math.min(Math.max(j, 0), d - 1);
+            else {
+              const p = 2 * (d - 1);
+              j = ((j % p) + p) % p;
+              if (j >= d) j = p - j;
+            }
+          }
+          o += j * st[a]!;
+        }
+        return o;
+      },
+      ts[2],
+    ),
+  ];
 }
 
 export const sliceOps: OpTable<"Slice" | "Pad"> = {
   // d slice: dx = zeros(x) with dy written back at the sliced positions (a Pad, after undoing reversal and strides)
   Slice: {
     stopGradient: [1, 2, 3, 4],
-    attrs: {}, arity: [3, 5],
+    attrs: {},
+    arity: [3, 5],
     infer: (ctx): ValueType[] => [{ dtype: ctx.inputs[0]!.dtype, shape: sliceShape(ctx) }],
     fold: sliceFold,
     grad: {
-      kind: "vjp", vjp: (ctx, [dy]) => {
+      kind: "vjp",
+      vjp: (ctx, [dy]) => {
         const x = ctx.x[0]!;
         const spec = sliceSpec(ctx.node, ctx.x);
         const staticDims = spec && spec.axes.every((a) => typeof x.shape![a] === "number");
@@ -180,20 +237,30 @@ export const sliceOps: OpTable<"Slice" | "Pad"> = {
   // d pad (constant mode): dx = slice(dy, pads_begin, shape(dy) - pads_end), zero-padded back where pads were negative (crops)
   Pad: {
     stopGradient: [1, 2, 3],
-    attrs: { mode: "string" }, arity: [2, 3],
+    attrs: { mode: "string" },
+    arity: [2, 3],
     infer: (ctx): ValueType[] => [{ dtype: ctx.inputs[0]!.dtype, shape: padShape(ctx) }],
     fold: padFold,
     grad: {
-      kind: "vjp", vjp: ({ g, x, node }, [dy]) => {
+      kind: "vjp",
+      vjp: ({ g, x, node }, [dy]) => {
         const mode = node.attrs.mode ?? "constant";
-        if (mode !== "constant") throw new Error(`grad: cannot differentiate Pad "${node.name}": mode "${mode}" has no gradient rule, only mode "constant"`);
+        if (mode !== "constant")
+          throw new Error(`grad: cannot differentiate Pad "${node.name}": mode "${mode}" has no gradient rule, only mode "constant"`);
         const r = x[0]!.rank;
         if (r === undefined) throw new Error(`grad: cannot differentiate Pad "${node.name}": rank of ${x[0]} unknown`);
         const pads = ints(x[1]!.data);
         if (pads) {
           const axes = pads.slice(0, r).flatMap((p, a) => (p > 0 || pads[a + r]! > 0 ? [a] : []));
           const ends = axes.map((a) => (pads[a + r]! > 0 ? -pads[a + r]! : INT64_MAX));
-          let d = axes.length ? g.slice(dy!, axes.map((a) => Math.max(pads[a]!, 0)), ends, axes) : dy!;
+          let d = axes.length
+            ? g.slice(
+                dy!,
+                axes.map((a) => Math.max(pads[a]!, 0)),
+                ends,
+                axes,
+              )
+            : dy!;
           const crop = pads.map((p) => Math.max(-p, 0));
           if (crop.some((p) => p > 0)) d = g.pad(d, crop);
           return [d];

@@ -15,7 +15,10 @@ export const label = (ctx: { node: { op: string; name: string } }): string => op
 export function prodDim(dims: readonly Dim[]): Dim {
   let p = 1;
   const syms: string[] = [];
-  for (const d of dims) { if (typeof d === "number") p *= d; else syms.push(d); }
+  for (const d of dims) {
+    if (typeof d === "number") p *= d;
+    else syms.push(d);
+  }
   if (p === 0 || syms.length === 0) return p;
   return [...syms, ...(p === 1 ? [] : [String(p)])].join("*");
 }
@@ -23,10 +26,14 @@ export function prodDim(dims: readonly Dim[]): Dim {
 /** num / den with symbols cancelled; undefined when the quotient cannot be written, null when statically not divisible. */
 export function divideDims(num: readonly Dim[], den: readonly Dim[]): Dim | undefined | null {
   const syms = num.filter((d): d is string => typeof d === "string");
-  let n = 1, m = 1;
+  let n = 1,
+    m = 1;
   for (const d of num) if (typeof d === "number") n *= d;
   for (const d of den) {
-    if (typeof d === "number") { m *= d; continue; }
+    if (typeof d === "number") {
+      m *= d;
+      continue;
+    }
     const i = syms.indexOf(d);
     if (i < 0) return undefined;
     syms.splice(i, 1);
@@ -51,7 +58,12 @@ export function symInts(v: Value | null | undefined, depth = 0): Dim[] | undefin
       const [lo, hi] = shapeRange(s.length, a.start, a.end);
       return s.slice(lo, Math.max(lo, hi));
     }
-    case "Unsqueeze": case "Squeeze": case "Reshape": case "Identity": case "Cast": case "Flatten":
+    case "Unsqueeze":
+    case "Squeeze":
+    case "Reshape":
+    case "Identity":
+    case "Cast":
+    case "Flatten":
       return symInts(inp[0], depth + 1);
     case "Concat": {
       const parts = inp.map((x) => symInts(x, depth + 1));
@@ -71,7 +83,8 @@ export function symInts(v: Value | null | undefined, depth = 0): Dim[] | undefin
       const [st, en, , sp] = p as number[][];
       return sliceRange(src.length, st![0] ?? 0, en![0] ?? INT64_MAX, sp?.[0] ?? 1).map((i) => src[i]!);
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -86,8 +99,13 @@ export function sliceAxis(dim: number, start: number, end: number, step: number)
   if (step === 0) throw new Error("slice step 0");
   let s = start < 0 ? start + dim : start;
   let e = end < 0 ? end + dim : end;
-  if (step > 0) { s = Math.min(Math.max(s, 0), dim); e = Math.min(Math.max(e, 0), dim); }
-  else { s = Math.min(Math.max(s, 0), dim - 1); e = Math.min(Math.max(e, -1), dim - 1); }
+  if (step > 0) {
+    s = Math.min(Math.max(s, 0), dim);
+    e = Math.min(Math.max(e, 0), dim);
+  } else {
+    s = Math.min(Math.max(s, 0), dim - 1);
+    e = Math.min(Math.max(e, -1), dim - 1);
+  }
   const count = step > 0 ? Math.max(0, Math.ceil((e - s) / step)) : Math.max(0, Math.ceil((s - e) / -step));
   return { start: s, count };
 }
@@ -111,7 +129,10 @@ export const vectorLength = (v: Value | null): number | undefined => {
 export const stridesOf = (shape: readonly number[]): number[] => {
   const st = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { st[i] = acc; acc *= shape[i]!; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= shape[i]!;
+  }
   return st;
 };
 
@@ -126,7 +147,10 @@ export function remap(t: Tensor, shape: readonly number[], src: (idx: readonly n
     const s = src(idx);
     if (s >= 0) out[k] = from[s]!;
     else if (fv !== undefined) out[k] = fv;
-    for (let a = shape.length - 1; a >= 0; a--) { if (++idx[a]! < shape[a]!) break; idx[a] = 0; }
+    for (let a = shape.length - 1; a >= 0; a--) {
+      if (++idx[a]! < shape[a]!) break;
+      idx[a] = 0;
+    }
   }
   return tensor(t.dtype, shape, out as unknown as Tensor["data"]);
 }

@@ -8,7 +8,8 @@ import { nodeExecutor } from "../runtime/node.js";
 import { checkGradient, randomTensor } from "../testing/gradcheck.js";
 
 const f64 = (shape: number[], seed = 3) => randomTensor("float64", shape, { seed });
-const I64_MAX = 9223372036854775807, I64_MIN = -9223372036854775808;
+const I64_MAX = 9223372036854775807,
+  I64_MIN = -9223372036854775808;
 
 function fresh(): { graph: Graph; g: Builder } {
   const graph = new Graph();
@@ -21,7 +22,9 @@ async function run(graph: Graph, outputs: Value[], feeds: Record<string, Tensor>
   try {
     const res = await prog.run(feeds);
     return outputs.map((o) => res[o.name]!);
-  } finally { await prog.dispose(); }
+  } finally {
+    await prog.dispose();
+  }
 }
 
 test("movement shape rules keep a symbolic batch", () => {
@@ -41,10 +44,21 @@ test("movement shape rules keep a symbolic batch", () => {
   assert.deepEqual(g.slice(x, [0, -1], [I64_MAX, I64_MIN], [0, 3], [1, -2]).shape, ["N", 3, 4, 2]);
   assert.deepEqual(g.pad(x, [0, 0, 1, 1, 0, 0, 1, 1]).shape, ["N", 3, 6, 6]);
   assert.deepEqual(g.expand(g.reshape(x, [0, 3, 4, 4, 1]), g.int64s([1, 1, 1, 1, 5])).shape, ["N", 3, 4, 4, 5]);
-  assert.deepEqual(g.one("Resize", [x, null, g.constant(tensor("float32", [4], [1, 1, 2, 1.5]))], { mode: "nearest" }).shape, ["N", 3, 8, 6]);
+  assert.deepEqual(g.one("Resize", [x, null, g.constant(tensor("float32", [4], [1, 1, 2, 1.5]))], { mode: "nearest" }).shape, [
+    "N",
+    3,
+    8,
+    6,
+  ]);
   assert.deepEqual(g.one("Tile", [x, g.int64s([2, 1, 1, 3])], {}).shape, ["N*2", 3, 4, 12]);
   assert.deepEqual(g.one("Gather", [x, g.int64s([0, 2])], { axis: 1 }).shape, ["N", 2, 4, 4]);
-  assert.deepEqual(g.add("Split", [x, g.int64s([1, 2])], { axis: 1 }).map((v) => v.shape), [["N", 1, 4, 4], ["N", 2, 4, 4]]);
+  assert.deepEqual(
+    g.add("Split", [x, g.int64s([1, 2])], { axis: 1 }).map((v) => v.shape),
+    [
+      ["N", 1, 4, 4],
+      ["N", 2, 4, 4],
+    ],
+  );
   // a run-time shape operand still gives the rank, with fresh symbols
   const s = graph.addInput("s", "int64", [3]);
   const r = g.reshape(x, s).shape!;
@@ -84,17 +98,29 @@ test("the dynamic shape chain runs on ORT with the batch known only at run time"
 function sliceRef(t: Tensor, starts: number[], ends: number[], axes: number[], steps: number[]): { shape: number[]; vals: number[] } {
   const picks = t.shape.map((d) => Array.from({ length: d }, (_, i) => i));
   axes.forEach((a, k) => {
-    const d = t.shape[a]!, st = steps[k]!;
-    let s = starts[k]! < 0 ? starts[k]! + d : starts[k]!, e = ends[k]! < 0 ? ends[k]! + d : ends[k]!;
+    const d = t.shape[a]!,
+      st = steps[k]!;
+    let s = starts[k]! < 0 ? starts[k]! + d : starts[k]!,
+      e = ends[k]! < 0 ? ends[k]! + d : ends[k]!;
     const idx: number[] = [];
-    if (st > 0) { s = Math.max(0, Math.min(s, d)); e = Math.max(0, Math.min(e, d)); for (let i = s; i < e; i += st) idx.push(i); }
-    else { s = Math.max(0, Math.min(s, d - 1)); e = Math.max(-1, Math.min(e, d - 1)); for (let i = s; i > e; i += st) idx.push(i); }
+    if (st > 0) {
+      s = Math.max(0, Math.min(s, d));
+      e = Math.max(0, Math.min(e, d));
+      for (let i = s; i < e; i += st) idx.push(i);
+    } else {
+      s = Math.max(0, Math.min(s, d - 1));
+      e = Math.max(-1, Math.min(e, d - 1));
+      for (let i = s; i > e; i += st) idx.push(i);
+    }
     picks[a] = idx;
   });
   const vals: number[] = [];
   const v = toNumbers(t);
   const walk = (a: number, off: number) => {
-    if (a === t.shape.length) { vals.push(v[off]!); return; }
+    if (a === t.shape.length) {
+      vals.push(v[off]!);
+      return;
+    }
     const stride = t.shape.slice(a + 1).reduce((p, q) => p * q, 1);
     for (const i of picks[a]!) walk(a + 1, off + i * stride);
   };
@@ -104,15 +130,34 @@ function sliceRef(t: Tensor, starts: number[], ends: number[], axes: number[], s
 
 const SLICES: [number[], number[], number[], number[]][] = [
   [[-3], [I64_MAX], [2], [1]],
-  [[1, -2], [I64_MAX, -1], [0, 1], [1, 1]],
+  [
+    [1, -2],
+    [I64_MAX, -1],
+    [0, 1],
+    [1, 1],
+  ],
   [[-1], [I64_MIN], [1], [-1]],
-  [[0, 5], [I64_MAX, 0], [2, 1], [2, -2]],
-  [[1, -1, 4], [3, I64_MIN, 0], [0, 2, 1], [2, -3, -1]],
+  [
+    [0, 5],
+    [I64_MAX, 0],
+    [2, 1],
+    [2, -2],
+  ],
+  [
+    [1, -1, 4],
+    [3, I64_MIN, 0],
+    [0, 2, 1],
+    [2, -3, -1],
+  ],
   [[10], [20], [2], [1]],
 ];
 
 test("Slice semantics: ORT, the shape rule and the JS fold agree with the definition", async () => {
-  const x = tensor("float64", [4, 5, 6], Array.from({ length: 120 }, (_, i) => i));
+  const x = tensor(
+    "float64",
+    [4, 5, 6],
+    Array.from({ length: 120 }, (_, i) => i),
+  );
   for (const [starts, ends, axes, steps] of SLICES) {
     const ref = sliceRef(x, starts, ends, axes, steps);
     const { graph, g } = fresh();
@@ -135,7 +180,8 @@ test("Slice gradients: negative starts, INT64 extremes, steps -1, 2 and -3, seve
 
 test("Slice gradient with starts computed at run time", async () => {
   await checkGradient({
-    inputs: { x: f64([4, 5, 6]), s: tensor("int64", [2], [-3, 1]) }, fixed: ["s"],
+    inputs: { x: f64([4, 5, 6]), s: tensor("int64", [2], [-3, 1]) },
+    fixed: ["s"],
     // the slice's sizes are run-time symbols; the Reshape makes the checked output static
     build: (g, v) => g.reshape(g.one("Slice", [v.x!, v.s!, g.int64s([I64_MAX, 4]), g.int64s([2, 0])], {}), [3, 5, 3]),
   });
@@ -164,8 +210,21 @@ test("Concat gradient splits dy among the inputs", async () => {
 test("Pad (constant) gradients with static pads, crops, and pads computed at run time", async () => {
   await checkGradient({ inputs: { x: f64([2, 3, 4]) }, build: (g, v) => g.pad(v.x!, [0, 1, 2, 1, 0, 3]) });
   await checkGradient({ inputs: { x: f64([2, 3, 4]) }, build: (g, v) => g.pad(v.x!, [0, -1, 2, 1, 0, -2], g.scalar(0.5, "float64")) });
-  for (const [pads, out] of [[[0, 1, 2, 1, 0, 3], [3, 4, 9]], [[1, -1, 0, 0, 2, -2], [3, 4, 2]]]) {
-    await checkGradient({ inputs: { x: f64([2, 3, 4]), p: tensor("int64", [6], pads!) }, fixed: ["p"], build: (g, v) => g.reshape(g.pad(v.x!, v.p!), out!) });
+  for (const [pads, out] of [
+    [
+      [0, 1, 2, 1, 0, 3],
+      [3, 4, 9],
+    ],
+    [
+      [1, -1, 0, 0, 2, -2],
+      [3, 4, 2],
+    ],
+  ]) {
+    await checkGradient({
+      inputs: { x: f64([2, 3, 4]), p: tensor("int64", [6], pads!) },
+      fixed: ["p"],
+      build: (g, v) => g.reshape(g.pad(v.x!, v.p!), out!),
+    });
   }
 });
 
@@ -174,7 +233,9 @@ test("Pad folding in every mode matches ORT", async () => {
   for (const mode of ["constant", "reflect", "edge"]) {
     const pads = [1, 2, 1, 2];
     const { graph, g } = fresh();
-    const y = g.one("Pad", [graph.addInput("x", "float64", [2, 3]), g.int64s(pads), mode === "constant" ? g.scalar(9, "float64") : null], { mode });
+    const y = g.one("Pad", [graph.addInput("x", "float64", [2, 3]), g.int64s(pads), mode === "constant" ? g.scalar(9, "float64") : null], {
+      mode,
+    });
     const [out] = await run(graph, [y], { x });
     const h = fresh().g;
     const folded = h.one("Pad", [h.constant(x), h.int64s(pads), mode === "constant" ? h.scalar(9, "float64") : null], { mode });
@@ -188,14 +249,23 @@ test("gradient errors: reflect Pad, ScatterElements, and a Reshape to a wrong si
   const x = graph.addInput("x", "float32", [2, 3]);
   const p = g.one("Pad", [x, g.int64s([1, 1, 1, 1])], { mode: "reflect" });
   graph.outputs = [g.reduceSum(p, [], false)];
-  assert.throws(() => grad(graph, { loss: graph.outputs[0]!, wrt: [x] }), /^Error: grad: cannot differentiate Pad "pad": mode "reflect" has no gradient rule, only mode "constant"$/);
+  assert.throws(
+    () => grad(graph, { loss: graph.outputs[0]!, wrt: [x] }),
+    /^Error: grad: cannot differentiate Pad "pad": mode "reflect" has no gradient rule, only mode "constant"$/,
+  );
   const s = g.one("ScatterElements", [x, g.constant(tensor("int64", [1, 3], [0, 1, 0])), x], { axis: 0 });
   graph.outputs = [g.reduceSum(s, [], false)];
   assert.throws(() => grad(graph, { loss: graph.outputs[0]!, wrt: [x] }), /ScatterElements .*only emitted by gradient graphs/);
-  assert.throws(() => g.reshape(x, [4, 2]), (e: Error) => {
-    assert.equal(e.message, `Reshape "reshape": cannot reshape "x" float32[2,3] (6 elements) to [4,2] (8 elements)`);
-    return true;
-  });
-  assert.throws(() => g.reshape(x, [4, -1]), /^Error: Reshape "reshape(_\d+)?": cannot reshape "x" float32\[2,3\] to \[4,-1\]: 6 elements do not divide into 4$/);
+  assert.throws(
+    () => g.reshape(x, [4, 2]),
+    (e: Error) => {
+      assert.equal(e.message, `Reshape "reshape": cannot reshape "x" float32[2,3] (6 elements) to [4,2] (8 elements)`);
+      return true;
+    },
+  );
+  assert.throws(
+    () => g.reshape(x, [4, -1]),
+    /^Error: Reshape "reshape(_\d+)?": cannot reshape "x" float32\[2,3\] to \[4,-1\]: 6 elements do not divide into 4$/,
+  );
   assert.throws(() => g.squeeze(x, [0]), /^Error: Squeeze "squeeze": cannot squeeze axis 0 of "x" float32\[2,3\] \(size 2\)$/);
 });

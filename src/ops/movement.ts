@@ -5,7 +5,19 @@ import type { OpType } from "./attrs.js";
 import { indexOps } from "./movement-index.js";
 import { resizeOps } from "./movement-resize.js";
 import { sliceOps } from "./movement-slice.js";
-import { divideDims, freshShape, isStaticDims, label, mergeDim, prodDim, remap, smallConsts, stridesOf, symInts, vectorLength } from "./movement-util.js";
+import {
+  divideDims,
+  freshShape,
+  isStaticDims,
+  label,
+  mergeDim,
+  prodDim,
+  remap,
+  smallConsts,
+  stridesOf,
+  symInts,
+  vectorLength,
+} from "./movement-util.js";
 import type { InferCtx, OpTable, ValueType } from "./types.js";
 import { FOLD_LIMIT, broadcastShapes, ints, normAxis } from "./util.js";
 
@@ -32,7 +44,9 @@ function reshapeDims(ctx: InferCtx<"Reshape">, target: readonly Dim[]): Dim[] {
     if (q === null) throw bad(`${prodDim(xs!)} elements do not divide into ${prodDim(known)}`);
     out[minus[0]!] = q ?? ctx.freshDim();
   } else if (xs && isStaticDims(xs) && isStaticDims(out as Dim[]) && sizeOf(xs) !== sizeOf(out as number[])) {
-    throw new Error(`${label(ctx)}: cannot reshape ${x} (${sizeOf(xs)} elements) to ${formatShape(out as number[])} (${sizeOf(out as number[])} elements)`);
+    throw new Error(
+      `${label(ctx)}: cannot reshape ${x} (${sizeOf(xs)} elements) to ${formatShape(out as number[])} (${sizeOf(out as number[])} elements)`,
+    );
   }
   return out.map((d) => d ?? ctx.freshDim());
 }
@@ -51,7 +65,8 @@ function squeezeShape(ctx: InferCtx<"Squeeze">): Dim[] | null {
   if (axes === null) return xs.some((d) => typeof d === "string") ? null : xs.filter((d) => d !== 1);
   const drop = new Set(axes.map((a) => normAxis(a, xs.length, label(ctx))));
   for (const a of drop) {
-    if (typeof xs[a] === "number" && xs[a] !== 1) throw new Error(`${label(ctx)}: cannot squeeze axis ${a} of ${ctx.inputs[0]} (size ${xs[a]})`);
+    if (typeof xs[a] === "number" && xs[a] !== 1)
+      throw new Error(`${label(ctx)}: cannot squeeze axis ${a} of ${ctx.inputs[0]} (size ${xs[a]})`);
   }
   return xs.filter((_, i) => !drop.has(i));
 }
@@ -145,7 +160,22 @@ const permOf = (node: Node<"Transpose">, x: Value): number[] | null => {
   return p;
 };
 
-type Ks = "Flatten" | "Reshape" | "Transpose" | "Squeeze" | "Unsqueeze" | "Concat" | "Slice" | "Pad" | "Resize" | "Expand" | "Gather" | "GatherElements" | "ScatterElements" | "Split" | "Tile";
+type Ks =
+  | "Flatten"
+  | "Reshape"
+  | "Transpose"
+  | "Squeeze"
+  | "Unsqueeze"
+  | "Concat"
+  | "Slice"
+  | "Pad"
+  | "Resize"
+  | "Expand"
+  | "Gather"
+  | "GatherElements"
+  | "ScatterElements"
+  | "Split"
+  | "Tile";
 
 const flattenShape = (ctx: InferCtx<"Flatten">): Dim[] | null => {
   const xs = ctx.inputs[0]!.shape;
@@ -164,7 +194,8 @@ const reshapeShape = (ctx: InferCtx<"Reshape">): Dim[] | null => {
 export const movementOps: OpTable<Ks> = {
   // d flatten: dx = reshape(dy, shape(x))
   Flatten: {
-    attrs: { axis: "int" }, arity: [1, 1],
+    attrs: { axis: "int" },
+    arity: [1, 1],
     infer: (ctx) => same(ctx.inputs[0]!, flattenShape(ctx)),
     fold: refold(flattenShape),
     grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [g.reshape(dy!, g.shapeOf(x[0]!))] },
@@ -172,16 +203,19 @@ export const movementOps: OpTable<Ks> = {
   // d reshape: dx = reshape(dy, shape(x))
   Reshape: {
     stopGradient: [1],
-    attrs: { allowzero: "int" }, arity: [2, 2],
+    attrs: { allowzero: "int" },
+    arity: [2, 2],
     infer: (ctx) => same(ctx.inputs[0]!, reshapeShape(ctx)),
     fold: refold(reshapeShape),
     grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [g.reshape(dy!, g.shapeOf(x[0]!)), null] },
   },
   // d transpose: dx = transpose(dy, inverse(perm))
   Transpose: {
-    attrs: { perm: "ints" }, arity: [1, 1],
+    attrs: { perm: "ints" },
+    arity: [1, 1],
     infer: (ctx) => {
-      const p = permOf(ctx.node, ctx.inputs[0]!), xs = ctx.inputs[0]!.shape;
+      const p = permOf(ctx.node, ctx.inputs[0]!),
+        xs = ctx.inputs[0]!.shape;
       return same(ctx.inputs[0]!, p && xs ? p.map((a) => xs[a]!) : null);
     },
     fold: (ctx) => {
@@ -189,13 +223,22 @@ export const movementOps: OpTable<Ks> = {
       const p = permOf(ctx.node, ctx.inputs[0]!);
       if (!t || !p) return undefined;
       const st = stridesOf(t.shape);
-      return [remap(t, p.map((a) => t.shape[a]!), (idx) => idx.reduce((s, v, i) => s + v * st[p[i]!]!, 0))];
+      return [
+        remap(
+          t,
+          p.map((a) => t.shape[a]!),
+          (idx) => idx.reduce((s, v, i) => s + v * st[p[i]!]!, 0),
+        ),
+      ];
     },
     grad: {
-      kind: "vjp", vjp: (ctx, [dy]) => {
+      kind: "vjp",
+      vjp: (ctx, [dy]) => {
         const p = permOf(ctx.node, ctx.x[0]!)!;
         const inv = new Array<number>(p.length);
-        p.forEach((a, i) => { inv[a] = i; });
+        p.forEach((a, i) => {
+          inv[a] = i;
+        });
         return [ctx.g.transpose(dy!, inv)];
       },
     },
@@ -203,7 +246,8 @@ export const movementOps: OpTable<Ks> = {
   // d squeeze: dx = reshape(dy, shape(x))
   Squeeze: {
     stopGradient: [1],
-    attrs: {}, arity: [1, 2],
+    attrs: {},
+    arity: [1, 2],
     infer: (ctx) => same(ctx.inputs[0]!, squeezeShape(ctx)),
     fold: refold(squeezeShape),
     grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [g.reshape(dy!, g.shapeOf(x[0]!)), null] },
@@ -211,21 +255,27 @@ export const movementOps: OpTable<Ks> = {
   // d unsqueeze: dx = reshape(dy, shape(x))
   Unsqueeze: {
     stopGradient: [1],
-    attrs: {}, arity: [2, 2],
+    attrs: {},
+    arity: [2, 2],
     infer: (ctx) => same(ctx.inputs[0]!, unsqueezeShape(ctx)),
     fold: refold(unsqueezeShape),
     grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [g.reshape(dy!, g.shapeOf(x[0]!)), null] },
   },
   // d concat: dx_i = split(dy, sizes along axis)_i
   Concat: {
-    attrs: { axis: "int" }, arity: [1, 1024],
+    attrs: { axis: "int" },
+    arity: [1, 1024],
     infer: (ctx) => same(ctx.inputs[0]!, concatShape(ctx)?.shape ?? null),
     fold: concatFold,
     grad: {
-      kind: "vjp", vjp: ({ g, x, node, needs }, [dy]) => {
+      kind: "vjp",
+      vjp: ({ g, x, node, needs }, [dy]) => {
         if (x.length === 1) return [dy!];
         const axis = normAxis(node.attrs.axis, dy!.rank!, label({ node }));
-        const sizes = g.concat(x.map((v) => g.one("Shape", [v], { start: axis, end: axis + 1 })), 0);
+        const sizes = g.concat(
+          x.map((v) => g.one("Shape", [v], { start: axis, end: axis + 1 })),
+          0,
+        );
         const parts = g.add("Split", [dy!, sizes], { axis }, { outputs: x.length });
         return parts.map((p, i) => (needs[i] ? p : null));
       },
@@ -234,7 +284,8 @@ export const movementOps: OpTable<Ks> = {
   // d expand: dx = dy (the driver sums over the broadcast axes)
   Expand: {
     stopGradient: [1],
-    attrs: {}, arity: [2, 2],
+    attrs: {},
+    arity: [2, 2],
     infer: (ctx) => same(ctx.inputs[0]!, expandShape(ctx)),
     fold: (ctx) => {
       const t = smallConsts(ctx)?.[0];

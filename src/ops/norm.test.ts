@@ -15,8 +15,10 @@ const inputs = () => ({
 for (const training of [0, 1]) {
   test(`BatchNormalization ${training ? "training" : "inference"} mode: gradients of x, scale and bias`, async () => {
     await checkGradient({
-      inputs: inputs(), fixed: ["mean", "var"],
-      build: (g, v) => g.add("BatchNormalization", [v.x!, v.scale!, v.bias!, v.mean!, v.var!], { epsilon: 1e-3, training_mode: training })[0]!,
+      inputs: inputs(),
+      fixed: ["mean", "var"],
+      build: (g, v) =>
+        g.add("BatchNormalization", [v.x!, v.scale!, v.bias!, v.mean!, v.var!], { epsilon: 1e-3, training_mode: training })[0]!,
     });
   });
 }
@@ -26,5 +28,8 @@ test("BatchNormalization parameter size mismatch is a one-line error", () => {
   const g = new Builder(graph);
   const x = graph.addInput("x", "float32", ["N", 4, 8, 8]);
   const p = graph.addInput("p", "float32", [3]);
-  assert.throws(() => g.add("BatchNormalization", [x, p, p, p, p], {}, { name: "bn1" }), /BatchNormalization "bn1": parameter "p" float32\[3\] does not match 4 channels/);
+  assert.throws(
+    () => g.add("BatchNormalization", [x, p, p, p, p], {}, { name: "bn1" }),
+    /BatchNormalization "bn1": parameter "p" float32\[3\] does not match 4 channels/,
+  );
 });

@@ -11,7 +11,8 @@ const nonChannelAxes = (rank: number) => [0, ...Array.from({ length: rank - 2 },
 export const normOps: OpTable<"BatchNormalization"> = {
   BatchNormalization: {
     stopGradient: [3, 4],
-    attrs: { epsilon: "float", momentum: "float", training_mode: "int" }, arity: [5, 5],
+    attrs: { epsilon: "float", momentum: "float", training_mode: "int" },
+    arity: [5, 5],
     outputs: (n) => (n.attrs.training_mode ? 3 : 1),
     infer: ({ node, inputs }) => {
       const x = inputs[0]!;
@@ -51,8 +52,12 @@ export const normOps: OpTable<"BatchNormalization"> = {
         const invStd = g.div(g.scalarLike(1, dy!), g.sqrt(g.addv(g.reduceMean(g.mul(xc, xc), axes, true), eps)));
         const xhat = g.mul(xc, invStd);
         const dyXhat = g.mul(dy!, xhat);
-        const dx = !needs[0] ? null : g.mul(g.mul(perChannel(g, scale!, r), invStd),
-          g.sub(g.sub(dy!, g.reduceMean(dy!, axes, true)), g.mul(xhat, g.reduceMean(dyXhat, axes, true))));
+        const dx = !needs[0]
+          ? null
+          : g.mul(
+              g.mul(perChannel(g, scale!, r), invStd),
+              g.sub(g.sub(dy!, g.reduceMean(dy!, axes, true)), g.mul(xhat, g.reduceMean(dyXhat, axes, true))),
+            );
         return [dx, needs[1] ? g.reduceSum(dyXhat, axes, false) : null, needs[2] ? g.reduceSum(dy!, axes, false) : null];
       },
     },

@@ -11,8 +11,14 @@ import type { Window } from "./window.js";
 function validMask(win: Window & { pads: number[] }, xs: readonly number[], out: readonly number[]): number[] | undefined {
   const n = xs.length;
   // per spatial dim: valid[a][o] for kernel offset a and output position o
-  const perDim = xs.map((size, i) => Array.from({ length: win.k[i]! }, (_, a) =>
-    Array.from({ length: out[i]! }, (_, o) => { const p = o * win.s[i]! - win.pads[i]! + a * win.d[i]!; return p >= 0 && p < size ? 1 : 0; })));
+  const perDim = xs.map((size, i) =>
+    Array.from({ length: win.k[i]! }, (_, a) =>
+      Array.from({ length: out[i]! }, (_, o) => {
+        const p = o * win.s[i]! - win.pads[i]! + a * win.d[i]!;
+        return p >= 0 && p < size ? 1 : 0;
+      }),
+    ),
+  );
   if (perDim.every((d) => d.every((row) => row.every((v) => v === 1)))) return undefined;
   // C-order over [offset dims..., output dims...] then regrouped as [K, ...out]
   let offsets: number[][] = [[]];
@@ -29,7 +35,9 @@ function validMask(win: Window & { pads: number[] }, xs: readonly number[], out:
 // dx[i] = Σ_{windows o} dy[o] · [i is the first position of window o holding its maximum y[o]]
 // NOTE: ties go to the first maximum in the window's row-major scan, as ORT's MaxPool Indices (the CPU formulation) do
 export function maxPoolMaskVjp(g: Builder, x: Value, y: Value, dy: Value, win: Window & { pads: number[] }, xs: readonly number[]): Value {
-  const n = xs.length, k = win.k, out = win.out as number[];
+  const n = xs.length,
+    k = win.k,
+    out = win.out as number[];
   const K = k.reduce((a, b) => a * b, 1);
   const ones = k.map(() => 1);
   // channel j of the one-hot kernel picks window offset j (row-major: MaxPool's scan order)
@@ -38,7 +46,8 @@ export function maxPoolMaskVjp(g: Builder, x: Value, y: Value, dy: Value, win: W
   const pick = g.constant(tensor(x.dtype, [K, 1, ...k], onehot), "window_onehot");
   // in ceil mode the last window may overhang the padded input: pad the Conv's end so it yields the pooled size
   const pads = [...win.pads];
-  for (let i = 0; i < n; i++) pads[i + n] = Math.max(pads[i + n]!, win.s[i]! * (out[i]! - 1) + (k[i]! - 1) * win.d[i]! + 1 - xs[i]! - pads[i]!);
+  for (let i = 0; i < n; i++)
+    pads[i + n] = Math.max(pads[i + n]!, win.s[i]! * (out[i]! - 1) + (k[i]! - 1) * win.d[i]! + 1 - xs[i]! - pads[i]!);
   const patches = g.conv(g.reshape(x, [-1, 1, ...xs]), pick, null, { kernel_shape: k, strides: win.s, dilations: win.d, pads });
   let tied = g.cast(g.equal(patches, g.reshape(y, [-1, 1, ...out])), x.dtype);
   // MaxPool skips padding; the Conv reads it as 0, which must not count as a maximum

@@ -24,8 +24,15 @@ export function unsupported(profile: BackendProfile, node: Node): string | undef
 }
 
 /** Whether a node of `op` with these attributes and this many outputs runs (for choosing formulations). */
-export function runs<K extends OpType>(profile: BackendProfile, op: K, attrs: Node<K>["attrs"] = {} as Node<K>["attrs"], outputs = 1): boolean {
-  return unsupported(profile, { op, name: op, inputs: [], outputs: Array.from({ length: outputs }), attrs } as unknown as Node) === undefined;
+export function runs<K extends OpType>(
+  profile: BackendProfile,
+  op: K,
+  attrs: Node<K>["attrs"] = {} as Node<K>["attrs"],
+  outputs = 1,
+): boolean {
+  return (
+    unsupported(profile, { op, name: op, inputs: [], outputs: Array.from({ length: outputs }), attrs } as unknown as Node) === undefined
+  );
 }
 
 // onnxruntime-node's CPU EP and ORT-web's wasm backend (the same CPU kernels) run every op in robustlens's registry
@@ -38,28 +45,87 @@ export const CPU_PROFILE: BackendProfile = { name: "cpu", ops: "all", missing: "
  * is registered but refuses the attributes, fail at run time; both are refused here.
  */
 const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
-  Add: true, Sub: true, Mul: true, Div: true, Pow: true, Neg: true, Exp: true, Log: true, Sqrt: true, Abs: true,
-  Reciprocal: true, Floor: true, Ceil: true, Erf: true, Relu: true, LeakyRelu: true, Sigmoid: true, Tanh: true, Elu: true,
+  Add: true,
+  Sub: true,
+  Mul: true,
+  Div: true,
+  Pow: true,
+  Neg: true,
+  Exp: true,
+  Log: true,
+  Sqrt: true,
+  Abs: true,
+  Reciprocal: true,
+  Floor: true,
+  Ceil: true,
+  Erf: true,
+  Relu: true,
+  LeakyRelu: true,
+  Sigmoid: true,
+  Tanh: true,
+  Elu: true,
   // webgpu/math/unary_elementwise_ops.cc reads both bounds
   Clip: (n) => (n.inputs[1] && n.inputs[2] ? undefined : "without both min and max inputs is not supported (the kernel reads both)"),
-  Where: true, Cast: true, Equal: true, Greater: true, Less: true, GreaterOrEqual: true, LessOrEqual: true, Not: true,
-  MatMul: true, Gemm: true, Conv: true, ConvTranspose: true, AveragePool: true, GlobalAveragePool: true, GlobalMaxPool: true,
-  ReduceSum: true, ReduceMean: true, ReduceMax: true, ReduceMin: true, ReduceL2: true, ReduceProd: true, Softmax: true, ArgMax: true,
-  Flatten: true, Reshape: true, Transpose: true, Squeeze: true, Unsqueeze: true, Concat: true, Slice: true, Pad: true, Resize: true,
-  Expand: true, Gather: true, GatherElements: true, Split: true, Tile: true, Shape: true, ConstantOfShape: true,
+  Where: true,
+  Cast: true,
+  Equal: true,
+  Greater: true,
+  Less: true,
+  GreaterOrEqual: true,
+  LessOrEqual: true,
+  Not: true,
+  MatMul: true,
+  Gemm: true,
+  Conv: true,
+  ConvTranspose: true,
+  AveragePool: true,
+  GlobalAveragePool: true,
+  GlobalMaxPool: true,
+  ReduceSum: true,
+  ReduceMean: true,
+  ReduceMax: true,
+  ReduceMin: true,
+  ReduceL2: true,
+  ReduceProd: true,
+  Softmax: true,
+  ArgMax: true,
+  Flatten: true,
+  Reshape: true,
+  Transpose: true,
+  Squeeze: true,
+  Unsqueeze: true,
+  Concat: true,
+  Slice: true,
+  Pad: true,
+  Resize: true,
+  Expand: true,
+  Gather: true,
+  GatherElements: true,
+  Split: true,
+  Tile: true,
+  Shape: true,
+  ConstantOfShape: true,
   // ORT removes Identity nodes while optimizing the graph (the native EP also has a kernel)
   Identity: true,
   // constants become initializers when the model loads
   Constant: true,
   // webgpu/nn/pool.cc: "The Indices output is not supported yet", and column-major storage_order is refused
-  MaxPool: (n) => (n.outputs.length > 1 ? "with the Indices output fails at run time (\"not supported yet\")"
-    : (n.attrs as { storage_order?: number }).storage_order ? "with storage_order=1 fails at run time" : undefined),
+  MaxPool: (n) =>
+    n.outputs.length > 1
+      ? 'with the Indices output fails at run time ("not supported yet")'
+      : (n.attrs as { storage_order?: number }).storage_order
+        ? "with storage_order=1 fails at run time"
+        : undefined,
   // webgpu/nn/batch_norm.cc: "BatchNormalization trainingMode is not supported yet"
-  BatchNormalization: (n) => ((n.attrs as { training_mode?: number }).training_mode ? "with training_mode=1 fails at run time (\"trainingMode is not supported yet\")" : undefined),
+  BatchNormalization: (n) =>
+    (n.attrs as { training_mode?: number }).training_mode
+      ? 'with training_mode=1 fails at run time ("trainingMode is not supported yet")'
+      : undefined,
 };
 
 export const WEBGPU_PROFILE: BackendProfile = {
-  name: "webgpu", ops: WEBGPU_OPS,
+  name: "webgpu",
+  ops: WEBGPU_OPS,
   missing: "has no kernel in ONNX Runtime's WebGPU execution providers (it would fall back to the CPU, copying every run)",
 };
 

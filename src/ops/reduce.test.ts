@@ -18,7 +18,10 @@ test("ReduceSum/Mean/L2 gradients, axes subsets and keepdims both ways", async (
 
 test("ReduceMax/Min gradients on distinct values", async () => {
   for (const op of ["ReduceMax", "ReduceMin"] as const) {
-    await checkGradient({ inputs: { x: distinctTensor("float64", [2, 3, 4]) }, build: (g, v) => g.one(op, [v.x!], { axes: [2], keepdims: 0 }) });
+    await checkGradient({
+      inputs: { x: distinctTensor("float64", [2, 3, 4]) },
+      build: (g, v) => g.one(op, [v.x!], { axes: [2], keepdims: 0 }),
+    });
   }
 });
 
@@ -39,9 +42,14 @@ test("reduction shape rule with symbolic batch", () => {
 });
 
 test("TopK gradient (float32, distinct values) on either axis, largest and smallest, and its shape rule", async () => {
-  for (const [axis, largest] of [[-1, 1], [0, 1], [1, 0]] as const) {
+  for (const [axis, largest] of [
+    [-1, 1],
+    [0, 1],
+    [1, 0],
+  ] as const) {
     await checkGradient({
-      inputs: { x: distinctTensor("float32", [4, 6]) }, eps: 1e-3,
+      inputs: { x: distinctTensor("float32", [4, 6]) },
+      eps: 1e-3,
       build: (g, v) => g.add("TopK", [v.x!, g.int64s([3])], { axis, largest, sorted: 1 })[0]!,
     });
   }

@@ -28,7 +28,11 @@ function reduceInfer<K extends OpType>(ctx: InferCtx<K>): ValueType[] {
   const all = axes.length === 0;
   const keep = attrs.keepdims ?? 1;
   const shape: Dim[] = [];
-  x.shape.forEach((d, i) => { if (all || axes.includes(i)) { if (keep) shape.push(1); } else shape.push(d); });
+  x.shape.forEach((d, i) => {
+    if (all || axes.includes(i)) {
+      if (keep) shape.push(1);
+    } else shape.push(d);
+  });
   return [{ dtype: x.dtype, shape }];
 }
 
@@ -43,14 +47,25 @@ function keptDims(ctx: VjpCtx<OpType>, v: Value): Value {
 }
 
 function reducedCount(g: Builder, x: Value, y: Value): Value {
-  const xs = x.staticShape, ys = y.staticShape;
-  if (xs && ys) return g.scalarLike(xs.reduce((a, b) => a * b, 1) / Math.max(1, ys.reduce((a, b) => a * b, 1)), x);
+  const xs = x.staticShape,
+    ys = y.staticShape;
+  if (xs && ys)
+    return g.scalarLike(
+      xs.reduce((a, b) => a * b, 1) /
+        Math.max(
+          1,
+          ys.reduce((a, b) => a * b, 1),
+        ),
+      x,
+    );
   return g.cast(g.div(g.one("Size", [x], {}), g.one("Size", [y], {})), x.dtype);
 }
 
 function reduceOp<K extends OpType>(grad: OpDef<K>["grad"], withAxesAttr = true): OpDef<K> {
   return {
-    attrs: (withAxesAttr ? { axes: "ints", keepdims: "int" } : { keepdims: "int", noop_with_empty_axes: "int" }) as unknown as OpDef<K>["attrs"],
+    attrs: (withAxesAttr
+      ? { axes: "ints", keepdims: "int" }
+      : { keepdims: "int", noop_with_empty_axes: "int" }) as unknown as OpDef<K>["attrs"],
     arity: withAxesAttr ? [1, 1] : [1, 2],
     infer: reduceInfer,
     grad,
@@ -63,7 +78,7 @@ const expandBack = (ctx: VjpCtx<OpType>, v: Value) => ctx.g.expand(keptDims(ctx,
 function extremumVjp(ctx: VjpCtx<OpType>, dy: Value): Value {
   const { g, x, y } = ctx;
   const mask = g.cast(g.equal(x[0]!, keptDims(ctx, y[0]!)), dy.dtype);
-  const count = g.reduceSum(mask, (axesOf(ctx.node as never, x[0]!) ?? []), true);
+  const count = g.reduceSum(mask, axesOf(ctx.node as never, x[0]!) ?? [], true);
   return g.div(g.mul(mask, keptDims(ctx, dy)), count);
 }
 
@@ -78,14 +93,18 @@ export const reduceOps: OpTable<Ks> = {
   // the axes input is an integer operand
   ReduceSum: { ...reduceOp({ kind: "vjp", vjp: (c, [dy]) => [expandBack(c as VjpCtx<OpType>, dy!)] }, false), stopGradient: [1] },
   // d mean(x) = expand(dy) / n
-  ReduceMean: reduceOp({ kind: "vjp", vjp: (c, [dy]) => [c.g.div(expandBack(c as VjpCtx<OpType>, dy!), reducedCount(c.g, c.x[0]!, c.y[0]!))] }),
+  ReduceMean: reduceOp({
+    kind: "vjp",
+    vjp: (c, [dy]) => [c.g.div(expandBack(c as VjpCtx<OpType>, dy!), reducedCount(c.g, c.x[0]!, c.y[0]!))],
+  }),
   // d max(x) = dy * [x == max] / #ties   NOTE: ties share dy equally
   ReduceMax: reduceOp({ kind: "vjp", vjp: (c, [dy]) => [extremumVjp(c as VjpCtx<OpType>, dy!)] }),
   // d min(x) = dy * [x == min] / #ties   NOTE: ties share dy equally
   ReduceMin: reduceOp({ kind: "vjp", vjp: (c, [dy]) => [extremumVjp(c as VjpCtx<OpType>, dy!)] }),
   // d ||x||_2 = dy * x / y   NOTE: 0 where y = 0 (subgradient)
   ReduceL2: reduceOp({
-    kind: "vjp", vjp: (c, [dy]) => {
+    kind: "vjp",
+    vjp: (c, [dy]) => {
       const { g, x } = c;
       const yk = keptDims(c as VjpCtx<OpType>, c.y[0]!);
       const zero = g.scalarLike(0, dy!);
@@ -96,23 +115,34 @@ export const reduceOps: OpTable<Ks> = {
   ReduceProd: reduceOp({ kind: "error", why: "ReduceProd has no gradient rule (its gradient is undefined at zeros)" }),
   // d softmax: dx = y * (dy - sum(dy*y, axis))
   Softmax: {
-    attrs: { axis: "int" }, arity: [1, 1], infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }],
-    grad: { kind: "vjp", vjp: (c, [dy]) => {
-      const { g, y } = c;
-      const s = g.reduceSum(g.mul(dy!, y[0]!), [softmaxAxis(c)], true);
-      return [g.mul(y[0]!, g.sub(dy!, s))];
-    } },
+    attrs: { axis: "int" },
+    arity: [1, 1],
+    infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }],
+    grad: {
+      kind: "vjp",
+      vjp: (c, [dy]) => {
+        const { g, y } = c;
+        const s = g.reduceSum(g.mul(dy!, y[0]!), [softmaxAxis(c)], true);
+        return [g.mul(y[0]!, g.sub(dy!, s))];
+      },
+    },
   },
   // d logsoftmax: dx = dy - exp(y) * sum(dy, axis)
   LogSoftmax: {
-    attrs: { axis: "int" }, arity: [1, 1], infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }],
-    grad: { kind: "vjp", vjp: (c, [dy]) => {
-      const { g, y } = c;
-      return [g.sub(dy!, g.mul(g.exp(y[0]!), g.reduceSum(dy!, [softmaxAxis(c)], true)))];
-    } },
+    attrs: { axis: "int" },
+    arity: [1, 1],
+    infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }],
+    grad: {
+      kind: "vjp",
+      vjp: (c, [dy]) => {
+        const { g, y } = c;
+        return [g.sub(dy!, g.mul(g.exp(y[0]!), g.reduceSum(dy!, [softmaxAxis(c)], true)))];
+      },
+    },
   },
   ArgMax: {
-    attrs: { axis: "int", keepdims: "int", select_last_index: "int" }, arity: [1, 1],
+    attrs: { axis: "int", keepdims: "int", select_last_index: "int" },
+    arity: [1, 1],
     infer: ({ node, inputs }) => {
       const x = inputs[0]!;
       if (!x.shape) return [{ dtype: "int64", shape: null }];
@@ -123,19 +153,28 @@ export const reduceOps: OpTable<Ks> = {
     grad: { kind: "none" },
   },
   TopK: {
-    attrs: { axis: "int", largest: "int", sorted: "int" }, arity: [2, 2],
+    attrs: { axis: "int", largest: "int", sorted: "int" },
+    arity: [2, 2],
     infer: ({ node, inputs, consts, freshDim }) => {
       const x = inputs[0]!;
       const where = opLabel("TopK", node.name);
       if (inputs[1]!.dtype !== "int64") throw new Error(`${where}: K must be int64, got ${inputs[1]!.dtype}`);
-      if (!x.shape) return [{ dtype: x.dtype, shape: null }, { dtype: "int64", shape: null }];
+      if (!x.shape)
+        return [
+          { dtype: x.dtype, shape: null },
+          { dtype: "int64", shape: null },
+        ];
       const a = normAxis(node.attrs.axis ?? -1, x.shape.length, where);
       const k = ints(consts[1]);
       if (k && (k.length !== 1 || k[0]! < 0)) throw new Error(`${where}: K must be one non-negative number, got [${k.join(",")}]`);
       const d = x.shape[a]!;
-      if (k && typeof d === "number" && k[0]! > d) throw new Error(`${where}: K = ${k[0]} exceeds axis ${a} of size ${d} in ${formatShape(x.shape)}`);
+      if (k && typeof d === "number" && k[0]! > d)
+        throw new Error(`${where}: K = ${k[0]} exceeds axis ${a} of size ${d} in ${formatShape(x.shape)}`);
       const shape = x.shape.map((s, i) => (i === a ? (k ? k[0]! : freshDim()) : s));
-      return [{ dtype: x.dtype, shape }, { dtype: "int64", shape }];
+      return [
+        { dtype: x.dtype, shape },
+        { dtype: "int64", shape },
+      ];
     },
     grad: {
       kind: "vjp",

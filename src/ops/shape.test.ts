@@ -48,7 +48,10 @@ test("PyTorch integer shape arithmetic folds away: Shape, Gather, Cast, Mod, Con
   assert.deepEqual(toNumbers(r.data!), [0, 2, 4]);
   assert.deepEqual(toNumbers(target.data!), [2, 0, -1]);
   assert.deepEqual(y.shape, [2, 6, 5]);
-  assert.deepEqual(graph.nodes.map((n) => n.op), ["Reshape"]);
+  assert.deepEqual(
+    graph.nodes.map((n) => n.op),
+    ["Reshape"],
+  );
 });
 
 test("ConstantOfShape, Range and Constant: values, dtypes and shapes", () => {
@@ -83,7 +86,9 @@ test("unfolded shape ops run on ORT and agree with their folds", async () => {
   const x = graph.addInput("x", "float32", ["N", 3, 2]);
   const lim = graph.addInput("lim", "int64", []);
   const outs = [
-    g.shapeOf(x), g.one("Shape", [x], { start: -2 }), g.one("Size", [x], {}),
+    g.shapeOf(x),
+    g.one("Shape", [x], { start: -2 }),
+    g.one("Size", [x], {}),
     g.one("ConstantOfShape", [g.shapeOf(x)], { value: tensor("int64", [1], [4]) }),
     g.one("Range", [g.scalar(1, "int64"), lim, g.scalar(3, "int64")], {}),
     g.add("Constant", [], { value_floats: [0.5] }, { fold: false })[0]!,
@@ -94,8 +99,12 @@ test("unfolded shape ops run on ORT and agree with their folds", async () => {
   await prog.dispose();
   const got = outs.map((o) => [res[o.name]!.dtype, res[o.name]!.shape, toNumbers(res[o.name]!)]);
   assert.deepEqual(got, [
-    ["int64", [3], [4, 3, 2]], ["int64", [2], [3, 2]], ["int64", [], [24]],
-    ["int64", [4, 3, 2], new Array(24).fill(4)], ["int64", [3], [1, 4, 7]], ["float32", [1], [0.5]],
+    ["int64", [3], [4, 3, 2]],
+    ["int64", [2], [3, 2]],
+    ["int64", [], [24]],
+    ["int64", [4, 3, 2], new Array(24).fill(4)],
+    ["int64", [3], [1, 4, 7]],
+    ["float32", [1], [0.5]],
   ]);
 });
 

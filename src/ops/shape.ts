@@ -45,7 +45,8 @@ function rangeCount(ctx: InferCtx<"Range">): number | undefined {
 
 export const shapeOps: OpTable<"Shape" | "Size" | "ConstantOfShape" | "Range" | "Constant"> = {
   Shape: {
-    attrs: { start: "int", end: "int" }, arity: [1, 1],
+    attrs: { start: "int", end: "int" },
+    arity: [1, 1],
     infer: (ctx) => {
       const d = shapeDims(ctx);
       return [{ dtype: "int64", shape: [d ? d.length : ctx.freshDim()] }];
@@ -58,7 +59,8 @@ export const shapeOps: OpTable<"Shape" | "Size" | "ConstantOfShape" | "Range" | 
     grad: none,
   },
   Size: {
-    attrs: {}, arity: [1, 1],
+    attrs: {},
+    arity: [1, 1],
     infer: () => [{ dtype: "int64", shape: [] }],
     fold: (ctx) => {
       const s = ctx.inputs[0]!.shape;
@@ -68,10 +70,12 @@ export const shapeOps: OpTable<"Shape" | "Size" | "ConstantOfShape" | "Range" | 
   },
   ConstantOfShape: {
     stopGradient: [0],
-    attrs: { value: "tensor" }, arity: [1, 1],
+    attrs: { value: "tensor" },
+    arity: [1, 1],
     infer: (ctx) => {
       const dims = symInts(ctx.inputs[0]);
-      if (dims?.some((d) => typeof d === "number" && d < 0)) throw new Error(`${label(ctx)}: negative dimension in shape [${dims.join(",")}]`);
+      if (dims?.some((d) => typeof d === "number" && d < 0))
+        throw new Error(`${label(ctx)}: negative dimension in shape [${dims.join(",")}]`);
       return [{ dtype: fillValue(ctx).dtype, shape: dims ?? freshShape(ctx, vectorLength(ctx.inputs[0]!)) }];
     },
     fold: (ctx) => {
@@ -85,18 +89,26 @@ export const shapeOps: OpTable<"Shape" | "Size" | "ConstantOfShape" | "Range" | 
     grad: none,
   },
   Range: {
-    attrs: {}, arity: [3, 3],
+    attrs: {},
+    arity: [3, 3],
     infer: (ctx) => [{ dtype: ctx.inputs[0]!.dtype, shape: [rangeCount(ctx) ?? ctx.freshDim()] }],
     fold: (ctx) => {
       const n = rangeCount(ctx);
       if (n === undefined || n > FOLD_LIMIT) return undefined;
       const [s, d] = [scalarOf(ctx.consts[0]!), scalarOf(ctx.consts[2]!)];
-      return [fromNumbers(ctx.inputs[0]!.dtype, [n], Array.from({ length: n }, (_, i) => s + i * d))];
+      return [
+        fromNumbers(
+          ctx.inputs[0]!.dtype,
+          [n],
+          Array.from({ length: n }, (_, i) => s + i * d),
+        ),
+      ];
     },
     grad: none,
   },
   Constant: {
-    attrs: { value: "tensor", value_float: "float", value_floats: "floats", value_int: "int", value_ints: "ints" }, arity: [0, 0],
+    attrs: { value: "tensor", value_float: "float", value_floats: "floats", value_int: "int", value_ints: "ints" },
+    arity: [0, 0],
     infer: (ctx) => {
       const t = constantValue(ctx.node);
       return [{ dtype: t.dtype, shape: [...t.shape] }];

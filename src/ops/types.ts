@@ -5,7 +5,10 @@ import type { DType, Tensor } from "../ir/tensor.js";
 import type { AttrSchema, OpType } from "./attrs.js";
 import type { BackendProfile } from "./profile.js";
 
-export interface ValueType { dtype: DType; shape: Shape | null }
+export interface ValueType {
+  dtype: DType;
+  shape: Shape | null;
+}
 
 export interface InferCtx<K extends OpType> {
   node: Node<K>;

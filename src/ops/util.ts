@@ -4,7 +4,9 @@ import type { OpType } from "./attrs.js";
 import type { InferCtx, ValueType } from "./types.js";
 import { type DType, type Tensor, allocData, formatShape, numberAt, sizeOf, tensor, toInt64 } from "../ir/tensor.js";
 
-export function opLabel(op: string, name: string): string { return `${op} "${name}"`; }
+export function opLabel(op: string, name: string): string {
+  return `${op} "${name}"`;
+}
 
 /** Numpy-style broadcast of several shapes; symbolic dims match equal symbols or 1. */
 export function broadcastShapes(shapes: readonly (Shape | null)[], where: string): Shape | null {
@@ -57,7 +59,10 @@ export function fromNumbers(dtype: DType, shape: readonly number[], vals: readon
 
 /** Broadcasting n-ary map over constant tensors, for folding small shape arithmetic. */
 export function mapBroadcast(ts: readonly Tensor[], dtype: DType, f: (v: number[]) => number, where: string): Tensor {
-  const shape = broadcastShapes(ts.map((t) => t.shape), where) as number[];
+  const shape = broadcastShapes(
+    ts.map((t) => t.shape),
+    where,
+  ) as number[];
   const n = sizeOf(shape);
   const strides = ts.map((t) => {
     const st: number[] = new Array(shape.length).fill(0);
@@ -73,8 +78,15 @@ export function mapBroadcast(ts: readonly Tensor[], dtype: DType, f: (v: number[
   const idx: number[] = new Array(shape.length).fill(0);
   for (let k = 0; k < n; k++) {
     let rem = k;
-    for (let a = shape.length - 1; a >= 0; a--) { idx[a] = rem % shape[a]!; rem = Math.floor(rem / shape[a]!); }
-    const args = ts.map((t, j) => { let o = 0; for (let a = 0; a < shape.length; a++) o += idx[a]! * strides[j]![a]!; return numberAt(t, o); });
+    for (let a = shape.length - 1; a >= 0; a--) {
+      idx[a] = rem % shape[a]!;
+      rem = Math.floor(rem / shape[a]!);
+    }
+    const args = ts.map((t, j) => {
+      let o = 0;
+      for (let a = 0; a < shape.length; a++) o += idx[a]! * strides[j]![a]!;
+      return numberAt(t, o);
+    });
     out[k] = f(args);
   }
   return fromNumbers(dtype, shape, out);
@@ -93,7 +105,15 @@ export function broadcastInfer<K extends OpType>(ctx: InferCtx<K>, from = 0): Va
   const label = opLabel(ctx.node.op, ctx.node.name);
   const d = ins[0]!.dtype;
   for (const v of ins) if (v.dtype !== d) throw new Error(`${label}: input "${v.name}" is ${v.dtype}, expected ${d}`);
-  return [{ dtype: d, shape: broadcastShapes(ins.map((v) => v.shape), label) }];
+  return [
+    {
+      dtype: d,
+      shape: broadcastShapes(
+        ins.map((v) => v.shape),
+        label,
+      ),
+    },
+  ];
 }
 
 /** Folds a small all-constant elementwise node in JS (shape arithmetic in exported graphs). */
@@ -105,4 +125,3 @@ export function foldMap<K extends OpType>(f: (v: number[]) => number, dtype?: (c
     return [mapBroadcast(ts, dtype ? dtype(ctx) : ts[0]!.dtype, f, opLabel(ctx.node.op, ctx.node.name))];
   };
 }
-

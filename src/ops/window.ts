@@ -4,13 +4,21 @@ import { formatShape } from "../ir/tensor.js";
 import type { AutoPad } from "./attrs.js";
 
 export interface WindowAttrs {
-  auto_pad?: AutoPad; dilations?: number[]; kernel_shape?: number[]; pads?: number[]; strides?: number[];
-  ceil_mode?: number; output_padding?: number[]; output_shape?: number[];
+  auto_pad?: AutoPad;
+  dilations?: number[];
+  kernel_shape?: number[];
+  pads?: number[];
+  strides?: number[];
+  ceil_mode?: number;
+  output_padding?: number[];
+  output_shape?: number[];
 }
 
 /** A window op's resolved geometry: kernel, strides, dilations, explicit pads (begins then ends) and output sizes. */
 export interface Window {
-  k: number[]; s: number[]; d: number[];
+  k: number[];
+  s: number[];
+  d: number[];
   /** null when auto_pad SAME meets a symbolic spatial size (pads unknown until run time). */
   pads: number[] | null;
   out: Dim[];
@@ -21,7 +29,8 @@ export interface Window {
 /** An attribute list with one entry per spatial dimension (or its default); a wrong length is an error. */
 export function perDim(label: string, name: string, v: readonly number[] | undefined, n: number, dflt: number): number[] {
   if (v === undefined) return new Array<number>(n).fill(dflt);
-  if (v.length !== n) throw new Error(`${label}: ${name} ${formatShape(v)} has ${v.length} entries, expected ${n} (one per spatial dimension)`);
+  if (v.length !== n)
+    throw new Error(`${label}: ${name} ${formatShape(v)} has ${v.length} entries, expected ${n} (one per spatial dimension)`);
   return [...v];
 }
 
@@ -40,32 +49,52 @@ function common(label: string, a: WindowAttrs, kernel: readonly number[], n: num
   const s = perDim(label, "strides", a.strides, n, 1);
   const d = perDim(label, "dilations", a.dilations, n, 1);
   if ([...k, ...s, ...d].some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`${label}: kernel ${formatShape(k)}, strides ${formatShape(s)} and dilations ${formatShape(d)} must be positive integers`);
+    throw new Error(
+      `${label}: kernel ${formatShape(k)}, strides ${formatShape(s)} and dilations ${formatShape(d)} must be positive integers`,
+    );
   }
   return { k, s, d, autoPad: a.auto_pad ?? "NOTSET" };
 }
 
 /** Geometry of a forward window (Conv, MaxPool, AveragePool), per ONNX and ORT: SAME pads (lower gets the odd one for SAME_LOWER), ceil_mode. */
-export function forwardWindow(label: string, spatial: readonly Dim[], a: WindowAttrs, kernel: readonly number[], freshDim: () => string): Window {
+export function forwardWindow(
+  label: string,
+  spatial: readonly Dim[],
+  a: WindowAttrs,
+  kernel: readonly number[],
+  freshDim: () => string,
+): Window {
   const n = spatial.length;
   const { k, s, d, autoPad } = common(label, a, kernel, n);
   const ceil = (a.ceil_mode ?? 0) !== 0;
   let pads: number[] | null = autoPad === "NOTSET" ? explicitPads(label, a, n) : new Array<number>(2 * n).fill(0);
   const out: Dim[] = [];
   for (let i = 0; i < n; i++) {
-    const x = spatial[i]!, e = eff(k[i]!, d[i]!);
+    const x = spatial[i]!,
+      e = eff(k[i]!, d[i]!);
     if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
-      if (typeof x !== "number") { pads = null; out.push(s[i] === 1 ? x : freshDim()); continue; }
+      if (typeof x !== "number") {
+        pads = null;
+        out.push(s[i] === 1 ? x : freshDim());
+        continue;
+      }
       const o = Math.ceil(x / s[i]!);
       // ORT's rule; k < s can ask for negative padding, which changes no output size when clamped
       const total = Math.max(0, (o - 1) * s[i]! + e - x);
       const small = Math.floor(total / 2);
-      if (pads) { pads[i] = autoPad === "SAME_UPPER" ? small : total - small; pads[i + n] = total - pads[i]!; }
+      if (pads) {
+        pads[i] = autoPad === "SAME_UPPER" ? small : total - small;
+        pads[i + n] = total - pads[i]!;
+      }
       out.push(o);
       continue;
     }
-    const pb = pads ? pads[i]! : 0, pe = pads ? pads[i + n]! : 0;
-    if (typeof x !== "number") { out.push(s[i] === 1 && pb + pe === e - 1 ? x : freshDim()); continue; }
+    const pb = pads ? pads[i]! : 0,
+      pe = pads ? pads[i + n]! : 0;
+    if (typeof x !== "number") {
+      out.push(s[i] === 1 && pb + pe === e - 1 ? x : freshDim());
+      continue;
+    }
     const span = x + pb + pe - e;
     if (span < 0) {
       throw new Error(`${label}: window ${k[i]} (dilation ${d[i]}) is larger than spatial dim ${i} of size ${x} padded by ${pb}+${pe}`);
@@ -79,29 +108,40 @@ export function forwardWindow(label: string, spatial: readonly Dim[], a: WindowA
 }
 
 /** Geometry of ConvTranspose: output_shape (pads derived, extra at the begin unless SAME_UPPER), auto_pad, output_padding. */
-export function transposeWindow(label: string, spatial: readonly Dim[], a: WindowAttrs, kernel: readonly number[], freshDim: () => string): Window {
+export function transposeWindow(
+  label: string,
+  spatial: readonly Dim[],
+  a: WindowAttrs,
+  kernel: readonly number[],
+  freshDim: () => string,
+): Window {
   const n = spatial.length;
   const { k, s, d, autoPad } = common(label, a, kernel, n);
   const op = perDim(label, "output_padding", a.output_padding, n, 0);
   // the spec allows output_padding < max(stride, dilation), but ORT's kernel fails once it reaches the stride
   for (let i = 0; i < n; i++) {
-    if (op[i]! < 0 || op[i]! >= s[i]!) throw new Error(`${label}: output_padding ${formatShape(op)} must be in [0, stride) per dimension (strides ${formatShape(s)})`);
+    if (op[i]! < 0 || op[i]! >= s[i]!)
+      throw new Error(`${label}: output_padding ${formatShape(op)} must be in [0, stride) per dimension (strides ${formatShape(s)})`);
   }
   const target = a.output_shape;
   // ONNX shape inference (run by ORT) rejects an output_shape that also lists N and C
-  if (target && target.length !== n) throw new Error(`${label}: output_shape ${formatShape(target)} must have ${n} entries (spatial dims only)`);
+  if (target && target.length !== n)
+    throw new Error(`${label}: output_shape ${formatShape(target)} must have ${n} entries (spatial dims only)`);
   const same = autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER";
   let pads: number[] | null = target || same || autoPad === "VALID" ? new Array<number>(2 * n).fill(0) : explicitPads(label, a, n);
   const out: Dim[] = [];
   for (let i = 0; i < n; i++) {
-    const x = spatial[i]!, e = eff(k[i]!, d[i]!);
+    const x = spatial[i]!,
+      e = eff(k[i]!, d[i]!);
     if (target || same) {
       // total padding = natural size − requested size; SAME asks for in·stride, whatever in is
       const want: Dim = target ? target[i]! : typeof x === "number" ? x * s[i]! : s[i] === 1 ? x : freshDim();
       const total = target ? (typeof x === "number" ? s[i]! * (x - 1) + op[i]! + e - target[i]! : NaN) : op[i]! + e - s[i]!;
       if (Number.isNaN(total)) pads = null;
       else if (total < 0) {
-        throw new Error(`${label}: output_shape ${formatShape(target!)} exceeds the largest output ${s[i]! * ((x as number) - 1) + op[i]! + e} of input size ${x}`);
+        throw new Error(
+          `${label}: output_shape ${formatShape(target!)} exceeds the largest output ${s[i]! * ((x as number) - 1) + op[i]! + e} of input size ${x}`,
+        );
       } else if (pads) {
         const half = Math.floor(total / 2);
         pads[i] = autoPad === "SAME_UPPER" ? half : total - half;
@@ -111,7 +151,10 @@ export function transposeWindow(label: string, spatial: readonly Dim[], a: Windo
       continue;
     }
     const extra = op[i]! + e - pads![i]! - pads![i + n]!;
-    if (typeof x !== "number") { out.push(s[i] === 1 && extra === 1 ? x : freshDim()); continue; }
+    if (typeof x !== "number") {
+      out.push(s[i] === 1 && extra === 1 ? x : freshDim());
+      continue;
+    }
     const o = s[i]! * (x - 1) + extra;
     if (o < 1) throw new Error(`${label}: pads ${formatShape(pads!)} crop spatial dim ${i} (input ${x}) to ${o}`);
     out.push(o);
@@ -120,4 +163,5 @@ export function transposeWindow(label: string, spatial: readonly Dim[], a: Windo
 }
 
 /** Number of positions of window [start, start+len) that lie in [lo, hi). */
-export const overlap = (start: number, len: number, lo: number, hi: number): number => Math.max(0, Math.min(start + len, hi) - Math.max(start, lo));
+export const overlap = (start: number, len: number, lo: number, hi: number): number =>
+  Math.max(0, Math.min(start + len, hi) - Math.max(start, lo));

@@ -1,13 +1,36 @@
 // What the plots read (browser-safe): eval reports and training metrics, validated, turned into plot rows.
 
 /** One line of `robustlens eval`'s JSON report. */
-export interface EvalResult { threat: string; eps: number | null; attack: string; steps: number; restarts: number; step_size: number | null; robust_accuracy: number }
+export interface EvalResult {
+  threat: string;
+  eps: number | null;
+  attack: string;
+  steps: number;
+  restarts: number;
+  step_size: number | null;
+  robust_accuracy: number;
+}
 
 /** `robustlens eval`'s JSON report. */
-export interface EvalReport { model: string; name?: string; data: string; images: number; clean_accuracy: number; results: EvalResult[]; seconds?: number }
+export interface EvalReport {
+  model: string;
+  name?: string;
+  data: string;
+  images: number;
+  clean_accuracy: number;
+  results: EvalResult[];
+  seconds?: number;
+}
 
 /** The fields of a training epoch (metrics.jsonl) the plots use. */
-export interface EpochRecord { epoch: number; lr: number; train_loss: number; train_acc: number; test_acc: number; adv_acc: number | null }
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  train_loss: number;
+  train_acc: number;
+  test_acc: number;
+  adv_acc: number | null;
+}
 
 /** Short display name of a model file: its folder for zoo layouts (models/NAME/model.onnx), else the file's base name. */
 export function modelDisplayName(path: string): string {
@@ -23,12 +46,16 @@ export function parseEvalReport(json: unknown, file: string): EvalReport {
   const r = json as Partial<EvalReport> | null;
   if (!r || typeof r !== "object") throw new Error(`${file}: not an eval report (expected a JSON object)`);
   if (typeof r.model !== "string") throw new Error(`${file}: eval report has no "model" string`);
-  if (!isFraction(r.clean_accuracy)) throw new Error(`${file}: "clean_accuracy" must be a number in [0,1], got ${JSON.stringify(r.clean_accuracy)}`);
+  if (!isFraction(r.clean_accuracy))
+    throw new Error(`${file}: "clean_accuracy" must be a number in [0,1], got ${JSON.stringify(r.clean_accuracy)}`);
   if (!Array.isArray(r.results)) throw new Error(`${file}: eval report has no "results" array`);
   r.results.forEach((x, i) => {
-    if (!x || typeof x.attack !== "string" || typeof x.threat !== "string") throw new Error(`${file}: results[${i}] needs "attack" and "threat" strings`);
-    if (!isFraction(x.robust_accuracy)) throw new Error(`${file}: results[${i}].robust_accuracy must be a number in [0,1], got ${JSON.stringify(x.robust_accuracy)}`);
-    if (x.eps !== null && !(typeof x.eps === "number" && Number.isFinite(x.eps) && x.eps > 0)) throw new Error(`${file}: results[${i}].eps must be a positive number or null, got ${JSON.stringify(x.eps)}`);
+    if (!x || typeof x.attack !== "string" || typeof x.threat !== "string")
+      throw new Error(`${file}: results[${i}] needs "attack" and "threat" strings`);
+    if (!isFraction(x.robust_accuracy))
+      throw new Error(`${file}: results[${i}].robust_accuracy must be a number in [0,1], got ${JSON.stringify(x.robust_accuracy)}`);
+    if (x.eps !== null && !(typeof x.eps === "number" && Number.isFinite(x.eps) && x.eps > 0))
+      throw new Error(`${file}: results[${i}].eps must be a positive number or null, got ${JSON.stringify(x.eps)}`);
   });
   return r as EvalReport;
 }
@@ -39,12 +66,24 @@ export function parseMetricsJsonl(text: string, file: string): EpochRecord[] {
   text.split("\n").forEach((line, i) => {
     if (!line.trim()) return;
     let m: Partial<EpochRecord>;
-    try { m = JSON.parse(line); } catch { throw new Error(`${file}:${i + 1}: not JSON`); }
+    try {
+      m = JSON.parse(line);
+    } catch {
+      throw new Error(`${file}:${i + 1}: not JSON`);
+    }
     for (const k of ["epoch", "lr", "train_loss", "train_acc", "test_acc"] as const) {
-      if (typeof m[k] !== "number" || !Number.isFinite(m[k])) throw new Error(`${file}:${i + 1}: "${k}" must be a finite number, got ${JSON.stringify(m[k])}`);
+      if (typeof m[k] !== "number" || !Number.isFinite(m[k]))
+        throw new Error(`${file}:${i + 1}: "${k}" must be a finite number, got ${JSON.stringify(m[k])}`);
     }
     if (m.adv_acc !== null && typeof m.adv_acc !== "number") throw new Error(`${file}:${i + 1}: "adv_acc" must be a number or null`);
-    out.push({ epoch: m.epoch!, lr: m.lr!, train_loss: m.train_loss!, train_acc: m.train_acc!, test_acc: m.test_acc!, adv_acc: m.adv_acc ?? null });
+    out.push({
+      epoch: m.epoch!,
+      lr: m.lr!,
+      train_loss: m.train_loss!,
+      train_acc: m.train_acc!,
+      test_acc: m.test_acc!,
+      adv_acc: m.adv_acc ?? null,
+    });
   });
   return out;
 }
@@ -56,7 +95,12 @@ export function attackLabel(attack: string, steps: number, restarts = 1): string
 }
 
 /** One point of an accuracy-vs-ε curve (accuracy in [0,1]). */
-export interface RobustnessPoint { model: string; attack: string; eps: number; accuracy: number }
+export interface RobustnessPoint {
+  model: string;
+  attack: string;
+  eps: number;
+  accuracy: number;
+}
 
 /** An eval report's curves: per attack, clean accuracy at ε = 0, then its robust accuracy at each ε (unconstrained results have no ε and are left out). */
 export function robustnessPoints(report: EvalReport, name = report.name ?? modelDisplayName(report.model)): RobustnessPoint[] {

@@ -47,9 +47,14 @@ export type ReportSteps = Record<"invert" | "ood" | "interpolate" | "visualize" 
 export function reportSteps(scale: number): ReportSteps {
   const s = (k: number) => Math.max(1, Math.round(k * scale));
   return {
-    invert: s(VIS_DEFAULTS.invert.steps), ood: s(VIS_DEFAULTS.invert.steps), interpolate: s(VIS_DEFAULTS.interpolate.steps),
-    visualize: s(VIS_DEFAULTS.visualizeFeature.steps), maximizing: s(VIS_DEFAULTS.maximizingInput.steps), add: s(VIS_DEFAULTS.addFeature.steps),
-    generate: s(PUBLISHED.generate.steps), inpaint: s(PUBLISHED.inpaint.steps),
+    invert: s(VIS_DEFAULTS.invert.steps),
+    ood: s(VIS_DEFAULTS.invert.steps),
+    interpolate: s(VIS_DEFAULTS.interpolate.steps),
+    visualize: s(VIS_DEFAULTS.visualizeFeature.steps),
+    maximizing: s(VIS_DEFAULTS.maximizingInput.steps),
+    add: s(VIS_DEFAULTS.addFeature.steps),
+    generate: s(PUBLISHED.generate.steps),
+    inpaint: s(PUBLISHED.inpaint.steps),
   };
 }
 
@@ -82,7 +87,12 @@ export interface ExperimentResult {
 }
 
 /** How one of an experiment's objective curves reads (the report plots it beside the figure, every model on one axis). */
-export interface CurveDef { name: string; title: string; yTitle: string; logY?: boolean }
+export interface CurveDef {
+  name: string;
+  title: string;
+  yTitle: string;
+  logY?: boolean;
+}
 
 export interface Experiment {
   readonly id: string;
@@ -104,7 +114,9 @@ export function pickFeatures(rep: Tensor<"float32">, repShape: readonly number[]
     const m = mean(a);
     return mean(Array.from(a, (v) => (v - m) ** 2));
   });
-  return Array.from(variance.keys()).sort((i, j) => variance[j]! - variance[i]! || i - j).slice(0, Math.min(k, units));
+  return Array.from(variance.keys())
+    .sort((i, j) => variance[j]! - variance[i]! || i - j)
+    .slice(0, Math.min(k, units));
 }
 
 /** Class predictions of a model for a batch, in chunks. */
@@ -116,7 +128,10 @@ export async function classify(runner: Runner, model: Model, x: Tensor<"float32"
  * Search options that also record, per step, every example's loss (SearchOptions.onStep's info, placed by chunk offset);
  * `mean(f)` is the mean over the `examples` of f(loss, example) per step.
  */
-export function traceSearch(o: SearchOptions, examples: number): { options: SearchOptions; mean(f?: (v: number, i: number) => number): number[] } {
+export function traceSearch(
+  o: SearchOptions,
+  examples: number,
+): { options: SearchOptions; mean(f?: (v: number, i: number) => number): number[] } {
   const steps = o.steps;
   if (!steps) throw new Error("internal: traceSearch needs the search's step count");
   const rows: Float64Array[] = [];
@@ -148,7 +163,10 @@ export interface FeatureFigure {
 }
 
 const accuracy: Experiment = {
-  id: "accuracy", title: "Clean accuracy", caption: "", work: () => 0,
+  id: "accuracy",
+  title: "Clean accuracy",
+  caption: "",
+  work: () => 0,
   run: async ({ runner, model, inputs }) => {
     const pred = await classify(runner, model, inputs.data);
     return { metrics: { accuracy: mean(pred.map((p, i) => (p === inputs.dataLabels[i] ? 1 : 0))) } };
@@ -156,15 +174,28 @@ const accuracy: Experiment = {
 };
 
 /** Inversion of `targets` from noise: the figure interleaves targets and inversions; judged by the target labels. */
-const inversion = (id: string, title: string, caption: string, targets: (i: ReportInputs) => Tensor<"float32">, phase: "invert" | "ood", rngSeed?: number, judge = false): Experiment => ({
-  id, title, caption, work: (s) => s[phase], curves: [DISTANCE],
+const inversion = (
+  id: string,
+  title: string,
+  caption: string,
+  targets: (i: ReportInputs) => Tensor<"float32">,
+  phase: "invert" | "ood",
+  rngSeed?: number,
+  judge = false,
+): Experiment => ({
+  id,
+  title,
+  caption,
+  work: (s) => s[phase],
+  curves: [DISTANCE],
   run: async ({ runner, model, inputs, steps, search }) => {
     const t = targets(inputs);
     const tr = traceSearch(search(steps[phase]), t.shape[0]!);
     const r = await invert(runner, model, t, { ...tr.options, seed: "noise", rngSeed });
     const m = inversionMetrics(t, r.x, r.distance);
     return {
-      rows: interleaveRows([t, r.x], t.shape[0]!), note: `SSIM ${f3(m.ssim)}, distance ${f3(m.distance)}`,
+      rows: interleaveRows([t, r.x], t.shape[0]!),
+      note: `SSIM ${f3(m.ssim)}, distance ${f3(m.distance)}`,
       metrics: { distance: m.distance, rmse: m.rmse, ssim: m.ssim },
       judged: judge ? { x: r.x, labels: inputs.targetLabels } : undefined,
       curves: { distance: tr.mean() },
@@ -173,9 +204,11 @@ const inversion = (id: string, title: string, caption: string, targets: (i: Repo
 });
 
 const interpolation: Experiment = {
-  id: "interpolate", title: "Representation interpolation",
+  id: "interpolate",
+  title: "Representation interpolation",
   caption: "One row per pair: inversions of (1−λ)R(a) + λR(b), λ = 0 … 1, seeded by the pixel blend.",
-  work: (s) => s.interpolate, curves: [{ ...DISTANCE, yTitle: "‖R(x) − R_λ‖ / ‖R_λ‖" }],
+  work: (s) => s.interpolate,
+  curves: [{ ...DISTANCE, yTitle: "‖R(x) − R_λ‖ / ‖R_λ‖" }],
   run: async ({ runner, model, inputs, steps, search }) => {
     const frames = VIS_DEFAULTS.interpolate.frames;
     const tr = traceSearch(search(steps.interpolate), frames * inputs.from.shape[0]!);
@@ -186,8 +219,10 @@ const interpolation: Experiment = {
 };
 
 const features: Experiment = {
-  id: "features", title: "Feature visualization",
-  caption: "One row per feature (the highest-variance units of R): from noise, the maximizing input (gray start), then the 5 most and 5 least activating dataset images.",
+  id: "features",
+  title: "Feature visualization",
+  caption:
+    "One row per feature (the highest-variance units of R): from noise, the maximizing input (gray start), then the 5 most and 5 least activating dataset images.",
   work: (s) => s.visualize + s.maximizing,
   curves: [
     { name: "visualize", title: "Activation from noise", yTitle: "activation / dataset max" },
@@ -204,14 +239,32 @@ const features: Experiment = {
     const maxi = await visualizeFeature(runner, model, units, "gray", { ...trMax.options, eps: d.eps, stepSize: d.stepSize });
     const figs: FeatureFigure[] = units.map((f, k) => {
       const r = rankByFeature(featureActivations(reps, unitMask(info.shape, [f])), cfg.topK);
-      return { feature: f, reached: noise.objective[k]!, reachedMaximizing: maxi.objective[k]!, datasetMax: r.activations[r.top[0]!]!, top: r.top, bottom: r.bottom };
+      return {
+        feature: f,
+        reached: noise.objective[k]!,
+        reachedMaximizing: maxi.objective[k]!,
+        datasetMax: r.activations[r.top[0]!]!,
+        top: r.top,
+        bottom: r.bottom,
+      };
     });
     return {
-      rows: figs.map((ft, k) => concatBatch([sliceBatch(noise.x, k, k + 1), sliceBatch(maxi.x, k, k + 1), pickBatch(inputs.data, ft.top), pickBatch(inputs.data, ft.bottom)])),
+      rows: figs.map((ft, k) =>
+        concatBatch([
+          sliceBatch(noise.x, k, k + 1),
+          sliceBatch(maxi.x, k, k + 1),
+          pickBatch(inputs.data, ft.top),
+          pickBatch(inputs.data, ft.bottom),
+        ]),
+      ),
       note: `features ${units.join(", ")}; reached/max ${figs.map((ft) => f3(ft.reached / ft.datasetMax, 2)).join(", ")}`,
       metrics: {
-        features: units, reached: figs.map((f) => f.reached), reachedMaximizing: figs.map((f) => f.reachedMaximizing), datasetMax: figs.map((f) => f.datasetMax),
-        reachedOverMax: mean(figs.map((f) => f.reached / f.datasetMax)), maximizingOverMax: mean(figs.map((f) => f.reachedMaximizing / f.datasetMax)),
+        features: units,
+        reached: figs.map((f) => f.reached),
+        reachedMaximizing: figs.map((f) => f.reachedMaximizing),
+        datasetMax: figs.map((f) => f.datasetMax),
+        reachedOverMax: mean(figs.map((f) => f.reached / f.datasetMax)),
+        maximizingOverMax: mean(figs.map((f) => f.reachedMaximizing / f.datasetMax)),
       },
       data: figs,
       // as a fraction of each unit's largest activation on the data: comparable between models
@@ -221,9 +274,11 @@ const features: Experiment = {
 };
 
 const addition: Experiment = {
-  id: "add", title: "Feature addition",
+  id: "add",
+  title: "Feature addition",
   caption: "Top: images; below: the same images after pushing the first visualized feature up to its dataset maximum.",
-  work: (s) => s.add, curves: [{ name: "level", title: "Objective per step", yTitle: "min(activation, level) / level" }],
+  work: (s) => s.add,
+  curves: [{ name: "level", title: "Objective per step", yTitle: "min(activation, level) / level" }],
   run: async ({ runner, model, inputs, cfg, steps, search, earlier }) => {
     // the first visualized feature, pushed up to its strongest activation on real data
     const f0 = (earlier.get("features")?.data as FeatureFigure[] | undefined)?.[0];
@@ -238,7 +293,13 @@ const addition: Experiment = {
     return {
       rows: interleaveRows([images, added.x], n),
       note: `feature ${f0.feature} to ${f3(f0.datasetMax, 2)}: ${before.map((v) => f3(v, 2)).join(", ")} → ${after.map((v) => f3(v, 2)).join(", ")}`,
-      metrics: { feature: f0.feature, level: f0.datasetMax, before, after, reachedLevel: after.filter((v) => v >= f0.datasetMax * 0.999).length },
+      metrics: {
+        feature: f0.feature,
+        level: f0.datasetMax,
+        before,
+        after,
+        reachedLevel: after.filter((v) => v >= f0.datasetMax * 0.999).length,
+      },
       // the capped loss is min(activation − level, 0): activation / level, capped at 1
       curves: { level: tr.mean((v) => (v + f0.datasetMax) / f0.datasetMax) },
     };
@@ -246,7 +307,8 @@ const addition: Experiment = {
 };
 
 const saliencyMaps: Experiment = {
-  id: "saliency", title: "Saliency",
+  id: "saliency",
+  title: "Saliency",
   caption: "Top: images; below: |∂ logit_y / ∂ x| for the true class (max over channels, per image normalized).",
   work: () => 0,
   run: async ({ runner, model, inputs }) => {
@@ -258,8 +320,23 @@ const saliencyMaps: Experiment = {
 /** Every experiment of the report, in the order they run and appear. */
 export const EXPERIMENTS: readonly Experiment[] = [
   accuracy,
-  inversion("invert", "Inversion from noise", "Top row: targets; below: images found from noise (gray 0.5 + N(0, 0.05²)) whose representation matches theirs.", (i) => i.targets, "invert", undefined, true),
-  inversion("ood", "Out-of-distribution inversion", "Targets from outside the training classes (top) and their inversions (below).", (i) => i.ood, "ood", 1),
+  inversion(
+    "invert",
+    "Inversion from noise",
+    "Top row: targets; below: images found from noise (gray 0.5 + N(0, 0.05²)) whose representation matches theirs.",
+    (i) => i.targets,
+    "invert",
+    undefined,
+    true,
+  ),
+  inversion(
+    "ood",
+    "Out-of-distribution inversion",
+    "Targets from outside the training classes (top) and their inversions (below).",
+    (i) => i.ood,
+    "ood",
+    1,
+  ),
   interpolation,
   features,
   addition,

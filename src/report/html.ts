@@ -19,10 +19,20 @@ export interface Figure {
   plots?: Plot[];
 }
 
-export interface Plot { src: string; alt: string; note?: string }
+export interface Plot {
+  src: string;
+  alt: string;
+  note?: string;
+}
 
 /** A plot section of its own: before the metrics ("top", the robustness curves) or after the figures ("end"). */
-export interface PlotSection { id: string; title: string; caption: string; plot: Plot; position: "top" | "end" }
+export interface PlotSection {
+  id: string;
+  title: string;
+  caption: string;
+  plot: Plot;
+  position: "top" | "end";
+}
 
 export interface ReportDoc {
   title: string;
@@ -35,7 +45,7 @@ export interface ReportDoc {
   notes: string[];
 }
 
-const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" };
+const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESC[c]!);
 
 const STYLE = `
@@ -57,13 +67,33 @@ const plotHtml = (p: Plot): string =>
 export function renderReport(doc: ReportDoc): string {
   const e = escapeHtml;
   const head = `<tr><th>metric</th>${doc.models.map((m) => `<th>${e(m.name)}<small>${e(m.detail)}</small></th>`).join("")}</tr>`;
-  const rows = doc.metrics.map((r) =>
-    `<tr><th>${e(r.label)}${r.help ? `<small>${e(r.help)}</small>` : ""}</th>${r.values.map((v) => `<td class="v">${e(v)}</td>`).join("")}</tr>`).join("\n");
-  const figures = doc.figures.map((f) => `<section id="${e(f.id)}"><h2>${e(f.title)}</h2><p class="caption">${e(f.caption)}</p><div class="row">${
-    f.cells.map((c, i) => `<figure><figcaption>${e(doc.models[i]?.name ?? "")}</figcaption><img src="${e(c.src)}" alt="${e(`${f.title}: ${doc.models[i]?.name ?? ""}`)}">${
-      c.note ? `<div class="note">${e(c.note)}</div>` : ""}</figure>`).join("")}${(f.plots ?? []).map(plotHtml).join("")}</div></section>`).join("\n");
-  const sections = (where: PlotSection["position"]) => (doc.plots ?? []).filter((p) => p.position === where).map((p) =>
-    `<section id="${e(p.id)}"><h2>${e(p.title)}</h2><p class="caption">${e(p.caption)}</p><div class="row">${plotHtml(p.plot)}</div></section>`).join("\n");
+  const rows = doc.metrics
+    .map(
+      (r) =>
+        `<tr><th>${e(r.label)}${r.help ? `<small>${e(r.help)}</small>` : ""}</th>${r.values.map((v) => `<td class="v">${e(v)}</td>`).join("")}</tr>`,
+    )
+    .join("\n");
+  const figures = doc.figures
+    .map(
+      (f) =>
+        `<section id="${e(f.id)}"><h2>${e(f.title)}</h2><p class="caption">${e(f.caption)}</p><div class="row">${f.cells
+          .map(
+            (c, i) =>
+              `<figure><figcaption>${e(doc.models[i]?.name ?? "")}</figcaption><img src="${e(c.src)}" alt="${e(`${f.title}: ${doc.models[i]?.name ?? ""}`)}">${
+                c.note ? `<div class="note">${e(c.note)}</div>` : ""
+              }</figure>`,
+          )
+          .join("")}${(f.plots ?? []).map(plotHtml).join("")}</div></section>`,
+    )
+    .join("\n");
+  const sections = (where: PlotSection["position"]) =>
+    (doc.plots ?? [])
+      .filter((p) => p.position === where)
+      .map(
+        (p) =>
+          `<section id="${e(p.id)}"><h2>${e(p.title)}</h2><p class="caption">${e(p.caption)}</p><div class="row">${plotHtml(p.plot)}</div></section>`,
+      )
+      .join("\n");
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${e(doc.title)}</title><style>${STYLE}</style></head>
 <body>

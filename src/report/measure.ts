@@ -15,8 +15,14 @@ export interface InversionMetrics {
 
 /** Summarizes inversions `x` of `targets` given the per-example representation distances the search returned. */
 export function inversionMetrics(targets: Tensor<"float32">, x: Tensor<"float32">, distance: ArrayLike<number>): InversionMetrics {
-  const r = rmse(x, targets), s = ssim(x, targets);
-  return { distance: avg(distance), rmse: avg(r), ssim: avg(s), perExample: { distance: Array.from(distance), rmse: Array.from(r), ssim: Array.from(s) } };
+  const r = rmse(x, targets),
+    s = ssim(x, targets);
+  return {
+    distance: avg(distance),
+    rmse: avg(r),
+    ssim: avg(s),
+    perExample: { distance: Array.from(distance), rmse: Array.from(r), ssim: Array.from(s) },
+  };
 }
 
 /** The same distance computed from representations (e.g. to re-measure a result under another model). */

@@ -18,9 +18,16 @@ import { onePerClass } from "../cli/report.js";
 
 test("renderReport escapes every text field and lays out one figure per model", () => {
   const html = renderReport({
-    title: "a <b> & c", subtitle: "s", models: [{ name: "m\"1", detail: "p" }, { name: "m2", detail: "q" }],
+    title: "a <b> & c",
+    subtitle: "s",
+    models: [
+      { name: 'm"1', detail: "p" },
+      { name: "m2", detail: "q" },
+    ],
     metrics: [{ label: "x < y", values: ["1", "<2>"], help: "h&" }],
-    figures: [{ id: "invert", title: "Inv", caption: "c", cells: [{ src: "figures/0-invert.png" }, { src: "figures/1-invert.png", note: "n" }] }],
+    figures: [
+      { id: "invert", title: "Inv", caption: "c", cells: [{ src: "figures/0-invert.png" }, { src: "figures/1-invert.png", note: "n" }] },
+    ],
     notes: ["n1"],
   });
   assert.match(html, /<title>a &lt;b&gt; &amp; c<\/title>/);
@@ -32,8 +39,23 @@ test("renderReport escapes every text field and lays out one figure per model", 
 
 test("renderReport puts plot sections first or last and objective plots beside a figure's grids", () => {
   const html = renderReport({
-    title: "t", subtitle: "s", models: [{ name: "a", detail: "p" }, { name: "b", detail: "q" }], metrics: [], notes: [],
-    figures: [{ id: "invert", title: "Inv", caption: "c", cells: [{ src: "0.png" }, { src: "1.png" }], plots: [{ src: "figures/objective-invert.svg", alt: "obj <a>" }] }],
+    title: "t",
+    subtitle: "s",
+    models: [
+      { name: "a", detail: "p" },
+      { name: "b", detail: "q" },
+    ],
+    metrics: [],
+    notes: [],
+    figures: [
+      {
+        id: "invert",
+        title: "Inv",
+        caption: "c",
+        cells: [{ src: "0.png" }, { src: "1.png" }],
+        plots: [{ src: "figures/objective-invert.svg", alt: "obj <a>" }],
+      },
+    ],
     plots: [
       { id: "training", title: "Training", caption: "c", position: "end", plot: { src: "figures/training.svg", alt: "t" } },
       { id: "robustness", title: "Accuracy", caption: "c", position: "top", plot: { src: "figures/robustness.svg", alt: "r", note: "n&" } },
@@ -42,7 +64,10 @@ test("renderReport puts plot sections first or last and objective plots beside a
   const at = (s: string) => html.indexOf(s);
   assert.ok(at('<section id="robustness">') > 0 && at('<section id="robustness">') < at('id="metrics"'));
   assert.ok(at('<section id="training">') > at('<section id="invert">') && at('<section id="training">') < at('id="settings"'));
-  assert.match(html, /<img src="1.png"[^>]*><\/figure><figure class="plot"><img src="figures\/objective-invert.svg" alt="obj &lt;a&gt;"><\/figure><\/div><\/section>/);
+  assert.match(
+    html,
+    /<img src="1.png"[^>]*><\/figure><figure class="plot"><img src="figures\/objective-invert.svg" alt="obj &lt;a&gt;"><\/figure><\/div><\/section>/,
+  );
   assert.match(html, /<div class="note">n&amp;<\/div>/);
 });
 
@@ -69,13 +94,26 @@ test("pickFeatures ranks units by activation variance over the data; step counts
   // 3 units over 4 images: unit 2 varies most, unit 0 is constant
   const rep = tensor("float32", [4, 3], new Float32Array([1, 0, 0, 1, 1, 4, 1, 0, -4, 1, 1, 0])) as Tensor<"float32">;
   assert.deepEqual(pickFeatures(rep, [3], 2), [2, 1]);
-  assert.deepEqual(reportSteps(1), { invert: 1000, ood: 1000, interpolate: 1000, visualize: 200, maximizing: 1500, add: 800, generate: 60, inpaint: 720 });
+  assert.deepEqual(reportSteps(1), {
+    invert: 1000,
+    ood: 1000,
+    interpolate: 1000,
+    visualize: 200,
+    maximizing: 1500,
+    add: 800,
+    generate: 60,
+    inpaint: 720,
+  });
   assert.equal(reportSteps(0.0001).visualize, 1);
   assert.equal(reportWork({ scale: 0.1, features: 5, topK: 5, addCount: 5 }), 100 + 100 + 100 + 20 + 150 + 80 + 6 + 72);
 });
 
 test("inversionMetrics: perfect inversions have RMSE 0 and SSIM 1; the distance is the mean passed in", () => {
-  const t = tensor("float32", [2, 1, 12, 12], Float32Array.from({ length: 288 }, (_, i) => (i % 7) / 7)) as Tensor<"float32">;
+  const t = tensor(
+    "float32",
+    [2, 1, 12, 12],
+    Float32Array.from({ length: 288 }, (_, i) => (i % 7) / 7),
+  ) as Tensor<"float32">;
   const m = inversionMetrics(t, t, [0.1, 0.3]);
   assert.equal(m.rmse, 0);
   assert.ok(Math.abs(m.ssim - 1) < 1e-9);
@@ -89,14 +127,26 @@ test("traceSearch: per step the loss of every example (placed by chunk) at the s
   const targets = sliceBatch((await loadNpy("test/fixtures/fmnist_small/x.npy")) as Tensor<"float32">, 0, 5);
   let ticks = 0;
   // batchSize 2: three chunks, so the offsets must place each chunk's examples
-  const tr = traceSearch({ steps: 8, batchSize: 2, onStep: () => { ticks++; } }, 5);
+  const tr = traceSearch(
+    {
+      steps: 8,
+      batchSize: 2,
+      onStep: () => {
+        ticks++;
+      },
+    },
+    5,
+  );
   const res = await invert(exec, model, targets, { ...tr.options, seed: "noise", rngSeed: 3 });
   assert.equal(ticks, 24, "the caller's onStep still sees every step");
   const byExample = (i: number) => tr.mean((v, k) => (k === i ? 5 * v : 0));
   const curve = tr.mean();
   assert.equal(curve.length, 8);
   assert.ok(curve.every(Number.isFinite));
-  const start = relativeRepDistance(await representationOf(exec, model, makeSeeds(model, "noise", 5, 3)), await representationOf(exec, model, targets));
+  const start = relativeRepDistance(
+    await representationOf(exec, model, makeSeeds(model, "noise", 5, 3)),
+    await representationOf(exec, model, targets),
+  );
   for (let i = 0; i < 5; i++) {
     const c = byExample(i);
     assert.ok(Math.abs(c[0]! - start[i]!) < 1e-4, `example ${i}: step 0 ${c[0]} vs the seed's ${start[i]}`);

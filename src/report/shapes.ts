@@ -6,7 +6,13 @@ type Shape = (u: number, v: number) => number;
 // u, v ∈ [−1, 1] image coordinates; each returns the foreground weight in [0, 1]
 const SHAPES: readonly [string, Shape][] = [
   ["disk", (u, v) => (u * u + v * v < 0.45 ? 1 : 0)],
-  ["ring", (u, v) => { const r = Math.hypot(u, v); return r > 0.45 && r < 0.75 ? 1 : 0; }],
+  [
+    "ring",
+    (u, v) => {
+      const r = Math.hypot(u, v);
+      return r > 0.45 && r < 0.75 ? 1 : 0;
+    },
+  ],
   ["square", (u, v) => (Math.max(Math.abs(u), Math.abs(v)) < 0.55 ? 1 : 0)],
   ["cross", (u, v) => (Math.min(Math.abs(u), Math.abs(v)) < 0.18 && Math.max(Math.abs(u), Math.abs(v)) < 0.8 ? 1 : 0)],
   ["triangle", (u, v) => (v < 0.6 && v > -0.7 + 2 * Math.abs(u) - 0.1 ? 1 : 0)],
@@ -17,12 +23,20 @@ const SHAPES: readonly [string, Shape][] = [
 
 // foreground colours per shape for RGB inputs (gray inputs use the luminance only)
 const COLOURS: readonly [number, number, number][] = [
-  [0.95, 0.2, 0.2], [0.2, 0.8, 0.3], [0.2, 0.4, 0.95], [0.95, 0.85, 0.2], [0.8, 0.3, 0.9], [0.2, 0.85, 0.85], [1, 1, 1], [1, 0.6, 0.2],
+  [0.95, 0.2, 0.2],
+  [0.2, 0.8, 0.3],
+  [0.2, 0.4, 0.95],
+  [0.95, 0.85, 0.2],
+  [0.8, 0.3, 0.9],
+  [0.2, 0.85, 0.85],
+  [1, 1, 1],
+  [1, 0.6, 0.2],
 ];
 
 /** Up to eight shape images [n, channels, height, width] in [0,1] (light shapes on black), and their names. */
 export function syntheticShapes(n: number, channels: number, height: number, width: number): { x: Tensor<"float32">; names: string[] } {
-  const k = Math.min(n, SHAPES.length), plane = height * width;
+  const k = Math.min(n, SHAPES.length),
+    plane = height * width;
   const data = new Float32Array(k * channels * plane);
   for (let i = 0; i < k; i++) {
     const [, fg] = SHAPES[i]!;

@@ -39,10 +39,14 @@ export function fitGraph(graph: Graph, profile: BackendProfile): Graph {
   out.nodes = [];
   for (const node of original) {
     const lower = unsupported(profile, node) !== undefined ? (LOWERINGS[node.op] as Lowering<OpType> | undefined) : undefined;
-    if (!lower) { out.nodes.push(node); continue; }
+    if (!lower) {
+      out.nodes.push(node);
+      continue;
+    }
     const start = out.nodes.length;
     const repl = lower(g, node as Node<OpType>);
-    if (repl.length !== node.outputs.length) throw new Error(`internal: lowering of ${node.op} "${node.name}" gave ${repl.length} outputs for ${node.outputs.length}`);
+    if (repl.length !== node.outputs.length)
+      throw new Error(`internal: lowering of ${node.op} "${node.name}" gave ${repl.length} outputs for ${node.outputs.length}`);
     node.outputs.forEach((o, i) => {
       // the node computing the replacement now writes the original value, so consumers and graph outputs keep their names
       let r = repl[i]!;

@@ -14,7 +14,14 @@ import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
 
-const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", uint8: "uint8", bool: "bool" };
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
+  float32: "float32",
+  float64: "float64",
+  int64: "int64",
+  int32: "int32",
+  uint8: "uint8",
+  bool: "bool",
+};
 
 function fromOrt(t: ort.Tensor, name: string): Tensor {
   const dtype = (Object.keys(ORT_TYPE) as DType[]).find((d) => ORT_TYPE[d] === t.type);
@@ -32,7 +39,10 @@ function writtenFeeds(graph: Graph): Set<string> {
   for (const n of graph.nodes) {
     const at = WRITTEN_INPUTS[n.op];
     if (!at || (n.op === "BatchNormalization" && !(n.attrs as { training_mode?: number }).training_mode)) continue;
-    for (const i of at) { const v = n.inputs[i]; if (v && inputs.has(v.name)) out.add(v.name); }
+    for (const i of at) {
+      const v = n.inputs[i];
+      if (v && inputs.has(v.name)) out.add(v.name);
+    }
   }
   return out;
 }
@@ -40,9 +50,18 @@ function writtenFeeds(graph: Graph): Set<string> {
 class OrtProgram implements Program {
   /** Feeds copied before each run so that a run never changes a caller's tensor. */
   private readonly copied: Set<string>;
-  constructor(private readonly session: ort.InferenceSession, private readonly graph: Graph) { this.copied = writtenFeeds(graph); }
-  get inputNames(): readonly string[] { return this.session.inputNames; }
-  get outputNames(): readonly string[] { return this.session.outputNames; }
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly graph: Graph,
+  ) {
+    this.copied = writtenFeeds(graph);
+  }
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
 
   async run(feeds: Readonly<Record<string, Tensor>>, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
@@ -56,7 +75,9 @@ class OrtProgram implements Program {
     return out;
   }
 
-  async dispose(): Promise<void> { await this.session.release(); }
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
 }
 
 export interface NodeExecutorOptions {
@@ -104,10 +125,14 @@ export class NodeExecutor implements Executor {
       try {
         await (await ort.InferenceSession.create(toOnnxBytes(probe), this.sessionOptions(1))).release();
       } catch (e) {
-        throw new Error(`device ${this.device}: onnxruntime-node's WebGPU execution provider could not start (${ortMessage(e)}); it needs a GPU with a Vulkan, Metal or D3D12 driver (the cpu device runs everywhere)`);
+        throw new Error(
+          `device ${this.device}: onnxruntime-node's WebGPU execution provider could not start (${ortMessage(e)}); it needs a GPU with a Vulkan, Metal or D3D12 driver (the cpu device runs everywhere)`,
+        );
       }
     })();
-    this.ready.catch(() => { this.ready = undefined; });
+    this.ready.catch(() => {
+      this.ready = undefined;
+    });
     return this.ready;
   }
 

@@ -4,7 +4,9 @@ import type { CompileOptions, Executor, Program } from "./executor.js";
 import type { BackendProfile } from "../ops/profile.js";
 
 /** Anything a session caches: a program or a bundle of programs. */
-export interface Disposable { dispose(): Promise<void> }
+export interface Disposable {
+  dispose(): Promise<void>;
+}
 
 /**
  * Compiles once per (owner, key): the owner is the model or attack target the programs belong to, the key names everything
@@ -18,7 +20,9 @@ export class Session implements Executor {
   constructor(readonly exec: Executor) {}
 
   /** The underlying executor's backend profile (graphs built for this session must fit it). */
-  get profile(): BackendProfile | undefined { return this.exec.profile; }
+  get profile(): BackendProfile | undefined {
+    return this.exec.profile;
+  }
 
   /** Uncached compile on the underlying executor (the caller owns the program). */
   compile(graph: Graph, options?: CompileOptions): Promise<Program> {
@@ -36,7 +40,9 @@ export class Session implements Executor {
       p = build(this.exec);
       byKey.set(key, p);
       const keys = byKey;
-      p.catch(() => { if (keys.get(key) === p) keys.delete(key); });
+      p.catch(() => {
+        if (keys.get(key) === p) keys.delete(key);
+      });
     }
     return p;
   }
@@ -67,7 +73,11 @@ export class Session implements Executor {
 }
 
 async function disposeAll(ps: Promise<Disposable>[]): Promise<void> {
-  for (const p of ps) await p.then((d) => d.dispose(), () => {});
+  for (const p of ps)
+    await p.then(
+      (d) => d.dispose(),
+      () => {},
+    );
 }
 
 /** What compute functions take: a Session (programs cached across calls) or a bare Executor (compiled per call). */

@@ -12,9 +12,7 @@ import { type BackendProfile, PROFILES } from "../ops/profile.js";
 type Ort = typeof OrtWeb;
 
 /** Where the program runs: the wasm CPU backend (threads need a cross-origin-isolated page) or WebGPU. */
-export type WebBackend =
-  | { kind: "wasm"; threads?: number }
-  | { kind: "webgpu" };
+export type WebBackend = { kind: "wasm"; threads?: number } | { kind: "webgpu" };
 
 export interface WebExecutorOptions {
   backend: WebBackend;
@@ -22,7 +20,14 @@ export interface WebExecutorOptions {
   wasmPaths: string;
 }
 
-const ORT_TYPE: Record<DType, OrtWeb.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", uint8: "uint8", bool: "bool" };
+const ORT_TYPE: Record<DType, OrtWeb.Tensor.Type> = {
+  float32: "float32",
+  float64: "float64",
+  int64: "int64",
+  int32: "int32",
+  uint8: "uint8",
+  bool: "bool",
+};
 
 /** Whether this context may run wasm threads (SharedArrayBuffer needs COOP/COEP). */
 export const canUseThreads = (): boolean => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
@@ -31,17 +36,31 @@ export const canUseThreads = (): boolean => (globalThis as { crossOriginIsolated
 export async function hasWebGpuAdapter(): Promise<boolean> {
   const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
   if (!gpu) return false;
-  try { return (await gpu.requestAdapter()) != null; } catch { return false; }
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
 }
 
 class WebProgram implements Program {
-  constructor(private readonly ort: Ort, private readonly session: OrtWeb.InferenceSession, private readonly graph: Graph, private readonly backend: string) {}
-  get inputNames(): readonly string[] { return this.session.inputNames; }
-  get outputNames(): readonly string[] { return this.session.outputNames; }
+  constructor(
+    private readonly ort: Ort,
+    private readonly session: OrtWeb.InferenceSession,
+    private readonly graph: Graph,
+    private readonly backend: string,
+  ) {}
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
 
   async run(feeds: Readonly<Record<string, Tensor>>, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, OrtWeb.Tensor> = {};
-    for (const [name, t] of checkFeeds(this.graph, feeds)) ortFeeds[name] = new this.ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
+    for (const [name, t] of checkFeeds(this.graph, feeds))
+      ortFeeds[name] = new this.ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
     let res: OrtWeb.InferenceSession.OnnxValueMapType;
     try {
       res = fetch ? await this.session.run(ortFeeds, [...fetch]) : await this.session.run(ortFeeds);
@@ -53,7 +72,9 @@ class WebProgram implements Program {
     return out;
   }
 
-  async dispose(): Promise<void> { await this.session.release(); }
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
 }
 
 function fromOrt(t: OrtWeb.Tensor, name: string): Tensor {
@@ -73,15 +94,20 @@ export class WebExecutor implements Executor {
   readonly profile: BackendProfile;
 
   /** Sets ort.env once per context: wasm threads are fixed for a page's lifetime, so a second, different setup is refused. */
-  constructor(private readonly ort: Ort, options: WebExecutorOptions) {
+  constructor(
+    private readonly ort: Ort,
+    options: WebExecutorOptions,
+  ) {
     this.backend = options.backend;
     this.profile = PROFILES[options.backend.kind === "webgpu" ? "webgpu" : "cpu"];
     if (!options.wasmPaths.endsWith("/")) throw new Error(`WebExecutor: wasmPaths must end in "/", got "${options.wasmPaths}"`);
-    const threads = options.backend.kind === "wasm" ? options.backend.threads ?? 0 : 1;
+    const threads = options.backend.kind === "wasm" ? (options.backend.threads ?? 0) : 1;
     if (!Number.isInteger(threads) || threads < 0) throw new Error(`WebExecutor: threads must be a non-negative integer, got ${threads}`);
-    if (threads > 1 && !canUseThreads()) throw new Error(`WebExecutor: ${threads} wasm threads need a cross-origin-isolated page (COOP same-origin, COEP require-corp)`);
+    if (threads > 1 && !canUseThreads())
+      throw new Error(`WebExecutor: ${threads} wasm threads need a cross-origin-isolated page (COOP same-origin, COEP require-corp)`);
     const key = `${options.wasmPaths}|${threads}`;
-    if (configured !== undefined && configured !== key) throw new Error(`WebExecutor: onnxruntime-web is already set up as ${configured}; start a new Worker for ${key}`);
+    if (configured !== undefined && configured !== key)
+      throw new Error(`WebExecutor: onnxruntime-web is already set up as ${configured}; start a new Worker for ${key}`);
     configured = key;
     ort.env.wasm.wasmPaths = options.wasmPaths;
     // 0 lets ORT pick (min(4, ceil(cores/2))); 1 when the page is not isolated, as threads would fail to start
@@ -110,5 +136,7 @@ export class WebExecutor implements Executor {
   }
 
   /** The thread count ORT-web runs with (after the first session is created). */
-  get threads(): number { return this.ort.env.wasm.numThreads ?? 1; }
+  get threads(): number {
+    return this.ort.env.wasm.numThreads ?? 1;
+  }
 }

@@ -55,13 +55,17 @@ export function fitClassGaussians(images: Tensor<"float32">, labels: ArrayLike<n
   if (images.shape.length !== 4) throw new Error(`fitClassGaussians: expected NCHW images, got ${formatShape(images.shape)}`);
   const n = images.shape[0]!;
   if (labels.length !== n) throw new Error(`fitClassGaussians: ${labels.length} labels for ${n} images`);
-  const factor = o.factor ?? 1, ridge = o.ridge ?? SYNTH_CONSTANTS.covarianceRidge, cap = o.maxPerClass ?? 1000;
+  const factor = o.factor ?? 1,
+    ridge = o.ridge ?? SYNTH_CONSTANTS.covarianceRidge,
+    cap = o.maxPerClass ?? 1000;
   if (!(ridge > 0)) throw new Error(`fitClassGaussians: ridge must be positive, got ${ridge}`);
   const small = factor === 1 ? images : avgPoolDown(images, factor);
   const d = small.data.length / Math.max(1, n);
   const ys = Array.from(labels, Number);
   const classes = o.classes ? [...o.classes] : [...new Set(ys)].sort((a, b) => a - b);
-  const mean = new Float32Array(classes.length * d), chol = new Float32Array(classes.length * d * d), counts: number[] = [];
+  const mean = new Float32Array(classes.length * d),
+    chol = new Float32Array(classes.length * d * d),
+    counts: number[] = [];
   classes.forEach((cls, k) => {
     const rows = ys.flatMap((y, i) => (y === cls ? [i] : [])).slice(0, cap);
     if (rows.length < 2) throw new Error(`fitClassGaussians: class ${cls} has ${rows.length} image(s); need at least 2`);
@@ -70,7 +74,8 @@ export function fitClassGaussians(images: Tensor<"float32">, labels: ArrayLike<n
     for (const i of rows) for (let j = 0; j < d; j++) mu[j]! += small.data[i * d + j]!;
     for (let j = 0; j < d; j++) mu[j]! /= rows.length;
     // unbiased covariance, lower triangle accumulated then mirrored
-    const cov = new Float64Array(d * d), c = new Float64Array(d);
+    const cov = new Float64Array(d * d),
+      c = new Float64Array(d);
     for (const i of rows) {
       for (let j = 0; j < d; j++) c[j] = small.data[i * d + j]! - mu[j]!;
       for (let a = 0; a < d; a++) {
@@ -81,7 +86,11 @@ export function fitClassGaussians(images: Tensor<"float32">, labels: ArrayLike<n
       }
     }
     for (let a = 0; a < d; a++) {
-      for (let b = 0; b <= a; b++) { const v = cov[a * d + b]! / (rows.length - 1); cov[a * d + b] = v; cov[b * d + a] = v; }
+      for (let b = 0; b <= a; b++) {
+        const v = cov[a * d + b]! / (rows.length - 1);
+        cov[a * d + b] = v;
+        cov[b * d + a] = v;
+      }
       cov[a * d + a]! += ridge;
     }
     chol.set(cholesky(cov, d), k * d * d);
@@ -91,10 +100,19 @@ export function fitClassGaussians(images: Tensor<"float32">, labels: ArrayLike<n
 }
 
 /** `count` samples per requested class (class by class in the given order), clamped to [0,1] and upsampled. */
-export function sampleClassGaussians(g: ClassGaussians, classes: readonly number[], count: number, seed = 0): { x: Tensor<"float32">; labels: number[] } {
+export function sampleClassGaussians(
+  g: ClassGaussians,
+  classes: readonly number[],
+  count: number,
+  seed = 0,
+): { x: Tensor<"float32">; labels: number[] } {
   if (!Number.isInteger(count) || count < 1) throw new Error(`sampleClassGaussians: count must be a positive integer, got ${count}`);
-  const d = g.dim, [c, h, w] = g.shape, f = g.factor;
-  const out = new Float32Array(classes.length * count * d), z = new Float64Array(d), labels: number[] = [];
+  const d = g.dim,
+    [c, h, w] = g.shape,
+    f = g.factor;
+  const out = new Float32Array(classes.length * count * d),
+    z = new Float64Array(d),
+    labels: number[] = [];
   classes.forEach((cls, ci) => {
     const k = g.classes.indexOf(cls);
     if (k < 0) throw new Error(`sampleClassGaussians: class ${cls} was not fitted (fitted: ${g.classes.join(", ")})`);

@@ -15,7 +15,9 @@ const checkFactor = (f: number, h: number, w: number, what: string): void => {
 export function avgPoolDown(x: Tensor<"float32">, f: number): Tensor<"float32"> {
   const [n, c, h, w] = dims4(x, "avgPoolDown");
   checkFactor(f, h, w, "avgPoolDown");
-  const oh = h / f, ow = w / f, out = new Float32Array(n * c * oh * ow);
+  const oh = h / f,
+    ow = w / f,
+    out = new Float32Array(n * c * oh * ow);
   for (let p = 0; p < n * c; p++) {
     for (let y = 0; y < oh; y++) {
       for (let xx = 0; xx < ow; xx++) {
@@ -32,9 +34,12 @@ export function avgPoolDown(x: Tensor<"float32">, f: number): Tensor<"float32"> 
 export function nearestUp(x: Tensor<"float32">, f: number): Tensor<"float32"> {
   const [n, c, h, w] = dims4(x, "nearestUp");
   checkFactor(f, h * f, w * f, "nearestUp");
-  const oh = h * f, ow = w * f, out = new Float32Array(n * c * oh * ow);
+  const oh = h * f,
+    ow = w * f,
+    out = new Float32Array(n * c * oh * ow);
   for (let p = 0; p < n * c; p++) {
-    for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) out[p * oh * ow + y * ow + xx] = x.data[p * h * w + Math.floor(y / f) * w + Math.floor(xx / f)]!;
+    for (let y = 0; y < oh; y++)
+      for (let xx = 0; xx < ow; xx++) out[p * oh * ow + y * ow + xx] = x.data[p * h * w + Math.floor(y / f) * w + Math.floor(xx / f)]!;
   }
   return tensor("float32", [n, c, oh, ow], out) as Tensor<"float32">;
 }
@@ -59,7 +64,10 @@ export function centerPatchMask(height: number, width: number, fraction: number)
 /** A mask [1|N,1,H,W] repeated to a batch of n (one mask for all, or one per image). */
 export function maskBatch(mask: Tensor<"float32">, n: number, height: number, width: number): Tensor<"float32"> {
   const [m, c, h, w] = dims4(mask, "mask");
-  if (c !== 1 || h !== height || w !== width || (m !== 1 && m !== n)) throw new Error(`mask ${formatShape(mask.shape)} does not match ${n} images of ${height}×${width} (want [1,1,${height},${width}] or [${n},1,${height},${width}])`);
+  if (c !== 1 || h !== height || w !== width || (m !== 1 && m !== n))
+    throw new Error(
+      `mask ${formatShape(mask.shape)} does not match ${n} images of ${height}×${width} (want [1,1,${height},${width}] or [${n},1,${height},${width}])`,
+    );
   if (!Array.from(mask.data).some((v) => v > 0)) throw new Error(`mask ${formatShape(mask.shape)} is empty: nothing to change`);
   if (m === n) return mask;
   const out = new Float32Array(n * h * w);
@@ -70,7 +78,9 @@ export function maskBatch(mask: Tensor<"float32">, n: number, height: number, wi
 /** Corruption for inpainting: pixels under the mask set to the image's own per-channel mean. */
 export function fillMasked(x: Tensor<"float32">, mask: Tensor<"float32">): Tensor<"float32"> {
   const [n, c, h, w] = dims4(x, "fillMasked");
-  const m = maskBatch(mask, n, h, w), plane = h * w, out = Float32Array.from(x.data);
+  const m = maskBatch(mask, n, h, w),
+    plane = h * w,
+    out = Float32Array.from(x.data);
   for (let i = 0; i < n; i++) {
     for (let ch = 0; ch < c; ch++) {
       const off = (i * c + ch) * plane;
@@ -84,33 +94,53 @@ export function fillMasked(x: Tensor<"float32">, mask: Tensor<"float32">): Tenso
 
 /** 1 − mask, per example ([N,1,H,W]). */
 export function invertMask(mask: Tensor<"float32">): Tensor<"float32"> {
-  return tensor("float32", mask.shape, Float32Array.from(mask.data, (v) => 1 - v)) as Tensor<"float32">;
+  return tensor(
+    "float32",
+    mask.shape,
+    Float32Array.from(mask.data, (v) => 1 - v),
+  ) as Tensor<"float32">;
 }
 
 /** Bounding box of a mask's nonzero pixels (over all its planes), grown to at least `min` per side and kept inside. */
 export function maskBox(mask: Tensor<"float32">, min = 1): { top: number; left: number; height: number; width: number } {
   const [m, , h, w] = dims4(mask, "maskBox");
-  let y0 = h, y1 = -1, x0 = w, x1 = -1;
-  for (let i = 0; i < m; i++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    if (mask.data[i * h * w + y * w + x]! > 0) { y0 = Math.min(y0, y); y1 = Math.max(y1, y); x0 = Math.min(x0, x); x1 = Math.max(x1, x); }
-  }
+  let y0 = h,
+    y1 = -1,
+    x0 = w,
+    x1 = -1;
+  for (let i = 0; i < m; i++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        if (mask.data[i * h * w + y * w + x]! > 0) {
+          y0 = Math.min(y0, y);
+          y1 = Math.max(y1, y);
+          x0 = Math.min(x0, x);
+          x1 = Math.max(x1, x);
+        }
+      }
   if (y1 < 0) throw new Error(`mask ${formatShape(mask.shape)} is empty`);
   const grow = (lo: number, hi: number, size: number): [number, number] => {
     const want = Math.min(size, Math.max(min, hi - lo + 1));
     const start = Math.max(0, Math.min(size - want, Math.round((lo + hi + 1) / 2 - want / 2)));
     return [start, want];
   };
-  const [top, height] = grow(y0, y1, h), [left, width] = grow(x0, x1, w);
+  const [top, height] = grow(y0, y1, h),
+    [left, width] = grow(x0, x1, w);
   return { top, left, height, width };
 }
 
 /** A crop [N,C,height,width] at (top, left). */
 export function crop(x: Tensor<"float32">, b: { top: number; left: number; height: number; width: number }): Tensor<"float32"> {
   const [n, c, h, w] = dims4(x, "crop");
-  if (b.top < 0 || b.left < 0 || b.top + b.height > h || b.left + b.width > w) throw new Error(`crop ${b.height}×${b.width} at (${b.top}, ${b.left}) is outside ${h}×${w}`);
+  if (b.top < 0 || b.left < 0 || b.top + b.height > h || b.left + b.width > w)
+    throw new Error(`crop ${b.height}×${b.width} at (${b.top}, ${b.left}) is outside ${h}×${w}`);
   const out = new Float32Array(n * c * b.height * b.width);
-  for (let p = 0; p < n * c; p++) for (let y = 0; y < b.height; y++) {
-    out.set(x.data.subarray(p * h * w + (b.top + y) * w + b.left, p * h * w + (b.top + y) * w + b.left + b.width), (p * b.height + y) * b.width);
-  }
+  for (let p = 0; p < n * c; p++)
+    for (let y = 0; y < b.height; y++) {
+      out.set(
+        x.data.subarray(p * h * w + (b.top + y) * w + b.left, p * h * w + (b.top + y) * w + b.left + b.width),
+        (p * b.height + y) * b.width,
+      );
+    }
   return tensor("float32", [n, c, b.height, b.width], out) as Tensor<"float32">;
 }

@@ -5,7 +5,10 @@ import type { Value } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
 import { crossEntropy } from "../model/losses.js";
 
-const LABELS = "synth_labels", CORRUPT = "synth_reference", KEEP = "synth_keep", UNITS = "synth_units";
+const LABELS = "synth_labels",
+  CORRUPT = "synth_reference",
+  KEEP = "synth_keep",
+  UNITS = "synth_units";
 
 /** A batch-first float input shaped like `t` for this graph's batch. */
 const batchInput = (ctx: LossContext, name: string, t: Tensor) => ctx.graph.addInput(name, "float32", [ctx.n, ...t.shape.slice(1)]);
@@ -20,10 +23,19 @@ const perExample = (g: Parameters<AttackLoss["build"]>[0], v: Value, mean: boole
  * Inpainting: CE(label) + λ·mean((x_c − x)²·(1 − mask)) per example, minimized; `keep` = 1 − mask [N,1,H,W] (1 where the
  * corrupted image x_c is trusted). The mean runs over every pixel, as the paper's.
  */
-export function inpaintLoss(inputName: string, labels: Tensor<"int64">, corrupted: Tensor<"float32">, keep: Tensor<"float32">, lambda: number): AttackLoss {
+export function inpaintLoss(
+  inputName: string,
+  labels: Tensor<"int64">,
+  corrupted: Tensor<"float32">,
+  keep: Tensor<"float32">,
+  lambda: number,
+): AttackLoss {
   if (!(lambda >= 0 && Number.isFinite(lambda))) throw new Error(`inpaint: λ must be a finite number ≥ 0, got ${lambda}`);
   return {
-    name: "inpaint", key: `inpaint:${lambda}`, goal: "min", feeds: { [LABELS]: labels, [CORRUPT]: corrupted, [KEEP]: keep },
+    name: "inpaint",
+    key: `inpaint:${lambda}`,
+    goal: "min",
+    feeds: { [LABELS]: labels, [CORRUPT]: corrupted, [KEEP]: keep },
     build: (g, ctx) => {
       const x = ctx.graph.value(inputName);
       const ce = crossEntropy(g, ctx.logits, labelsInput(g, ctx, labels, LABELS));
@@ -39,9 +51,19 @@ export function inpaintLoss(inputName: string, labels: Tensor<"int64">, corrupte
  * Painting with a feature: a·(units · R(x)) − b·‖(x − x₀)·(1 − mask)‖² per example, maximized; `units` [N, |R|] picks the
  * feature (unitMask), `keep` = 1 − mask, x₀ the image before this stroke.
  */
-export function paintLoss(inputName: string, rep: string, units: Tensor<"float32">, reference: Tensor<"float32">, keep: Tensor<"float32">, w: { feature: number; outside: number }): AttackLoss {
+export function paintLoss(
+  inputName: string,
+  rep: string,
+  units: Tensor<"float32">,
+  reference: Tensor<"float32">,
+  keep: Tensor<"float32">,
+  w: { feature: number; outside: number },
+): AttackLoss {
   return {
-    name: "paint", key: `paint:${rep}:${w.feature}:${w.outside}`, goal: "max", feeds: { [UNITS]: units, [CORRUPT]: reference, [KEEP]: keep },
+    name: "paint",
+    key: `paint:${rep}:${w.feature}:${w.outside}`,
+    goal: "max",
+    feeds: { [UNITS]: units, [CORRUPT]: reference, [KEEP]: keep },
     build: (g, ctx) => {
       const x = ctx.graph.value(inputName);
       const act = g.reduceSum(g.mul(g.flatten(ctx.graph.value(rep), 1), batchInput(ctx, UNITS, units)), [1], false);

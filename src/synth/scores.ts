@@ -23,7 +23,8 @@ export function softmaxRows(logits: Tensor): Float64Array[] {
 export function inceptionScore(logits: Tensor): number {
   const p = softmaxRows(logits);
   if (p.length === 0) return NaN;
-  const c = p[0]!.length, marginal = new Float64Array(c);
+  const c = p[0]!.length,
+    marginal = new Float64Array(c);
   for (const row of p) for (let j = 0; j < c; j++) marginal[j]! += row[j]! / p.length;
   let kl = 0;
   for (const row of p) for (let j = 0; j < c; j++) if (row[j]! > 0) kl += row[j]! * (Math.log(row[j]!) - Math.log(marginal[j]!));
@@ -34,16 +35,20 @@ export function inceptionScore(logits: Tensor): number {
 export function maskedRmse(a: Tensor<"float32">, b: Tensor<"float32">, mask: Tensor<"float32">): Float64Array {
   if (a.shape.join() !== b.shape.join()) throw new Error(`maskedRmse: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} differ`);
   const [n, c, h, w] = a.shape as [number, number, number, number];
-  if (mask.shape.join() !== [n, 1, h, w].join()) throw new Error(`maskedRmse: mask ${formatShape(mask.shape)} does not match images ${formatShape(a.shape)}`);
-  const out = new Float64Array(n), plane = h * w;
+  if (mask.shape.join() !== [n, 1, h, w].join())
+    throw new Error(`maskedRmse: mask ${formatShape(mask.shape)} does not match images ${formatShape(a.shape)}`);
+  const out = new Float64Array(n),
+    plane = h * w;
   for (let i = 0; i < n; i++) {
-    let s = 0, k = 0;
-    for (let ch = 0; ch < c; ch++) for (let j = 0; j < plane; j++) {
-      if (mask.data[i * plane + j]! <= 0) continue;
-      const d = a.data[(i * c + ch) * plane + j]! - b.data[(i * c + ch) * plane + j]!;
-      s += d * d;
-      k++;
-    }
+    let s = 0,
+      k = 0;
+    for (let ch = 0; ch < c; ch++)
+      for (let j = 0; j < plane; j++) {
+        if (mask.data[i * plane + j]! <= 0) continue;
+        const d = a.data[(i * c + ch) * plane + j]! - b.data[(i * c + ch) * plane + j]!;
+        s += d * d;
+        k++;
+      }
     out[i] = k ? Math.sqrt(s / k) : NaN;
   }
   return out;
@@ -53,12 +58,19 @@ export function maskedRmse(a: Tensor<"float32">, b: Tensor<"float32">, mask: Ten
  * Restoration quality of an inpainting or super-resolution result against the original, next to the corrupted input's:
  * RMSE over the masked pixels and SSIM over the mask's bounding box grown to the 11×11 SSIM window.
  */
-export function restorationScores(original: Tensor<"float32">, restored: Tensor<"float32">, corrupted: Tensor<"float32">, mask: Tensor<"float32">) {
+export function restorationScores(
+  original: Tensor<"float32">,
+  restored: Tensor<"float32">,
+  corrupted: Tensor<"float32">,
+  mask: Tensor<"float32">,
+) {
   const box = maskBox(mask, 11);
   const o = crop(original, box);
   return {
-    rmse: meanOf(maskedRmse(restored, original, mask)), rmseCorrupted: meanOf(maskedRmse(corrupted, original, mask)),
-    ssim: meanOf(ssim(crop(restored, box), o)), ssimCorrupted: meanOf(ssim(crop(corrupted, box), o)),
+    rmse: meanOf(maskedRmse(restored, original, mask)),
+    rmseCorrupted: meanOf(maskedRmse(corrupted, original, mask)),
+    ssim: meanOf(ssim(crop(restored, box), o)),
+    ssimCorrupted: meanOf(ssim(crop(corrupted, box), o)),
     box,
   };
 }
@@ -67,5 +79,10 @@ const meanOf = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => 
 
 /** Whole-image RMSE and SSIM of restored vs original next to a baseline's (super-resolution: the upsampled low-res image). */
 export function imageScores(original: Tensor<"float32">, restored: Tensor<"float32">, baseline: Tensor<"float32">) {
-  return { rmse: meanOf(rmse(restored, original)), rmseBaseline: meanOf(rmse(baseline, original)), ssim: meanOf(ssim(restored, original)), ssimBaseline: meanOf(ssim(baseline, original)) };
+  return {
+    rmse: meanOf(rmse(restored, original)),
+    rmseBaseline: meanOf(rmse(baseline, original)),
+    ssim: meanOf(ssim(restored, original)),
+    ssimBaseline: meanOf(ssim(baseline, original)),
+  };
 }

@@ -52,7 +52,12 @@ export function scaleL2(value: number, dims: number, reference: keyof typeof REF
   return value * Math.sqrt(dims / REFERENCE_DIMS[reference]);
 }
 
-export interface TaskSetting { eps: number; stepSize: number; steps: number; fakeRelu: boolean }
+export interface TaskSetting {
+  eps: number;
+  stepSize: number;
+  steps: number;
+  fakeRelu: boolean;
+}
 
 /** The published setting of a task for inputs of `dims` (= C·H·W) values, ε and step scaled by `scaleL2`. */
 export function synthSettings(task: SynthTask, dims: number): TaskSetting {

@@ -12,7 +12,9 @@ export const REGION_INPUT = "synth_step_region";
 export function regionL2Threat(eps: number): ThreatModel {
   const base = l2Threat(eps);
   return {
-    ...base, name: "l2-region", key: `l2-region:${eps}`,
+    ...base,
+    name: "l2-region",
+    key: `l2-region:${eps}`,
     step: (g, x, grad, alpha) => {
       const s = x.shape!;
       const region = g.graph.addInput(REGION_INPUT, "float32", [s[0]!, 1, ...s.slice(2)]);

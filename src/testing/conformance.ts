@@ -29,7 +29,8 @@ function dataSet(dir: string): { inputs: Tensor[]; outputs: Tensor[] } | undefin
 export function close(a: Tensor, b: Tensor, rtol = 1e-3, atol = 1e-5): string | undefined {
   if (a.shape.join() !== b.shape.join()) return `shape [${a.shape}] vs reference [${b.shape}]`;
   for (let i = 0; i < a.data.length; i++) {
-    const x = Number(a.data[i]), y = Number(b.data[i]);
+    const x = Number(a.data[i]),
+      y = Number(b.data[i]);
     if (Number.isNaN(x) && Number.isNaN(y)) continue;
     if (x === y) continue;
     if (!(Math.abs(x - y) <= atol + rtol * Math.abs(y))) return `element ${i}: ${x} vs reference ${y}`;
@@ -37,7 +38,10 @@ export function close(a: Tensor, b: Tensor, rtol = 1e-3, atol = 1e-5): string | 
   return undefined;
 }
 
-const toOrt = (t: Tensor) => new ort.Tensor(t.dtype === "bool" ? "bool" : t.dtype, (t.dtype === "bool" ? Uint8Array.from(t.data as Uint8Array) : t.data) as never, [...t.shape]);
+const toOrt = (t: Tensor) =>
+  new ort.Tensor(t.dtype === "bool" ? "bool" : t.dtype, (t.dtype === "bool" ? Uint8Array.from(t.data as Uint8Array) : t.data) as never, [
+    ...t.shape,
+  ]);
 
 /** Does onnxruntime itself run the original model and reproduce the references? */
 async function ortPasses(bytes: Uint8Array, inputs: Tensor[], outputs: Tensor[]): Promise<boolean> {
@@ -103,12 +107,18 @@ export async function runConformanceTest(dir: string): Promise<Outcome> {
 
 function classify(e: unknown, clean: "refused" | "fail" = "refused"): Outcome {
   const msg = String((e as Error)?.message ?? e);
-  const crash = !(e instanceof Error) || e instanceof TypeError || e instanceof RangeError || msg.startsWith("internal:") || msg.includes("\n    at ");
+  const crash =
+    !(e instanceof Error) || e instanceof TypeError || e instanceof RangeError || msg.startsWith("internal:") || msg.includes("\n    at ");
   return { status: crash ? "crash" : clean, detail: msg.split("\n")[0] };
 }
 
 /** The test directories of a suite ("node", "pytorch-converted", "pytorch-operator", "simple", "real"). */
 export function suiteTests(suite: string): string[] {
   const d = join(TESTDATA, suite);
-  return existsSync(d) ? readdirSync(d).filter((n) => existsSync(join(d, n, "model.onnx"))).sort().map((n) => join(d, n)) : [];
+  return existsSync(d)
+    ? readdirSync(d)
+        .filter((n) => existsSync(join(d, n, "model.onnx")))
+        .sort()
+        .map((n) => join(d, n))
+    : [];
 }

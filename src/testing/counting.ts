@@ -10,7 +10,15 @@ export function countingExecutor(): { exec: Executor; counts: { compiled: number
     compile: async (g: Graph, o?: CompileOptions): Promise<Program> => {
       counts.compiled++;
       const p = await nodeExecutor.compile(g, o);
-      return { inputNames: p.inputNames, outputNames: p.outputNames, run: (f, fetch) => p.run(f, fetch), dispose: async () => { counts.disposed++; await p.dispose(); } };
+      return {
+        inputNames: p.inputNames,
+        outputNames: p.outputNames,
+        run: (f, fetch) => p.run(f, fetch),
+        dispose: async () => {
+          counts.disposed++;
+          await p.dispose();
+        },
+      };
     },
   };
   return { exec, counts };

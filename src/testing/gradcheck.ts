@@ -23,11 +23,24 @@ export interface GradCheckCase {
   profile?: BackendProfile;
 }
 
-export interface GradCheckResult { input: string; analytic: number; numeric: number; relErr: number }
+export interface GradCheckResult {
+  input: string;
+  analytic: number;
+  numeric: number;
+  relErr: number;
+}
 
-const dot = (a: Tensor, b: Tensor): number => { let s = 0; for (let i = 0; i < a.data.length; i++) s += numberAt(a, i) * numberAt(b, i); return s; };
+const dot = (a: Tensor, b: Tensor): number => {
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) s += numberAt(a, i) * numberAt(b, i);
+  return s;
+};
 const axpy = (x: Tensor, v: Tensor, e: number): Tensor =>
-  tensor(x.dtype, x.shape, Array.from({ length: x.data.length }, (_, i) => numberAt(x, i) + e * numberAt(v, i)));
+  tensor(
+    x.dtype,
+    x.shape,
+    Array.from({ length: x.data.length }, (_, i) => numberAt(x, i) + e * numberAt(v, i)),
+  );
 
 /** Checks d/dx <u, f(x)> for each differentiated input along a random direction; throws naming the input on mismatch. */
 export async function checkGradient(c: GradCheckCase): Promise<GradCheckResult[]> {
@@ -39,7 +52,11 @@ export async function checkGradient(c: GradCheckCase): Promise<GradCheckResult[]
   const y = c.build(g, xs);
   const ys = y.staticShape;
   if (!ys) throw new Error(`gradcheck: output shape must be static, got ${y}`);
-  const u = tensor(y.dtype, ys, Array.from({ length: ys.reduce((a, b) => a * b, 1) }, () => rng.normal()));
+  const u = tensor(
+    y.dtype,
+    ys,
+    Array.from({ length: ys.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+  );
   const loss = g.reduceSum(g.mul(y, g.constant(u, "u")), [], false);
   graph.outputs = [loss];
   const wrt = Object.keys(c.inputs).filter((k) => isFloatDType(c.inputs[k]!.dtype) && !(c.fixed ?? []).includes(k));
@@ -54,7 +71,11 @@ export async function checkGradient(c: GradCheckCase): Promise<GradCheckResult[]
     for (let j = 0; j < wrt.length; j++) {
       const k = wrt[j]!;
       const x = c.inputs[k]!;
-      const v = tensor(x.dtype, x.shape, Array.from({ length: x.data.length }, () => rng.normal()));
+      const v = tensor(
+        x.dtype,
+        x.shape,
+        Array.from({ length: x.data.length }, () => rng.normal()),
+      );
       const eps = c.eps ?? (x.dtype === "float64" ? 1e-6 : 1e-2);
       const analytic = dot(out[gr.grads[j]!.name]!, v);
       const plus = await lossAt({ ...c.inputs, [k]: axpy(x, v, eps) });
@@ -62,7 +83,10 @@ export async function checkGradient(c: GradCheckCase): Promise<GradCheckResult[]
       const numeric = (plus - minus) / (2 * eps);
       const relErr = Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), Math.abs(numeric), c.atol ?? 1e-6);
       const rtol = c.rtol ?? (x.dtype === "float64" ? 1e-6 : 2e-2);
-      if (!(relErr <= rtol)) throw new Error(`gradcheck: input "${k}": analytic ${analytic} vs numeric ${numeric} (rel err ${relErr.toExponential(2)} > ${rtol})`);
+      if (!(relErr <= rtol))
+        throw new Error(
+          `gradcheck: input "${k}": analytic ${analytic} vs numeric ${numeric} (rel err ${relErr.toExponential(2)} > ${rtol})`,
+        );
       results.push({ input: k, analytic, numeric, relErr });
     }
     return results;
@@ -73,9 +97,15 @@ export async function checkGradient(c: GradCheckCase): Promise<GradCheckResult[]
 }
 
 /** Uniform values in [lo, hi) kept at least `gap` away from each of `avoid` (kinks) — for inputs off kinks and ties. */
-export function randomTensor(dtype: "float32" | "float64", shape: readonly number[], opts: { lo?: number; hi?: number; avoid?: readonly number[]; gap?: number; seed?: number } = {}): Tensor {
+export function randomTensor(
+  dtype: "float32" | "float64",
+  shape: readonly number[],
+  opts: { lo?: number; hi?: number; avoid?: readonly number[]; gap?: number; seed?: number } = {},
+): Tensor {
   const rng = new Rng(opts.seed ?? 7);
-  const lo = opts.lo ?? -1, hi = opts.hi ?? 1, gap = opts.gap ?? 0.05;
+  const lo = opts.lo ?? -1,
+    hi = opts.hi ?? 1,
+    gap = opts.gap ?? 0.05;
   const n = shape.reduce((a, b) => a * b, 1);
   const vals: number[] = [];
   while (vals.length < n) {
@@ -90,6 +120,9 @@ export function distinctTensor(dtype: "float32" | "float64", shape: readonly num
   const rng = new Rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   const vals = Array.from({ length: n }, (_, i) => (i / n) * 2 - 1);
-  for (let i = n - 1; i > 0; i--) { const j = rng.int(i + 1); [vals[i], vals[j]] = [vals[j]!, vals[i]!]; }
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [vals[i], vals[j]] = [vals[j]!, vals[i]!];
+  }
   return tensor(dtype, shape, vals);
 }

@@ -4,8 +4,23 @@ import { tensor } from "../ir/tensor.js";
 import { crc32, decodeCheckpoint, encodeCheckpoint } from "./checkpoint.js";
 import { checkState } from "./node/check.js";
 
-const history = [0, 1].map((epoch) => ({ epoch, lr: 0.1, train_loss: 1, train_acc: 0.5, test_acc: 0.5, adv_acc: null, seconds: 1, images_per_second: 9 }));
-const ck = () => ({ state: { epoch: 1, history, options: {} }, tensors: new Map([["w", tensor("float32", [2, 2], [1, 2, 3, 4])], ["b", tensor("float32", [2], [5, 6])]]) });
+const history = [0, 1].map((epoch) => ({
+  epoch,
+  lr: 0.1,
+  train_loss: 1,
+  train_acc: 0.5,
+  test_acc: 0.5,
+  adv_acc: null,
+  seconds: 1,
+  images_per_second: 9,
+}));
+const ck = () => ({
+  state: { epoch: 1, history, options: {} },
+  tensors: new Map([
+    ["w", tensor("float32", [2, 2], [1, 2, 3, 4])],
+    ["b", tensor("float32", [2], [5, 6])],
+  ]),
+});
 
 /** Re-encodes with the header text edited and a fresh checksum, so the field checks see the damage. */
 function withHeader(edit: (h: string) => string): Uint8Array {
@@ -46,12 +61,15 @@ test("every header field is validated: offsets, shapes, names, structure (one li
     [(h) => h.replace(/^\{"state":\{/, '{"state":7,"x":{'), /expected \{state/],
   ];
   for (const [edit, re] of cases) {
-    assert.throws(() => decodeCheckpoint(withHeader(edit), "run/ck.rlck"), (e: Error) => {
-      assert.equal(e.constructor, Error);
-      assert.match(e.message, /^run\/ck\.rlck: /);
-      assert.match(e.message, re);
-      return true;
-    });
+    assert.throws(
+      () => decodeCheckpoint(withHeader(edit), "run/ck.rlck"),
+      (e: Error) => {
+        assert.equal(e.constructor, Error);
+        assert.match(e.message, /^run\/ck\.rlck: /);
+        assert.match(e.message, re);
+        return true;
+      },
+    );
   }
 });
 

@@ -22,7 +22,11 @@ export interface TrainableModel {
 export interface TrainStepProgram {
   program: Program;
   /** Output names: mean loss, number correct, new params / momentum / buffers in the model's order. */
-  loss: string; correct: string; params: string[]; momentum: string[]; buffers: string[];
+  loss: string;
+  correct: string;
+  params: string[];
+  momentum: string[];
+  buffers: string[];
 }
 
 export const momentumName = (p: string) => `${p}.momentum`;
@@ -31,7 +35,8 @@ export const momentumName = (p: string) => `${p}.momentum`;
 export async function compileTrainStep(exec: Executor, m: TrainableModel, n: number, sgd: SgdOptions): Promise<TrainStepProgram> {
   const { graph } = m.trainGraph.clone();
   const x = graph.inputs[0]!;
-  if (x.shape?.[0] !== n && typeof x.shape?.[0] === "number") throw new Error(`internal: train graph batch ${formatShape(x.shape)} vs ${n}`);
+  if (x.shape?.[0] !== n && typeof x.shape?.[0] === "number")
+    throw new Error(`internal: train graph batch ${formatShape(x.shape)} vs ${n}`);
   graph.liftInitializers([...m.params, ...m.buffers]);
   const g = new Builder(graph);
   const labels = graph.addInput("labels", "int64", [x.shape?.[0] ?? n]);
@@ -44,7 +49,8 @@ export async function compileTrainStep(exec: Executor, m: TrainableModel, n: num
   const tg = gr.graph;
   const b = new Builder(tg);
   const lr = tg.addInput("lr", "float32", []);
-  const newP: string[] = [], newM: string[] = [];
+  const newP: string[] = [],
+    newM: string[] = [];
   m.params.forEach((p, i) => {
     const param = tg.value(p);
     const buf = tg.addInput(momentumName(p), "float32", param.shape);
@@ -59,9 +65,16 @@ export async function compileTrainStep(exec: Executor, m: TrainableModel, n: num
 }
 
 /** Feeds for one step: the current weights, momentum buffers and running statistics. */
-export function stateFeeds(m: TrainableModel, weights: ReadonlyMap<string, Tensor>, momentum: ReadonlyMap<string, Tensor>): Record<string, Tensor> {
+export function stateFeeds(
+  m: TrainableModel,
+  weights: ReadonlyMap<string, Tensor>,
+  momentum: ReadonlyMap<string, Tensor>,
+): Record<string, Tensor> {
   const f: Record<string, Tensor> = {};
-  for (const p of m.params) { f[p] = weights.get(p)!; f[momentumName(p)] = momentum.get(p)!; }
+  for (const p of m.params) {
+    f[p] = weights.get(p)!;
+    f[momentumName(p)] = momentum.get(p)!;
+  }
   for (const b of m.buffers) f[b] = weights.get(b)!;
   return f;
 }

@@ -1,6 +1,8 @@
 // Seeded PRNG (mulberry32) with normal samples; deterministic across platforms, state is one number.
 export class Rng {
-  constructor(public state: number = 0x9e3779b9) { this.state >>>= 0; }
+  constructor(public state: number = 0x9e3779b9) {
+    this.state >>>= 0;
+  }
 
   /** A stream for a tuple of integers, e.g. (seed, restart, example index): draws never depend on how work is batched. */
   static derive(...parts: number[]): Rng {
@@ -25,7 +27,9 @@ export class Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
-  uniform(lo: number, hi: number): number { return lo + (hi - lo) * this.next(); }
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
 
   /** Standard normal (Box–Muller; one sample per call keeps the state a single number). */
   normal(): number {
@@ -34,7 +38,9 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  int(n: number): number { return Math.floor(this.next() * n); }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
 
   fill(out: { length: number; [i: number]: number }, f: () => number): void {
     for (let i = 0; i < out.length; i++) out[i] = f();

@@ -47,29 +47,42 @@ test("visualizeFeature (fmnist_small): one output per (seed image, feature), see
   assert.deepEqual(noise.seedIndex, [0, 0]);
   const noiseBefore = await activations(model, makeSeeds(model, "noise", 2, 3), [5, 6]);
   for (let k = 0; k < 2; k++) assert.ok(noise.objective[k]! > noiseBefore[k]!, `noise seed, feature ${noise.features[k]}`);
-  console.log(`# visualizeFeature fmnist 4 outputs × 10 steps: ${ms.toFixed(0)} ms; ${Array.from(before, (v) => v.toFixed(2))} → ${Array.from(after, (v) => v.toFixed(2))}`);
+  console.log(
+    `# visualizeFeature fmnist 4 outputs × 10 steps: ${ms.toFixed(0)} ms; ${Array.from(before, (v) => v.toFixed(2))} → ${Array.from(after, (v) => v.toFixed(2))}`,
+  );
 });
 
 /** Seeds [2,...] → [s0, s0, s1, s1] (the layout visualizeFeature uses for two features). */
 function makeRepeated(s: Tensor<"float32">): Tensor<"float32"> {
-  const per = s.data.length / 2, out = new Float32Array(4 * per);
+  const per = s.data.length / 2,
+    out = new Float32Array(4 * per);
   for (let k = 0; k < 4; k++) out.set(s.data.subarray(Math.floor(k / 2) * per, (Math.floor(k / 2) + 1) * per), k * per);
   return { dtype: "float32", shape: [4, ...s.shape.slice(1)], data: out };
 }
 
 test("fake ReLU: a unit dead on gray is pushed only with the straight-through Relu (cifar_bottleneck and fmnist_small)", async () => {
-  for (const [name, pre] of [["fmnist_small", "/fc1/Gemm_output_0"], ["cifar_bottleneck", "/layers/layers.2/layers.2.0/Add_output_0"]] as const) {
+  for (const [name, pre] of [
+    ["fmnist_small", "/fc1/Gemm_output_0"],
+    ["cifar_bottleneck", "/layers/layers.2/layers.2.0/Add_output_0"],
+  ] as const) {
     const { model } = await fixture(name);
     const gray = makeSeeds(model, "gray", 1);
     // the dead unit (pre-activation < 0) closest to life, so a few steps can show it moving
     const p = await representationOf(exec, model, gray, { rep: pre });
-    const units = p.shape[1]!, spatial = p.data.length / units;
+    const units = p.shape[1]!,
+      spatial = p.data.length / units;
     const preAct = Array.from({ length: units }, (_, c) => Math.max(...Array.from(p.data.subarray(c * spatial, (c + 1) * spatial))));
-    const dead = preAct.map((v, c) => [v, c] as const).filter(([v]) => v < 0).sort((u, v) => v[0] - u[0])[0];
+    const dead = preAct
+      .map((v, c) => [v, c] as const)
+      .filter(([v]) => v < 0)
+      .sort((u, v) => v[0] - u[0])[0];
     assert.ok(dead, `${name}: no unit is dead on a gray image`);
     const f = dead[1];
     const off = await visualizeFeature(exec, model, [f], "gray", { steps: 5, fakeRelu: false });
-    assert.ok(off.x.data.every((v) => v === 0.5), `${name}: without fake ReLU the gradient is 0 and the image must not move`);
+    assert.ok(
+      off.x.data.every((v) => v === 0.5),
+      `${name}: without fake ReLU the gradient is 0 and the image must not move`,
+    );
     const on = await visualizeFeature(exec, model, [f], "gray", { steps: 5 });
     const q = await representationOf(exec, model, on.x, { rep: pre });
     const moved = Math.max(...Array.from(q.data.subarray(f * spatial, (f + 1) * spatial)));
@@ -83,8 +96,14 @@ test("topActivating (fmnist_small, 256 images): top-k highest first, bottom-k lo
   const acts = await activations(model, x, new Array(256).fill(7));
   assert.ok(Array.from(acts).every((v, i) => Math.abs(v - res.activations[i]!) < 1e-5));
   const sorted = [...acts].sort((u, v) => v - u);
-  assert.deepEqual(res.top.map((i) => acts[i]), sorted.slice(0, 5));
-  assert.deepEqual(res.bottom.map((i) => acts[i]), sorted.slice(-5).reverse());
+  assert.deepEqual(
+    res.top.map((i) => acts[i]),
+    sorted.slice(0, 5),
+  );
+  assert.deepEqual(
+    res.bottom.map((i) => acts[i]),
+    sorted.slice(-5).reverse(),
+  );
   assert.equal(new Set([...res.top, ...res.bottom]).size, 10);
 });
 
@@ -106,5 +125,7 @@ test("addFeature (fmnist_small): min(R_f − level, 0) rises towards 0 and stops
   const done = await addFeature(exec, model, images, [f, f, f], { level: Math.min(...before) - 1, steps: 5, keep: "last" });
   assert.ok(done.x.data.every((v, i) => v === images.data[i]));
   assert.deepEqual(Array.from(done.objective), [0, 0, 0]);
-  console.log(`# addFeature fmnist 3 images × 20 steps: ${ms.toFixed(0)} ms; unit ${f}: ${Array.from(before, (v) => v.toFixed(2))} → ${Array.from(after, (v) => v.toFixed(2))} (level ${level.toFixed(2)})`);
+  console.log(
+    `# addFeature fmnist 3 images × 20 steps: ${ms.toFixed(0)} ms; unit ${f}: ${Array.from(before, (v) => v.toFixed(2))} → ${Array.from(after, (v) => v.toFixed(2))} (level ${level.toFixed(2)})`,
+  );
 });

@@ -20,7 +20,13 @@ export interface FeatureResult {
  * (seed s, feature f) at s·F + f; with "gray" or "noise" one per feature (noise drawn independently per output).
  * A feature of a vector R is a unit; of a map R [C,H,W] it is a channel's spatial mean.
  */
-export async function visualizeFeature(runner: Runner, model: Model, features: readonly number[], seed: Seed = "noise", o: SearchOptions = {}): Promise<FeatureResult> {
+export async function visualizeFeature(
+  runner: Runner,
+  model: Model,
+  features: readonly number[],
+  seed: Seed = "noise",
+  o: SearchOptions = {},
+): Promise<FeatureResult> {
   const d = VIS_DEFAULTS.visualizeFeature;
   if (features.length === 0) throw new Error("visualizeFeature: no features given");
   const seeds = typeof seed === "string" ? 1 : seed.shape[0]!;
@@ -29,14 +35,19 @@ export async function visualizeFeature(runner: Runner, model: Model, features: r
   const perFeature = seedIndex.map((_, k) => features[k % features.length]!);
   const x0 = typeof seed === "string" ? makeSeeds(model, seed, perFeature.length, o.rngSeed) : repeatEach(seed, features.length);
   const mask = unitMask(model.representation(o).shape, perFeature);
-  const res = await searchInChunks(runner, model, x0, { [FEED_NAMES.mask]: mask }, (rep, f) => featureLoss(rep, f[FEED_NAMES.mask]!),
-    { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps });
+  const res = await searchInChunks(runner, model, x0, { [FEED_NAMES.mask]: mask }, (rep, f) => featureLoss(rep, f[FEED_NAMES.mask]!), {
+    ...o,
+    steps: o.steps ?? d.steps,
+    stepSize: o.stepSize ?? d.stepSize,
+    eps: o.eps ?? d.eps,
+  });
   return { x: res.x, features: perFeature, seedIndex, objective: res.loss };
 }
 
 /** Each image repeated k times in a row: [S,...] → [S·k,...]. */
-function repeatEach(x: Tensor<"float32">, k: number): Tensor<"float32">{
-  const n = x.shape[0]!, per = x.data.length / n;
+function repeatEach(x: Tensor<"float32">, k: number): Tensor<"float32"> {
+  const n = x.shape[0]!,
+    per = x.data.length / n;
   const out = new Float32Array(n * k * per);
   for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out.set(x.data.subarray(i * per, (i + 1) * per), (i * k + j) * per);
   return tensor("float32", [n * k, ...x.shape.slice(1)], out) as Tensor<"float32">;
@@ -52,7 +63,14 @@ export interface TopActivating {
 }
 
 /** Ranks images by feature R(x)_f (a forward run in batches) and returns the top-k and bottom-k indices. */
-export async function topActivating(runner: Runner, model: Model, images: Tensor<"float32">, feature: number, k: number, o: { rep?: string; batchSize?: number } = {}): Promise<TopActivating> {
+export async function topActivating(
+  runner: Runner,
+  model: Model,
+  images: Tensor<"float32">,
+  feature: number,
+  k: number,
+  o: { rep?: string; batchSize?: number } = {},
+): Promise<TopActivating> {
   const rep = await representationOf(runner, model, images, o);
   return rankByFeature(featureActivations(rep, unitMask(rep.shape.slice(1), [feature])), k);
 }
@@ -75,7 +93,13 @@ export interface AddFeatureOptions extends SearchOptions {
  * Adds a feature to images: maximizes min(R(x)_f − level, 0), which stops once the unit reaches the level
  * (ε = 1000, step 0.1, 800 steps by default). `feature` is one feature for all images or one per image.
  */
-export async function addFeature(runner: Runner, model: Model, images: Tensor<"float32">, feature: number | readonly number[], o: AddFeatureOptions = {}): Promise<FeatureResult> {
+export async function addFeature(
+  runner: Runner,
+  model: Model,
+  images: Tensor<"float32">,
+  feature: number | readonly number[],
+  o: AddFeatureOptions = {},
+): Promise<FeatureResult> {
   const d = VIS_DEFAULTS.addFeature;
   const n = model.checkInput(images, "images");
   const features = typeof feature === "number" ? new Array<number>(n).fill(feature) : [...feature];
@@ -83,7 +107,13 @@ export async function addFeature(runner: Runner, model: Model, images: Tensor<"f
   const level = o.level ?? d.level;
   if (!Number.isFinite(level)) throw new Error(`addFeature: level must be a finite number, got ${level}`);
   const mask = unitMask(model.representation(o).shape, features);
-  const res = await searchInChunks(runner, model, images, { [FEED_NAMES.mask]: mask }, (rep, f) => featureLoss(rep, f[FEED_NAMES.mask]!, level),
-    { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps });
+  const res = await searchInChunks(
+    runner,
+    model,
+    images,
+    { [FEED_NAMES.mask]: mask },
+    (rep, f) => featureLoss(rep, f[FEED_NAMES.mask]!, level),
+    { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps },
+  );
   return { x: res.x, features, seedIndex: features.map((_, i) => i), objective: res.loss };
 }

@@ -36,7 +36,9 @@ test("invert (fmnist_small): from gray noise the relative distance to R(target) 
     assert.ok(after[i]! < 0.7 * before[i]!, `example ${i}: ${before[i]} → ${after[i]}`);
     assert.ok(Math.abs(after[i]! - res.distance[i]!) < 1e-4, `reported ${res.distance[i]} vs recomputed ${after[i]}`);
   }
-  console.log(`# invert fmnist 3×30 steps: ${ms.toFixed(0)} ms; distance ${Array.from(before, (v) => v.toFixed(3))} → ${Array.from(after, (v) => v.toFixed(3))}`);
+  console.log(
+    `# invert fmnist 3×30 steps: ${ms.toFixed(0)} ms; distance ${Array.from(before, (v) => v.toFixed(3))} → ${Array.from(after, (v) => v.toFixed(3))}`,
+  );
 });
 
 test("invert: chunking never changes the result; onStep counts every step of every chunk", async () => {
@@ -61,12 +63,16 @@ test("invert seeded at the target: the image stays put (zero gradient, no NaN); 
   assert.ok(maxAbsDiff(res.x.data, targets.data) === 0);
   assert.ok(Array.from(res.distance).every((d) => d < 1e-6));
   await assert.rejects(invert(exec, model, targets, { steps: 0 }), /steps must be a positive integer/);
-  await assert.rejects(invertRepresentation(exec, model, tensor("float32", [2, 63]) as Tensor<"float32">), /target representation \[2,63\] does not match/);
+  await assert.rejects(
+    invertRepresentation(exec, model, tensor("float32", [2, 63]) as Tensor<"float32">),
+    /target representation \[2,63\] does not match/,
+  );
 });
 
 test("interpolate (cifar_bottleneck): pair-major frames, λ = j/(frames−1), endpoints seeded by the images, distances fall", async () => {
   const { model, x } = await fixture("cifar_bottleneck");
-  const a = sliceBatch(x, 0, 2), b = sliceBatch(x, 2, 4);
+  const a = sliceBatch(x, 0, 2),
+    b = sliceBatch(x, 2, 4);
   const frames = 3;
   const t0 = performance.now();
   const res = await interpolate(exec, model, a, b, { frames, steps: 8, stepSize: 0.1 });
@@ -75,9 +81,12 @@ test("interpolate (cifar_bottleneck): pair-major frames, λ = j/(frames−1), en
   assert.deepEqual(res.x.shape, [2 * frames, 3, 32, 32]);
   assert.ok(inBox(res.x));
   // recompute each frame's target and seed by hand: pair i, frame j at i·frames + j
-  const ra = await representationOf(exec, model, a), rb = await representationOf(exec, model, b);
-  const d = ra.data.length / 2, p = a.data.length / 2;
-  const target = new Float32Array(2 * frames * d), seed = new Float32Array(2 * frames * p);
+  const ra = await representationOf(exec, model, a),
+    rb = await representationOf(exec, model, b);
+  const d = ra.data.length / 2,
+    p = a.data.length / 2;
+  const target = new Float32Array(2 * frames * d),
+    seed = new Float32Array(2 * frames * p);
   for (let i = 0; i < 2; i++) {
     res.lambdas.forEach((l, j) => {
       for (let k = 0; k < d; k++) target[(i * frames + j) * d + k] = (1 - l) * ra.data[i * d + k]! + l * rb.data[i * d + k]!;
@@ -92,5 +101,7 @@ test("interpolate (cifar_bottleneck): pair-major frames, λ = j/(frames−1), en
     if (res.lambdas[k % frames] === 0.5) assert.ok(after[k]! < 0.9 * before[k]!, `middle frame ${k}: ${before[k]} → ${after[k]}`);
     else assert.ok(after[k]! <= before[k]! + 1e-5, `endpoint frame ${k}: ${before[k]} → ${after[k]}`);
   }
-  console.log(`# interpolate cifar_bottleneck 2 pairs × ${frames} frames × 8 steps: ${ms.toFixed(0)} ms; middle ${before[1]!.toFixed(3)} → ${after[1]!.toFixed(3)}`);
+  console.log(
+    `# interpolate cifar_bottleneck 2 pairs × ${frames} frames × 8 steps: ${ms.toFixed(0)} ms; middle ${before[1]!.toFixed(3)} → ${after[1]!.toFixed(3)}`,
+  );
 });

@@ -18,15 +18,27 @@ export interface InvertResult {
 }
 
 /** Minimizes ‖R(x) − r‖₂ / ‖r‖₂ per example for given target representations r [N, ...R]. */
-export async function invertRepresentation(runner: Runner, model: Model, targetRep: Tensor<"float32">, o: InvertOptions = {}): Promise<InvertResult> {
+export async function invertRepresentation(
+  runner: Runner,
+  model: Model,
+  targetRep: Tensor<"float32">,
+  o: InvertOptions = {},
+): Promise<InvertResult> {
   const d = VIS_DEFAULTS.invert;
   const n = targetRep.shape[0]!;
   const want = model.representation(o);
-  if (targetRep.shape.slice(1).join() !== want.shape.join()) throw new Error(`target representation ${formatShape(targetRep.shape)} does not match "${want.name}" [N,${want.shape.join(",")}]`);
+  if (targetRep.shape.slice(1).join() !== want.shape.join())
+    throw new Error(`target representation ${formatShape(targetRep.shape)} does not match "${want.name}" [N,${want.shape.join(",")}]`);
   checkTargetRep(targetRep, "target");
   const x0 = makeSeeds(model, o.seed ?? "noise", n, o.rngSeed);
-  const res = await searchInChunks(runner, model, x0, { [FEED_NAMES.target]: targetRep }, (rep, f) => repTargetLoss(rep, f[FEED_NAMES.target]!),
-    { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps });
+  const res = await searchInChunks(
+    runner,
+    model,
+    x0,
+    { [FEED_NAMES.target]: targetRep },
+    (rep, f) => repTargetLoss(rep, f[FEED_NAMES.target]!),
+    { ...o, steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps },
+  );
   return { x: res.x, distance: res.loss };
 }
 
@@ -51,7 +63,9 @@ export interface InterpolateResult {
 
 /** Per element: (1−λ)·a + λ·b for every pair and λ, pair-major, as a batch [pairs·λs, ...]. */
 function mixPairs(a: Tensor<"float32">, b: Tensor<"float32">, lambdas: readonly number[]): Tensor<"float32"> {
-  const n = a.shape[0]!, per = a.data.length / n, f = lambdas.length;
+  const n = a.shape[0]!,
+    per = a.data.length / n,
+    f = lambdas.length;
   const out = new Float32Array(n * f * per);
   for (let i = 0; i < n; i++) {
     lambdas.forEach((l, j) => {
@@ -66,9 +80,16 @@ function mixPairs(a: Tensor<"float32">, b: Tensor<"float32">, lambdas: readonly 
  * Interpolates between the representations of image pairs (a_i, b_i): for each λ the target (1−λ)R(a)+λR(b) is inverted,
  * seeded by the pixel mix (1−λ)a+λb (defaults: L2 step 0.1, ε = 1000, 1000 steps, 10 frames).
  */
-export async function interpolate(runner: Runner, model: Model, a: Tensor<"float32">, b: Tensor<"float32">, o: InterpolateOptions = {}): Promise<InterpolateResult> {
+export async function interpolate(
+  runner: Runner,
+  model: Model,
+  a: Tensor<"float32">,
+  b: Tensor<"float32">,
+  o: InterpolateOptions = {},
+): Promise<InterpolateResult> {
   const d = VIS_DEFAULTS.interpolate;
-  if (a.shape.join() !== b.shape.join()) throw new Error(`interpolate: endpoints ${formatShape(a.shape)} and ${formatShape(b.shape)} differ`);
+  if (a.shape.join() !== b.shape.join())
+    throw new Error(`interpolate: endpoints ${formatShape(a.shape)} and ${formatShape(b.shape)} differ`);
   model.checkInput(a, "a");
   model.checkInput(b, "b");
   const frames = o.frames ?? d.frames;
@@ -77,7 +98,11 @@ export async function interpolate(runner: Runner, model: Model, a: Tensor<"float
   const ra = await representationOf(runner, model, a, { rep: o.rep, batchSize: o.batchSize });
   const rb = await representationOf(runner, model, b, { rep: o.rep, batchSize: o.batchSize });
   const res = await invertRepresentation(runner, model, mixPairs(ra, rb, lambdas), {
-    ...o, seed: mixPairs(a, b, lambdas), steps: o.steps ?? d.steps, stepSize: o.stepSize ?? d.stepSize, eps: o.eps ?? d.eps,
+    ...o,
+    seed: mixPairs(a, b, lambdas),
+    steps: o.steps ?? d.steps,
+    stepSize: o.stepSize ?? d.stepSize,
+    eps: o.eps ?? d.eps,
   });
   return { x: res.x, lambdas, distance: res.distance };
 }

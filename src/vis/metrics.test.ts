@@ -14,10 +14,21 @@ const PY = "/usr/bin/python3";
 /** x + σ·N(0,1), clamped to [0,1]. */
 function noisy(x: Tensor<"float32">, sigma: number, seed: number): Tensor<"float32"> {
   const rng = new Rng(seed);
-  return tensor("float32", x.shape, x.data.map((v) => Math.min(1, Math.max(0, v + sigma * rng.normal())))) as Tensor<"float32">;
+  return tensor(
+    "float32",
+    x.shape,
+    x.data.map((v) => Math.min(1, Math.max(0, v + sigma * rng.normal()))),
+  ) as Tensor<"float32">;
 }
 
-const random = (shape: number[], seed: number) => { const r = new Rng(seed); return tensor("float32", shape, Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.next())) as Tensor<"float32">; };
+const random = (shape: number[], seed: number) => {
+  const r = new Rng(seed);
+  return tensor(
+    "float32",
+    shape,
+    Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.next()),
+  ) as Tensor<"float32">;
+};
 
 const firstImages = async (k: number) => {
   const x = (await loadNpy("test/fixtures/fmnist_small/x.npy")) as Tensor<"float32">;
@@ -25,9 +36,11 @@ const firstImages = async (k: number) => {
 };
 
 test("rmse, relative representation distance and label agreement on hand-computed cases", () => {
-  const a = tensor("float32", [2, 1, 1, 2], [0, 0, 1, 1]), b = tensor("float32", [2, 1, 1, 2], [0, 1, 1, 1]);
+  const a = tensor("float32", [2, 1, 1, 2], [0, 0, 1, 1]),
+    b = tensor("float32", [2, 1, 1, 2], [0, 1, 1, 1]);
   assert.deepEqual(Array.from(rmse(a, b)), [Math.sqrt(0.5), 0]);
-  const r = tensor("float32", [1, 2], [3, 4]), t = tensor("float32", [1, 2], [0, 4]);
+  const r = tensor("float32", [1, 2], [3, 4]),
+    t = tensor("float32", [1, 2], [0, 4]);
   assert.deepEqual(Array.from(relativeRepDistance(r, t)), [3 / 4]);
   assert.deepEqual(labelAgreement([1, 2, 3, 4], [1n, 2n, 0n, 4n]), { rate: 0.75, agree: [true, true, false, true] });
   assert.throws(() => rmse(a, r), /shapes/);
@@ -54,7 +67,8 @@ test("SSIM is 1 for identical images and decreases as noise grows (Fashion-MNIST
     for (const v of ssim(x, x)) assert.ok(Math.abs(v - 1) < 1e-12, `ssim(x, x) = ${v}`);
     const levels = [0.02, 0.05, 0.1, 0.2, 0.4].map((s, i) => ssim(x, noisy(x, s, 100 + i)));
     for (let i = 0; i < x.shape[0]!; i++) {
-      for (let k = 1; k < levels.length; k++) assert.ok(levels[k]![i]! < levels[k - 1]![i]!, `image ${i}: SSIM at noise level ${k} does not fall`);
+      for (let k = 1; k < levels.length; k++)
+        assert.ok(levels[k]![i]! < levels[k - 1]![i]!, `image ${i}: SSIM at noise level ${k} does not fall`);
       assert.ok(levels[0]![i]! < 1 && levels[levels.length - 1]![i]! > -1);
     }
   }
@@ -81,29 +95,33 @@ for i in range(a.shape[0]):
 print(json.dumps(out))
 `;
 
-test("SSIM matches an independent numpy implementation of Wang et al. (2004)", { skip: !existsSync(PY) && "no /usr/bin/python3" }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "ssim-"));
-  try {
-    const cases: [string, Tensor<"float32">, Tensor<"float32">][] = [];
-    const f = await firstImages(3);
-    cases.push(["fmnist 28×28", f, noisy(f, 0.1, 1)]);
-    const c = random([2, 3, 32, 32], 3);
-    cases.push(["rgb 32×32", c, noisy(c, 0.05, 2)]);
-    cases.push(["rgb 13×17 vs unrelated", random([2, 3, 13, 17], 4), random([2, 3, 13, 17], 5)]);
-    for (const [name, a, b] of cases) {
-      await saveNpy(join(dir, "a.npy"), a);
-      await saveNpy(join(dir, "b.npy"), b);
-      let ref: number[];
-      try {
-        ref = JSON.parse(execFileSync(PY, ["-c", NUMPY_SSIM, join(dir, "a.npy"), join(dir, "b.npy")], { encoding: "utf8" }));
-      } catch (e) {
-        t.skip(`numpy reference unavailable: ${String(e).split("\n")[0]}`);
-        return;
+test(
+  "SSIM matches an independent numpy implementation of Wang et al. (2004)",
+  { skip: !existsSync(PY) && "no /usr/bin/python3" },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "ssim-"));
+    try {
+      const cases: [string, Tensor<"float32">, Tensor<"float32">][] = [];
+      const f = await firstImages(3);
+      cases.push(["fmnist 28×28", f, noisy(f, 0.1, 1)]);
+      const c = random([2, 3, 32, 32], 3);
+      cases.push(["rgb 32×32", c, noisy(c, 0.05, 2)]);
+      cases.push(["rgb 13×17 vs unrelated", random([2, 3, 13, 17], 4), random([2, 3, 13, 17], 5)]);
+      for (const [name, a, b] of cases) {
+        await saveNpy(join(dir, "a.npy"), a);
+        await saveNpy(join(dir, "b.npy"), b);
+        let ref: number[];
+        try {
+          ref = JSON.parse(execFileSync(PY, ["-c", NUMPY_SSIM, join(dir, "a.npy"), join(dir, "b.npy")], { encoding: "utf8" }));
+        } catch (e) {
+          t.skip(`numpy reference unavailable: ${String(e).split("\n")[0]}`);
+          return;
+        }
+        const ours = ssim(a, b);
+        ref.forEach((r, i) => assert.ok(Math.abs(ours[i]! - r) < 1e-9, `${name} #${i}: ${ours[i]} vs numpy ${r}`));
       }
-      const ours = ssim(a, b);
-      ref.forEach((r, i) => assert.ok(Math.abs(ours[i]! - r) < 1e-9, `${name} #${i}: ${ours[i]} vs numpy ${r}`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

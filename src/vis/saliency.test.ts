@@ -19,10 +19,14 @@ async function fixture(name: string) {
 
 /** Per image: values in [0,1] and a maximum of exactly 1 (some gradient is never all zero on these models). */
 function checkNormalized(map: Tensor<"float32">) {
-  const n = map.shape[0]!, per = map.data.length / n;
+  const n = map.shape[0]!,
+    per = map.data.length / n;
   for (let i = 0; i < n; i++) {
     const v = map.data.subarray(i * per, (i + 1) * per);
-    assert.ok(v.every((u) => u >= 0 && u <= 1), `image ${i} leaves [0,1]`);
+    assert.ok(
+      v.every((u) => u >= 0 && u <= 1),
+      `image ${i} leaves [0,1]`,
+    );
     assert.equal(Math.max(...v), 1);
   }
 }
@@ -55,12 +59,15 @@ test("saliency is |∂ logit_y / ∂x| up to scale: finite differences of the lo
   const inside = Array.from(m.keys()).filter((i) => img.data[i]! > 0.1 && img.data[i]! < 0.9);
   const p = inside.reduce((a, i) => (m[i]! > m[a]! ? i : a));
   const q = inside.sort((i, j) => Math.abs(m[i]! / m[p]! - 0.5) - Math.abs(m[j]! / m[p]! - 0.5))[0]!;
-  const h = 3e-3, batch = new Float32Array(3 * 784);
+  const h = 3e-3,
+    batch = new Float32Array(3 * 784);
   for (let k = 0; k < 3; k++) batch.set(img.data, k * 784);
   batch[784 + p]! += h;
   batch[2 * 784 + q]! += h;
   const z = (await forward(exec, model, tensor("float32", [3, 1, 28, 28], batch))).data as Float32Array;
-  const y = labels[0]!, dp = Math.abs(z[10 + y]! - z[y]!), dq = Math.abs(z[20 + y]! - z[y]!);
+  const y = labels[0]!,
+    dp = Math.abs(z[10 + y]! - z[y]!),
+    dq = Math.abs(z[20 + y]! - z[y]!);
   console.log(`# saliency FD ratio ${dq / dp} vs map ${m[q]! / m[p]!}`);
   assert.ok(Math.abs(dq / dp - m[q]! / m[p]!) < 0.02, `finite-difference ratio ${dq / dp} vs map ${m[q]! / m[p]!}`);
 });

@@ -49,7 +49,10 @@ const repInput = (ctx: LossContext, name: string, t: Tensor) => ctx.graph.addInp
 /** ‖R(x) − R(t)‖₂ / ‖R(t)‖₂ per example, minimized; R(t) [N,...] is fed as an input (computed once). */
 export function repTargetLoss(rep: string, targetRep: Tensor<"float32">): AttackLoss {
   return {
-    name: "rep-distance", key: `rep-distance:${rep}`, goal: "min", feeds: { [TARGET]: targetRep },
+    name: "rep-distance",
+    key: `rep-distance:${rep}`,
+    goal: "min",
+    feeds: { [TARGET]: targetRep },
     build: (g, ctx) => repDistance(g, ctx.graph.value(rep), repInput(ctx, TARGET, targetRep)),
   };
 }
@@ -60,7 +63,10 @@ export function repTargetLoss(rep: string, targetRep: Tensor<"float32">): Attack
  */
 export function featureLoss(rep: string, mask: Tensor<"float32">, level?: number): AttackLoss {
   return {
-    name: level === undefined ? "feature" : "feature-capped", key: `feature:${rep}:${level ?? ""}`, goal: "max", feeds: { [MASK]: mask },
+    name: level === undefined ? "feature" : "feature-capped",
+    key: `feature:${rep}:${level ?? ""}`,
+    goal: "max",
+    feeds: { [MASK]: mask },
     build: (g, ctx) => {
       const act = g.reduceSum(g.mul(g.flatten(ctx.graph.value(rep), 1), repInput(ctx, MASK, mask)), [1], false);
       return level === undefined ? act : g.one("Min", [g.sub(act, g.scalarLike(level, act)), g.scalarLike(0, act)], {});
@@ -75,7 +81,10 @@ export const FEED_NAMES = { target: TARGET, mask: MASK } as const;
  * the loss's batch-first feeds (sliced per chunk), `makeLoss` builds the loss for a chunk's feeds. Returns the images and losses.
  */
 export async function searchInChunks(
-  runner: Runner, model: Model, x0: Tensor<"float32">, perExample: Record<string, Tensor<"float32">>,
+  runner: Runner,
+  model: Model,
+  x0: Tensor<"float32">,
+  perExample: Record<string, Tensor<"float32">>,
   makeLoss: (rep: string, feeds: Record<string, Tensor<"float32">>) => AttackLoss,
   o: SearchOptions & { steps: number; stepSize: number; eps: number },
 ): Promise<{ x: Tensor<"float32">; loss: Float32Array }> {
@@ -92,8 +101,13 @@ export async function searchInChunks(
       const feeds = Object.fromEntries(Object.entries(perExample).map(([k, t]) => [k, sliceBatch(t, lo, hi)]));
       const setup = model.representation(o, hi - lo);
       const res = await pgd(session, model, sliceBatch(x0, lo, hi), {
-        threat, loss: makeLoss(setup.name, feeds), steps: o.steps, stepSize: o.stepSize, keep: o.keep ?? "best",
-        straightThrough: setup.straightThrough, signal: o.signal,
+        threat,
+        loss: makeLoss(setup.name, feeds),
+        steps: o.steps,
+        stepSize: o.stepSize,
+        keep: o.keep ?? "best",
+        straightThrough: setup.straightThrough,
+        signal: o.signal,
         onStep: o.onStep && ((k, _t, info) => o.onStep!(done + k, o.steps * chunks, { ...info, offset: lo })),
       });
       done += o.steps;

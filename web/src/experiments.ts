@@ -1,24 +1,77 @@
 // The explorer's experiments as data: each model of a pair gets a live search, stepped in turn, then the report's metrics.
 // Pure library code (no DOM, no Worker): the page's worker runs it on onnxruntime-web, tests run it on onnxruntime-node.
 import {
-  type Executor, Model, type Runner, Session, type Tensor, VIS_DEFAULTS, argmaxRows, ceLoss, defaultStepSize, exampleNoise, featureActivations,
-  featureLoss, forward, labelAgreement, makeSeeds, pickFeatures, rankByFeature, repTargetLoss, representationOf, resizeBatch, saliency, ssim,
-  targetedCeLoss, tensor, threatModel, unitMask,
+  type Executor,
+  Model,
+  type Runner,
+  Session,
+  type Tensor,
+  VIS_DEFAULTS,
+  argmaxRows,
+  ceLoss,
+  defaultStepSize,
+  exampleNoise,
+  featureActivations,
+  featureLoss,
+  forward,
+  labelAgreement,
+  makeSeeds,
+  pickFeatures,
+  rankByFeature,
+  repTargetLoss,
+  representationOf,
+  resizeBatch,
+  saliency,
+  ssim,
+  targetedCeLoss,
+  tensor,
+  threatModel,
+  unitMask,
 } from "../../src/index.js";
 import { type LiveResult, LiveSearch, type LiveSpec } from "./live.js";
 
 type Images = Tensor<"float32">;
-interface Search { steps: number; stepSize: number; eps: number }
+interface Search {
+  steps: number;
+  stepSize: number;
+  eps: number;
+}
 
 export type ExperimentSpec =
   /** Inversion of R(targets) from noise, gray or other images (seedImages); "ood" is the same on out-of-distribution targets. */
-  | ({ kind: "invert" | "ood"; targets: Images; labels?: number[]; seed: "noise" | "gray" | "images"; seedImages?: Images; rngSeed: number } & Search)
+  | ({
+      kind: "invert" | "ood";
+      targets: Images;
+      labels?: number[];
+      seed: "noise" | "gray" | "images";
+      seedImages?: Images;
+      rngSeed: number;
+    } & Search)
   | ({ kind: "interpolate"; a: Images; b: Images; frames: number } & Search)
   /** feature null: per model, the unit whose activation varies most over `data` (as the report picks). */
-  | ({ kind: "feature"; feature: number | null; seed: "noise" | "gray"; count: number; rngSeed: number; data: Images; topK: number } & Search)
+  | ({
+      kind: "feature";
+      feature: number | null;
+      seed: "noise" | "gray";
+      count: number;
+      rngSeed: number;
+      data: Images;
+      topK: number;
+    } & Search)
   /** Feature addition restricted to the brushed region (region: H·W in [0,1]); level null: the unit's largest activation on `data`. */
   | ({ kind: "paint"; image: Images; feature: number | null; region: Float32Array; level: number | null; data: Images } & Search)
-  | { kind: "attack"; images: Images; labels: number[]; threat: "l2" | "linf"; eps: number; steps: number; stepSize?: number; target?: number; randomStart: boolean; rngSeed: number }
+  | {
+      kind: "attack";
+      images: Images;
+      labels: number[];
+      threat: "l2" | "linf";
+      eps: number;
+      steps: number;
+      stepSize?: number;
+      target?: number;
+      randomStart: boolean;
+      rngSeed: number;
+    }
   | { kind: "saliency"; images: Images; labels?: number[] };
 
 export type ExperimentKind = ExperimentSpec["kind"];
@@ -59,7 +112,11 @@ export interface Hooks {
   gate?(): Promise<"go" | "stop">;
 }
 
-export interface ExperimentResult { experiment: ExperimentKind; steps: number; models: ModelOutcome[] }
+export interface ExperimentResult {
+  experiment: ExperimentKind;
+  steps: number;
+  models: ModelOutcome[];
+}
 
 const mean = (a: ArrayLike<number>) => (a.length ? Array.from(a).reduce((s, v) => s + v, 0) / a.length : NaN);
 
@@ -76,9 +133,10 @@ function softmax(logits: Tensor): Float32Array {
   const [n, c] = logits.shape as [number, number];
   const out = new Float32Array(n * c);
   for (let i = 0; i < n; i++) {
-    let m = -Infinity, s = 0;
+    let m = -Infinity,
+      s = 0;
     for (let j = 0; j < c; j++) m = Math.max(m, Number(logits.data[i * c + j]));
-    for (let j = 0; j < c; j++) s += (out[i * c + j] = Math.exp(Number(logits.data[i * c + j]) - m));
+    for (let j = 0; j < c; j++) s += out[i * c + j] = Math.exp(Number(logits.data[i * c + j]) - m);
     for (let j = 0; j < c; j++) out[i * c + j]! /= s;
   }
   return out;
@@ -86,8 +144,11 @@ function softmax(logits: Tensor): Float32Array {
 
 /** Per example, (1−λ)·a + λ·b for λ = j/(frames−1): [frames, C, H, W] from one pair. */
 function mix(a: Images, b: Images, lambdas: number[]): Images {
-  const per = a.data.length, out = new Float32Array(per * lambdas.length);
-  lambdas.forEach((l, j) => { for (let k = 0; k < per; k++) out[j * per + k] = (1 - l) * a.data[k]! + l * b.data[k]!; });
+  const per = a.data.length,
+    out = new Float32Array(per * lambdas.length);
+  lambdas.forEach((l, j) => {
+    for (let k = 0; k < per; k++) out[j * per + k] = (1 - l) * a.data[k]! + l * b.data[k]!;
+  });
   return tensor("float32", [lambdas.length, ...a.shape.slice(1)], out) as Images;
 }
 
@@ -99,24 +160,41 @@ interface Plan {
 async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<Plan> {
   const l2 = (s: Search) => ({ threat: { kind: "l2" as const, eps: s.eps }, stepSize: s.stepSize, keep: "best" as const });
   switch (spec.kind) {
-    case "invert": case "ood": {
-      const targets = fitTo(model, spec.targets), n = targets.shape[0]!;
+    case "invert":
+    case "ood": {
+      const targets = fitTo(model, spec.targets),
+        n = targets.shape[0]!;
       const setup = model.representation({}, n);
       const tRep = await representationOf(exec, model, targets, { rep: setup.name });
-      const x0 = spec.seed === "images" && spec.seedImages ? makeSeeds(model, fitTo(model, spec.seedImages), n) : makeSeeds(model, spec.seed === "gray" ? "gray" : "noise", n, spec.rngSeed);
+      const x0 =
+        spec.seed === "images" && spec.seedImages
+          ? makeSeeds(model, fitTo(model, spec.seedImages), n)
+          : makeSeeds(model, spec.seed === "gray" ? "gray" : "noise", n, spec.rngSeed);
       return {
         live: { ...l2(spec), loss: repTargetLoss(setup.name, tRep), x0, straightThrough: setup.straightThrough },
-        finish: async (r) => ({ x: r!.x, reference: targets, metrics: { relDistance: mean(r!.loss), ssim: mean(ssim(r!.x, targets)), perExample: Array.from(r!.loss) } }),
+        finish: async (r) => ({
+          x: r!.x,
+          reference: targets,
+          metrics: { relDistance: mean(r!.loss), ssim: mean(ssim(r!.x, targets)), perExample: Array.from(r!.loss) },
+        }),
       };
     }
     case "interpolate": {
-      const a = fitTo(model, spec.a), b = fitTo(model, spec.b);
-      if (!Number.isInteger(spec.frames) || spec.frames < 2) throw new Error(`interpolate: frames must be an integer ≥ 2, got ${spec.frames}`);
+      const a = fitTo(model, spec.a),
+        b = fitTo(model, spec.b);
+      if (!Number.isInteger(spec.frames) || spec.frames < 2)
+        throw new Error(`interpolate: frames must be an integer ≥ 2, got ${spec.frames}`);
       const lambdas = Array.from({ length: spec.frames }, (_, j) => j / (spec.frames - 1));
       const setup = model.representation({}, spec.frames);
-      const ra = await representationOf(exec, model, a, { rep: setup.name }), rb = await representationOf(exec, model, b, { rep: setup.name });
+      const ra = await representationOf(exec, model, a, { rep: setup.name }),
+        rb = await representationOf(exec, model, b, { rep: setup.name });
       return {
-        live: { ...l2(spec), loss: repTargetLoss(setup.name, mix(ra, rb, lambdas)), x0: mix(a, b, lambdas), straightThrough: setup.straightThrough },
+        live: {
+          ...l2(spec),
+          loss: repTargetLoss(setup.name, mix(ra, rb, lambdas)),
+          x0: mix(a, b, lambdas),
+          straightThrough: setup.straightThrough,
+        },
         finish: async (r) => ({ x: r!.x, metrics: { relDistance: mean(r!.loss), lambdas } }),
       };
     }
@@ -127,7 +205,10 @@ async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<
       const x0 = makeSeeds(model, spec.seed, spec.count, spec.rngSeed);
       return {
         live: { ...l2(spec), loss: featureLoss(setup.name, mask), x0, straightThrough: setup.straightThrough },
-        finish: async (r) => ({ x: r!.x, metrics: { feature: unit.feature, activation: mean(r!.loss), datasetMax: unit.datasetMax, top: unit.top, bottom: unit.bottom } }),
+        finish: async (r) => ({
+          x: r!.x,
+          metrics: { feature: unit.feature, activation: mean(r!.loss), datasetMax: unit.datasetMax, top: unit.top, bottom: unit.bottom },
+        }),
       };
     }
     case "paint": {
@@ -138,21 +219,41 @@ async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<
       const mask = unitMask(setup.shape, [unit.feature]);
       const before = featureActivations(await representationOf(exec, model, image, { rep: setup.name }), mask)[0]!;
       return {
-        live: { ...l2(spec), loss: featureLoss(setup.name, mask, level), x0: image, straightThrough: setup.straightThrough, region: spec.region },
+        live: {
+          ...l2(spec),
+          loss: featureLoss(setup.name, mask, level),
+          x0: image,
+          straightThrough: setup.straightThrough,
+          region: spec.region,
+        },
         finish: async (r) => {
           const after = featureActivations(await representationOf(exec, model, r!.x, { rep: setup.name }), mask)[0]!;
-          let outside = 0, inside = 0;
+          let outside = 0,
+            inside = 0;
           const plane = spec.region.length;
           r!.x.data.forEach((v, i) => {
             const d = Math.abs(v - image.data[i]!);
-            if (spec.region[i % plane] === 0) outside = Math.max(outside, d); else inside = Math.max(inside, d);
+            if (spec.region[i % plane] === 0) outside = Math.max(outside, d);
+            else inside = Math.max(inside, d);
           });
-          return { x: r!.x, reference: image, metrics: { feature: unit.feature, level, featureBefore: before, featureAfter: after, maxChangeInside: inside, maxChangeOutside: outside } };
+          return {
+            x: r!.x,
+            reference: image,
+            metrics: {
+              feature: unit.feature,
+              level,
+              featureBefore: before,
+              featureAfter: after,
+              maxChangeInside: inside,
+              maxChangeOutside: outside,
+            },
+          };
         },
       };
     }
     case "attack": {
-      const images = fitTo(model, spec.images), n = images.shape[0]!;
+      const images = fitTo(model, spec.images),
+        n = images.shape[0]!;
       if (spec.labels.length !== n) throw new Error(`attack: ${spec.labels.length} labels for ${n} images`);
       const threat = { kind: spec.threat, eps: spec.eps };
       const idx = (v: number[]) => tensor("int64", [n], BigInt64Array.from(v, BigInt)) as Tensor<"int64">;
@@ -183,7 +284,14 @@ async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<
 }
 
 /** The unit to show (given, or the most varying one over `data`), its top/bottom images in `data` and its largest activation there. */
-async function chooseUnit(exec: Session, model: Model, data: Images, setup: { name: string; shape: number[] }, feature: number | null, topK: number) {
+async function chooseUnit(
+  exec: Session,
+  model: Model,
+  data: Images,
+  setup: { name: string; shape: number[] },
+  feature: number | null,
+  topK: number,
+) {
   const reps = await representationOf(exec, model, fitTo(model, data), { rep: setup.name });
   const f = feature ?? pickFeatures(reps, setup.shape, 1)[0]!;
   const r = rankByFeature(featureActivations(reps, unitMask(setup.shape, [f])), topK);
@@ -194,7 +302,12 @@ async function chooseUnit(exec: Session, model: Model, data: Images, setup: { na
 export const stepsOf = (spec: ExperimentSpec): number => ("steps" in spec ? spec.steps : 0);
 
 /** Runs one experiment on every model, one step of each in turn, and returns per model the result and metrics. */
-export async function runExperiment(exec: Executor, models: readonly Model[], spec: ExperimentSpec, hooks: Hooks = {}): Promise<ExperimentResult> {
+export async function runExperiment(
+  exec: Executor,
+  models: readonly Model[],
+  spec: ExperimentSpec,
+  hooks: Hooks = {},
+): Promise<ExperimentResult> {
   const total = stepsOf(spec);
   if (total !== 0 && (!Number.isInteger(total) || total < 1)) throw new Error(`steps must be a positive integer, got ${total}`);
   // one session per run: every program compiled for it is disposed at the end
@@ -227,11 +340,16 @@ export async function runExperiment(exec: Executor, models: readonly Model[], sp
  * Label agreement as the report measures it: the other model of the pair labels each model's inversions; the expected
  * labels are the targets' true labels, or (uploaded and drawn targets) the judge's own label of the target.
  */
-async function addLabelAgreement(exec: Session, models: readonly Model[], spec: { targets: Images; labels?: number[] }, outcomes: ModelOutcome[]): Promise<void> {
+async function addLabelAgreement(
+  exec: Session,
+  models: readonly Model[],
+  spec: { targets: Images; labels?: number[] },
+  outcomes: ModelOutcome[],
+): Promise<void> {
   if (models.length < 2) return;
   for (const [k, o] of outcomes.entries()) {
     const judge = models[(k + 1) % models.length]!;
-    const expected = spec.labels ?? await predict(exec, judge, fitTo(judge, spec.targets));
+    const expected = spec.labels ?? (await predict(exec, judge, fitTo(judge, spec.targets)));
     o.metrics.labelAgreement = labelAgreement(await predict(exec, judge, fitTo(judge, o.x)), expected).rate;
   }
 }

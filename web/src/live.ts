@@ -1,7 +1,17 @@
 // One search (attack, inversion, feature visualization) advanced a step at a time under the caller's control: the page
 // pauses, resumes and interleaves two models step by step, which pgd()'s synchronous onStep cannot do. It runs the programs
 // attackPrograms builds with pgd()'s semantics (best iterate before each step and after the last); tests pin it to pgd().
-import { type AttackLoss, type AttackPrograms, type Model, type Session, type Tensor, type ThreatSpec, attackPrograms, tensor, threatModel } from "../../src/index.js";
+import {
+  type AttackLoss,
+  type AttackPrograms,
+  type Model,
+  type Session,
+  type Tensor,
+  type ThreatSpec,
+  attackPrograms,
+  tensor,
+  threatModel,
+} from "../../src/index.js";
 
 export interface LiveSpec {
   loss: AttackLoss;
@@ -25,7 +35,11 @@ export interface LiveStep {
   logits: Tensor;
 }
 
-export interface LiveResult { x: Tensor<"float32">; loss: Float32Array; logits: Tensor }
+export interface LiveResult {
+  x: Tensor<"float32">;
+  loss: Float32Array;
+  logits: Tensor;
+}
 
 export class LiveSearch {
   private x: Tensor<"float32">;
@@ -35,12 +49,20 @@ export class LiveSearch {
   private readonly sign: number;
   steps = 0;
 
-  private constructor(private readonly p: AttackPrograms, private readonly model: Model, private readonly spec: LiveSpec) {
+  private constructor(
+    private readonly p: AttackPrograms,
+    private readonly model: Model,
+    private readonly spec: LiveSpec,
+  ) {
     const n = spec.x0.shape[0]!;
     this.x = spec.start ?? spec.x0;
     this.bestX = this.x;
     this.bestObj = tensor("float32", [n], new Float32Array(n).fill(-Infinity)) as Tensor<"float32">;
-    this.alpha = tensor("float32", [n, ...Array(spec.x0.shape.length - 1).fill(1)], new Float32Array(n).fill(spec.stepSize)) as Tensor<"float32">;
+    this.alpha = tensor(
+      "float32",
+      [n, ...Array(spec.x0.shape.length - 1).fill(1)],
+      new Float32Array(n).fill(spec.stepSize),
+    ) as Tensor<"float32">;
     this.sign = spec.loss.goal === "max" ? 1 : -1;
   }
 
@@ -55,11 +77,21 @@ export class LiveSearch {
     return new LiveSearch(p, model, spec);
   }
 
-  get current(): Tensor<"float32"> { return this.x; }
+  get current(): Tensor<"float32"> {
+    return this.x;
+  }
 
   async step(): Promise<LiveStep> {
     const { p, model, spec } = this;
-    const out = await p.step.run({ ...spec.loss.feeds, ...spec.feeds, [model.inputName]: this.x, x0: spec.x0, best_x: this.bestX, best_obj: this.bestObj, alpha: this.alpha });
+    const out = await p.step.run({
+      ...spec.loss.feeds,
+      ...spec.feeds,
+      [model.inputName]: this.x,
+      x0: spec.x0,
+      best_x: this.bestX,
+      best_obj: this.bestObj,
+      alpha: this.alpha,
+    });
     let next = out[p.names.xNext] as Tensor<"float32">;
     if (spec.region) next = masked(this.x, next, spec.region);
     this.bestX = out[p.names.bestX!] as Tensor<"float32">;
@@ -75,8 +107,10 @@ export class LiveSearch {
     const { p, model, spec } = this;
     const last = await p.evaluate.run({ ...spec.loss.feeds, ...spec.feeds, [model.inputName]: this.x });
     const lastObj = last[p.names.obj]!.data as Float32Array;
-    if (spec.keep === "last" || this.steps === 0) return { x: this.x, loss: lastObj.map((v) => this.sign * v), logits: last[p.names.logits]! };
-    const n = this.x.shape[0]!, per = this.x.data.length / n;
+    if (spec.keep === "last" || this.steps === 0)
+      return { x: this.x, loss: lastObj.map((v) => this.sign * v), logits: last[p.names.logits]! };
+    const n = this.x.shape[0]!,
+      per = this.x.data.length / n;
     const chosen = new Float32Array(this.x.data.length);
     for (let i = 0; i < n; i++) {
       const src = lastObj[i]! > this.bestObj.data[i]! ? this.x.data : this.bestX.data;
@@ -90,7 +124,11 @@ export class LiveSearch {
 
 /** x + region·(next − x): only the brushed pixels move. */
 function masked(x: Tensor<"float32">, next: Tensor<"float32">, region: Float32Array): Tensor<"float32"> {
-  const out = new Float32Array(next.data.length), plane = region.length;
-  for (let i = 0; i < out.length; i++) { const m = region[i % plane]!; out[i] = x.data[i]! + m * (next.data[i]! - x.data[i]!); }
+  const out = new Float32Array(next.data.length),
+    plane = region.length;
+  for (let i = 0; i < out.length; i++) {
+    const m = region[i % plane]!;
+    out[i] = x.data[i]! + m * (next.data[i]! - x.data[i]!);
+  }
   return tensor("float32", next.shape, out) as Tensor<"float32">;
 }

@@ -1,12 +1,43 @@
 // The explorer page: model pair, targets, settings and live results; all computation happens in the worker (worker.ts).
-import { type Tensor, imagesToFloat, labelsToInt64, parseNpy, resizeBatch, serializeNpy, sliceBatch, syntheticShapes, tensor } from "../../src/index.js";
+import {
+  type Tensor,
+  imagesToFloat,
+  labelsToInt64,
+  parseNpy,
+  resizeBatch,
+  serializeNpy,
+  sliceBatch,
+  syntheticShapes,
+  tensor,
+} from "../../src/index.js";
 import type { Backend, FromWorker, ModelInfo, ToWorker, WireOutcome, WireSpec, WireTensor } from "./protocol.js";
 import { EXPERIMENTS, type State, defaultsFor, formatRange, parseState, serializeState } from "./url.js";
 import { Pad, amplified, asTensor, drawBars, drawCurve, drawGrid, el } from "./view.js";
 
-interface IndexEntry { name: string; path: string; dataset: string | null; classes: string[] | null; robust: unknown }
-interface Slot { name: string; info?: ModelInfo; classes: string[]; dataset: string | null; robust: boolean }
-interface Panel { root: HTMLElement; title: HTMLElement; now: HTMLCanvasElement; ref: HTMLCanvasElement; bars: HTMLCanvasElement; extra: HTMLElement; metrics: HTMLElement; last?: WireTensor }
+interface IndexEntry {
+  name: string;
+  path: string;
+  dataset: string | null;
+  classes: string[] | null;
+  robust: unknown;
+}
+interface Slot {
+  name: string;
+  info?: ModelInfo;
+  classes: string[];
+  dataset: string | null;
+  robust: boolean;
+}
+interface Panel {
+  root: HTMLElement;
+  title: HTMLElement;
+  now: HTMLCanvasElement;
+  ref: HTMLCanvasElement;
+  bars: HTMLCanvasElement;
+  extra: HTMLElement;
+  metrics: HTMLElement;
+  last?: WireTensor;
+}
 
 const COLORS = ["#d62", "#27c"];
 /** Dropped models are parsed in the worker's memory, twice (import + per-batch graphs): keep them to classifier sizes. */
@@ -24,7 +55,10 @@ const slots: Slot[] = [];
 const panels: Panel[] = [];
 const data = new Map<string, { x: Tensor<"float32">; labels: number[] }>();
 let worker: Worker;
-let runId = 0, running = false, paused = false, threadsUsed = 1;
+let runId = 0,
+  running = false,
+  paused = false,
+  threadsUsed = 1;
 let curves: number[][] = [[], []];
 let tFirst = 0;
 /** ms from navigation start to the first step shown (page load, ORT start, model load, compilation). */
@@ -61,7 +95,8 @@ async function subset(dataset: string | null): Promise<{ x: Tensor<"float32">; l
 }
 
 function pick(d: { x: Tensor<"float32">; labels: number[] }, idx: number[], what: string): { x: Tensor<"float32">; labels: number[] } {
-  const n = d.x.shape[0]!, per = d.x.data.length / n;
+  const n = d.x.shape[0]!,
+    per = d.x.data.length / n;
   const bad = idx.find((i) => i >= n);
   if (bad !== undefined) throw new Error(`${what}: index ${bad} is outside the shipped subset (0-${n - 1})`);
   const out = new Float32Array(idx.length * per);
@@ -69,7 +104,12 @@ function pick(d: { x: Tensor<"float32">; labels: number[] }, idx: number[], what
   return { x: tensor("float32", [idx.length, ...d.x.shape.slice(1)], out) as Tensor<"float32">, labels: idx.map((i) => d.labels[i]!) };
 }
 
-async function loadSlot(k: number, name: string, bytes?: ArrayBuffer, meta?: { classes?: string[]; dataset?: string; training?: { adv?: unknown } }): Promise<void> {
+async function loadSlot(
+  k: number,
+  name: string,
+  bytes?: ArrayBuffer,
+  meta?: { classes?: string[]; dataset?: string; training?: { adv?: unknown } },
+): Promise<void> {
   const entry = index.find((e) => e.name === name);
   if (!bytes) {
     if (!entry) throw new Error(`model "${name}" is not in models/index.json (${index.map((e) => e.name).join(", ")})`);
@@ -77,7 +117,13 @@ async function loadSlot(k: number, name: string, bytes?: ArrayBuffer, meta?: { c
   }
   const m = (await call({ type: "load", slot: k, name, onnx: bytes }, "loaded")) as Extract<FromWorker, { type: "loaded" }>;
   const classes = meta?.classes ?? entry?.classes ?? Array.from({ length: m.info.classes ?? 0 }, (_, i) => String(i));
-  slots[k] = { name, info: m.info, classes, dataset: meta?.dataset ?? entry?.dataset ?? null, robust: Boolean(meta?.training?.adv ?? entry?.robust) };
+  slots[k] = {
+    name,
+    info: m.info,
+    classes,
+    dataset: meta?.dataset ?? entry?.dataset ?? null,
+    robust: Boolean(meta?.training?.adv ?? entry?.robust),
+  };
   panels[k]!.title.textContent = `${name} ${slots[k]!.robust ? "(robust)" : "(standard)"} · R = ${m.info.rep} [${m.info.units}]`;
 }
 
@@ -89,15 +135,19 @@ async function targetImages(): Promise<{ x: Tensor<"float32">; labels?: number[]
   if (src === "upload") {
     const files = [...(($("upload") as HTMLInputElement).files ?? [])];
     if (!files.length) throw new Error("targets: choose image files to upload first");
-    const parts = await Promise.all(files.map(async (f) => {
-      const bmp = await createImageBitmap(f);
-      const c = new OffscreenCanvas(w!, h!), ctx = c.getContext("2d")!;
-      ctx.drawImage(bmp, 0, 0, w!, h!);
-      const px = ctx.getImageData(0, 0, w!, h!).data, gray = new Float32Array(w! * h!);
-      // ITU-R 601 luma, as resizeBatch converts RGB to gray
-      for (let i = 0; i < gray.length; i++) gray[i] = (0.299 * px[i * 4]! + 0.587 * px[i * 4 + 1]! + 0.114 * px[i * 4 + 2]!) / 255;
-      return gray;
-    }));
+    const parts = await Promise.all(
+      files.map(async (f) => {
+        const bmp = await createImageBitmap(f);
+        const c = new OffscreenCanvas(w!, h!),
+          ctx = c.getContext("2d")!;
+        ctx.drawImage(bmp, 0, 0, w!, h!);
+        const px = ctx.getImageData(0, 0, w!, h!).data,
+          gray = new Float32Array(w! * h!);
+        // ITU-R 601 luma, as resizeBatch converts RGB to gray
+        for (let i = 0; i < gray.length; i++) gray[i] = (0.299 * px[i * 4]! + 0.587 * px[i * 4 + 1]! + 0.114 * px[i * 4 + 2]!) / 255;
+        return gray;
+      }),
+    );
     const x = new Float32Array(parts.length * w! * h!);
     parts.forEach((p, i) => x.set(p, i * p.length));
     return { x: tensor("float32", [parts.length, 1, h!, w!], x) as Tensor<"float32"> };
@@ -113,9 +163,22 @@ async function buildSpec(): Promise<{ spec: WireSpec; targets: Tensor<"float32">
   const base = { steps: s.steps, stepSize: s.stepSize, eps: s.eps };
   const first = sliceBatch(t.x, 0, 1);
   switch (s.experiment) {
-    case "invert": case "ood": {
+    case "invert":
+    case "ood": {
       const from = s.from.length ? pick(await subset(slots[0]!.dataset), s.from, "from").x : undefined;
-      return { targets: t.x, labels: t.labels, spec: { kind: s.experiment, ...base, targets: wire(t.x), labels: t.labels, seed: from ? "images" : s.start, seedImages: from && wire(from), rngSeed: s.seed } };
+      return {
+        targets: t.x,
+        labels: t.labels,
+        spec: {
+          kind: s.experiment,
+          ...base,
+          targets: wire(t.x),
+          labels: t.labels,
+          seed: from ? "images" : s.start,
+          seedImages: from && wire(from),
+          rngSeed: s.seed,
+        },
+      };
     }
     case "interpolate": {
       if (t.x.shape[0]! < 2) throw new Error("interpolate: give two targets (e.g. targets=0,1)");
@@ -123,14 +186,43 @@ async function buildSpec(): Promise<{ spec: WireSpec; targets: Tensor<"float32">
     }
     case "feature": {
       const d = await subset(slots[0]!.dataset);
-      return { targets: t.x, spec: { kind: "feature", ...base, feature: s.feature, seed: s.start, count: s.count, rngSeed: s.seed, data: wire(d.x), topK: 5 } };
+      return {
+        targets: t.x,
+        spec: { kind: "feature", ...base, feature: s.feature, seed: s.start, count: s.count, rngSeed: s.seed, data: wire(d.x), topK: 5 },
+      };
     }
     case "paint":
-      return { targets: first, spec: { kind: "paint", ...base, image: wire(first), feature: s.feature, region: brushPad!.region.slice(), level: s.level, data: wire((await subset(slots[0]!.dataset)).x) } };
+      return {
+        targets: first,
+        spec: {
+          kind: "paint",
+          ...base,
+          image: wire(first),
+          feature: s.feature,
+          region: brushPad!.region.slice(),
+          level: s.level,
+          data: wire((await subset(slots[0]!.dataset)).x),
+        },
+      };
     case "attack": {
       const labels = t.labels ?? [];
       if (!t.labels) throw new Error("attack: uploaded and drawn images have no labels; use the shipped subset");
-      return { targets: t.x, labels, spec: { kind: "attack", images: wire(t.x), labels, threat: s.threat, eps: s.eps, steps: s.steps, stepSize: s.stepSize, target: s.target >= 0 ? s.target : undefined, randomStart: s.randomStart, rngSeed: s.seed } };
+      return {
+        targets: t.x,
+        labels,
+        spec: {
+          kind: "attack",
+          images: wire(t.x),
+          labels,
+          threat: s.threat,
+          eps: s.eps,
+          steps: s.steps,
+          stepSize: s.stepSize,
+          target: s.target >= 0 ? s.target : undefined,
+          randomStart: s.randomStart,
+          rngSeed: s.seed,
+        },
+      };
     }
     case "saliency":
       return { targets: t.x, labels: t.labels, spec: { kind: "saliency", images: wire(t.x), labels: t.labels } };
@@ -144,18 +236,29 @@ function onStep(m: Extract<FromWorker, { type: "step" }>): void {
     drawGrid(p.now, asTensor(v.x));
     curves[k]!.push(v.loss);
     if (state.experiment === "attack" && lastRun) {
-      drawGrid(p.ref, amplified(asTensor(v.x), resizeBatch(lastRun.targets, { channels: v.x.shape[1]!, height: v.x.shape[2]!, width: v.x.shape[3]! })));
+      drawGrid(
+        p.ref,
+        amplified(asTensor(v.x), resizeBatch(lastRun.targets, { channels: v.x.shape[1]!, height: v.x.shape[2]!, width: v.x.shape[3]! })),
+      );
       if (v.probs) drawBars(p.bars, v.probs.subarray(0, slots[k]!.classes.length), slots[k]!.classes, lastRun.labels?.[0]);
     }
   });
   drawCurve($("curve"), curves, COLORS);
   // the rate counts from the first step, so program compilation does not dilute it
-  if (m.step === 1) { tFirst = performance.now(); pageToFirstStep ??= tFirst; }
+  if (m.step === 1) {
+    tFirst = performance.now();
+    pageToFirstStep ??= tFirst;
+  }
   const rate = m.step > 1 ? ((m.step - 1) * 1000) / (performance.now() - tFirst) : NaN;
   $("counter").textContent = `step ${m.step} / ${m.total} · ${Number.isFinite(rate) ? rate.toFixed(1) : "…"} steps/s`;
 }
 
-const fmt = (v: number | number[]) => (Array.isArray(v) ? (v.length > 12 ? `[${v.length} values]` : v.map((u) => (Number.isInteger(u) ? u : u.toFixed(3))).join(", ")) : v.toFixed(4));
+const fmt = (v: number | number[]) =>
+  Array.isArray(v)
+    ? v.length > 12
+      ? `[${v.length} values]`
+      : v.map((u) => (Number.isInteger(u) ? u : u.toFixed(3))).join(", ")
+    : v.toFixed(4);
 
 async function onDone(m: Extract<FromWorker, { type: "done" }>): Promise<void> {
   running = false;
@@ -166,7 +269,11 @@ async function onDone(m: Extract<FromWorker, { type: "done" }>): Promise<void> {
     p.last = o.map ?? o.x;
     drawGrid(p.now, asTensor(p.last));
     if (o.reference && state.experiment !== "attack") drawGrid(p.ref, asTensor(o.reference));
-    p.metrics.replaceChildren(...Object.entries(o.metrics).filter(([n]) => n !== "perExample").map(([n, v]) => el("div", {}, `${n}: ${fmt(v)}`)));
+    p.metrics.replaceChildren(
+      ...Object.entries(o.metrics)
+        .filter(([n]) => n !== "perExample")
+        .map(([n, v]) => el("div", {}, `${n}: ${fmt(v)}`)),
+    );
     p.extra.replaceChildren();
     if (d && Array.isArray(o.metrics.top)) {
       for (const which of ["top", "bottom"] as const) {
@@ -177,7 +284,12 @@ async function onDone(m: Extract<FromWorker, { type: "done" }>): Promise<void> {
     }
   });
   const result = {
-    experiment: state.experiment, steps: m.steps, ms: m.ms, backend: state.backend, threads: threadsUsed, seed: state.seed,
+    experiment: state.experiment,
+    steps: m.steps,
+    ms: m.ms,
+    backend: state.backend,
+    threads: threadsUsed,
+    seed: state.seed,
     timing: { ...m.timing, pageToFirstStepMs: pageToFirstStep ?? NaN },
     models: m.models.map((o, k) => ({ name: slots[k]!.name, metrics: o.metrics })),
   };
@@ -196,7 +308,9 @@ async function run(): Promise<void> {
   lastRun = await buildSpec();
   curves = [[], []];
   panels.forEach((p) => {
-    p.extra.replaceChildren(); p.metrics.replaceChildren(); p.bars.height = 0;
+    p.extra.replaceChildren();
+    p.metrics.replaceChildren();
+    p.bars.height = 0;
     // feature visualization starts from noise: no target to show
     p.ref.hidden = state.experiment === "feature";
     drawGrid(p.ref, lastRun!.targets);
@@ -213,7 +327,9 @@ function syncButtons(): void {
   ($("pause") as HTMLButtonElement).disabled = !running;
   ($("pause") as HTMLButtonElement).textContent = paused ? "resume" : "pause";
   ($("stop") as HTMLButtonElement).disabled = !running;
-  document.querySelectorAll<HTMLElement>(".only").forEach((e) => { e.hidden = !e.dataset.for!.split(" ").includes(state.experiment); });
+  document.querySelectorAll<HTMLElement>(".only").forEach((e) => {
+    e.hidden = !e.dataset.for!.split(" ").includes(state.experiment);
+  });
   const src = ($("source") as HTMLSelectElement).value;
   $("drawHolder").hidden = src !== "draw";
   $("uploadLabel").hidden = src !== "upload";
@@ -240,7 +356,8 @@ function writeForm(): void {
   ($("threads") as HTMLInputElement).value = String(state.threads);
   ($("randomStart") as HTMLInputElement).checked = state.randomStart;
   // the ε slider spans what makes sense for the experiment: attack radii, or the vis searches' "box only" 1000
-  const eps = $("eps") as HTMLInputElement, max = state.experiment !== "attack" ? 1000 : state.threat === "l2" ? 5 : 0.5;
+  const eps = $("eps") as HTMLInputElement,
+    max = state.experiment !== "attack" ? 1000 : state.threat === "l2" ? 5 : 0.5;
   Object.assign(eps, { max: String(max), step: String(max / 500), min: String(max / 500) });
   eps.value = String(state.eps);
   $("epsValue").textContent = String(state.eps);
@@ -254,14 +371,29 @@ function download(name: string, blob: Blob): void {
 
 function makePanel(k: number): Panel {
   const p: Panel = {
-    root: el("section", { className: "panel" }), title: el("h2"), now: el("canvas", { className: "grid" }), ref: el("canvas", { className: "grid small" }),
-    bars: el("canvas", { width: 260, height: 0 }), extra: el("div"), metrics: el("div", { className: "metrics" }),
+    root: el("section", { className: "panel" }),
+    title: el("h2"),
+    now: el("canvas", { className: "grid" }),
+    ref: el("canvas", { className: "grid small" }),
+    bars: el("canvas", { width: 260, height: 0 }),
+    extra: el("div"),
+    metrics: el("div", { className: "metrics" }),
   };
   p.title.style.color = COLORS[k]!;
-  const png = el("button", { textContent: "PNG" }), npy = el("button", { textContent: ".npy" });
+  const png = el("button", { textContent: "PNG" }),
+    npy = el("button", { textContent: ".npy" });
   png.onclick = () => p.now.toBlob((b) => b && download(`${state.experiment}-${slots[k]?.name}.png`, b), "image/png");
-  npy.onclick = () => p.last && download(`${state.experiment}-${slots[k]?.name}.npy`, new Blob([serializeNpy(asTensor(p.last)) as BlobPart]));
-  p.root.append(p.title, p.now, el("div", { className: "row" }, el("span", { className: "label" }, "target / perturbation ×"), png, npy), p.ref, p.bars, p.extra, p.metrics);
+  npy.onclick = () =>
+    p.last && download(`${state.experiment}-${slots[k]?.name}.npy`, new Blob([serializeNpy(asTensor(p.last)) as BlobPart]));
+  p.root.append(
+    p.title,
+    p.now,
+    el("div", { className: "row" }, el("span", { className: "label" }, "target / perturbation ×"), png, npy),
+    p.ref,
+    p.bars,
+    p.extra,
+    p.metrics,
+  );
   return p;
 }
 
@@ -270,7 +402,8 @@ async function main(): Promise<void> {
   state = parseState(location.search);
   ($("experiment") as HTMLSelectElement).replaceChildren(...EXPERIMENTS.map((e) => el("option", { value: e, textContent: e })));
   index = ((await (await fetch("models/index.json")).json()) as { models: IndexEntry[] }).models;
-  for (const id of ["modelA", "modelB"]) ($(id) as HTMLSelectElement).replaceChildren(...index.map((e) => el("option", { value: e.name, textContent: e.name })));
+  for (const id of ["modelA", "modelB"])
+    ($(id) as HTMLSelectElement).replaceChildren(...index.map((e) => el("option", { value: e.name, textContent: e.name })));
   writeForm();
   panels.push(makePanel(0), makePanel(1));
   $("panels").append(...panels.map((p) => p.root));
@@ -279,14 +412,22 @@ async function main(): Promise<void> {
     const m = ev.data;
     if (m.type === "step" && m.id === runId) return onStep(m);
     if (m.type === "done" && m.id === runId) return void onDone(m);
-    if (m.type === "error" && m.id !== undefined) { running = false; syncButtons(); return status("error", m.message); }
+    if (m.type === "error" && m.id !== undefined) {
+      running = false;
+      syncButtons();
+      return status("error", m.message);
+    }
     pending.get(m.type)?.(m);
   };
   worker.onerror = (e) => status("error", `worker: ${e.message}`);
   const backend: Backend = state.backend === "webgpu" ? { kind: "webgpu" } : { kind: "wasm", threads: state.threads };
-  const ready = (await call({ type: "init", backend, base: new URL(".", location.href).href }, "ready")) as Extract<FromWorker, { type: "ready" }>;
+  const ready = (await call({ type: "init", backend, base: new URL(".", location.href).href }, "ready")) as Extract<
+    FromWorker,
+    { type: "ready" }
+  >;
   threadsUsed = ready.threads;
-  $("backendInfo").textContent = `${ready.backend.kind}${ready.backend.kind === "wasm" ? `, ${ready.threads} thread(s)` : ""}${ready.isolated ? ", cross-origin isolated" : ", not isolated (1 thread)"}`;
+  $("backendInfo").textContent =
+    `${ready.backend.kind}${ready.backend.kind === "wasm" ? `, ${ready.threads} thread(s)` : ""}${ready.isolated ? ", cross-origin isolated" : ", not isolated (1 thread)"}`;
   ($("modelA") as HTMLSelectElement).value = state.models[0]!;
   ($("modelB") as HTMLSelectElement).value = state.models[1] ?? state.models[0]!;
   for (const [k, name] of state.models.entries()) await loadSlot(k, name);
@@ -297,7 +438,11 @@ async function main(): Promise<void> {
   brushPad.setRect(...state.region);
   $("drawHolder").append(drawPad.canvas);
   $("brushHolder").append(brushPad.canvas);
-  const refreshBrush = async () => { const d = await subset(slots[0]!.dataset); brushPad!.image = pick(d, [state.targets[0] ?? 0], "targets").x.data.slice(); brushPad!.render(); };
+  const refreshBrush = async () => {
+    const d = await subset(slots[0]!.dataset);
+    brushPad!.image = pick(d, [state.targets[0] ?? 0], "targets").x.data.slice();
+    brushPad!.render();
+  };
   await refreshBrush();
   wire(refreshBrush);
   syncButtons();
@@ -306,9 +451,21 @@ async function main(): Promise<void> {
 }
 
 function wire(refreshBrush: () => Promise<void>): void {
-  $("run").onclick = () => run().catch((e) => { running = false; syncButtons(); status("error", String(e.message ?? e)); });
-  $("pause").onclick = () => { paused = !paused; worker.postMessage({ type: paused ? "pause" : "resume" } satisfies ToWorker); syncButtons(); };
-  $("stop").onclick = () => { paused = false; worker.postMessage({ type: "stop" } satisfies ToWorker); };
+  $("run").onclick = () =>
+    run().catch((e) => {
+      running = false;
+      syncButtons();
+      status("error", String(e.message ?? e));
+    });
+  $("pause").onclick = () => {
+    paused = !paused;
+    worker.postMessage({ type: paused ? "pause" : "resume" } satisfies ToWorker);
+    syncButtons();
+  };
+  $("stop").onclick = () => {
+    paused = false;
+    worker.postMessage({ type: "stop" } satisfies ToWorker);
+  };
   $("clearDraw").onclick = () => drawPad!.clear();
   $("clearBrush").onclick = () => brushPad!.clear();
   $("source").onchange = syncButtons;
@@ -318,19 +475,46 @@ function wire(refreshBrush: () => Promise<void>): void {
     writeForm();
     syncButtons();
   };
-  $("threat").onchange = () => { state = { ...state, threat: ($("threat") as HTMLSelectElement).value as State["threat"] }; Object.assign(state, defaultsFor("attack", state.threat)); writeForm(); };
-  $("eps").oninput = () => { if (state.experiment === "attack") ($("stepSize") as HTMLInputElement).value = String((2.5 * Number(($("eps") as HTMLInputElement).value)) / Number(($("steps") as HTMLInputElement).value)); $("epsValue").textContent = ($("eps") as HTMLInputElement).value; };
-  $("targets").onchange = () => { readForm(); void refreshBrush(); };
-  $("copyLink").onclick = () => { readForm(); const u = `${location.origin}${location.pathname}?${serializeState(state)}`; history.replaceState(null, "", u); void navigator.clipboard?.writeText(u); };
-  for (const [k, id] of ["modelA", "modelB"].entries()) $(id).onchange = () => loadSlot(k, ($(id) as HTMLSelectElement).value).catch((e) => status("error", e.message));
+  $("threat").onchange = () => {
+    state = { ...state, threat: ($("threat") as HTMLSelectElement).value as State["threat"] };
+    Object.assign(state, defaultsFor("attack", state.threat));
+    writeForm();
+  };
+  $("eps").oninput = () => {
+    if (state.experiment === "attack")
+      ($("stepSize") as HTMLInputElement).value = String(
+        (2.5 * Number(($("eps") as HTMLInputElement).value)) / Number(($("steps") as HTMLInputElement).value),
+      );
+    $("epsValue").textContent = ($("eps") as HTMLInputElement).value;
+  };
+  $("targets").onchange = () => {
+    readForm();
+    void refreshBrush();
+  };
+  $("copyLink").onclick = () => {
+    readForm();
+    const u = `${location.origin}${location.pathname}?${serializeState(state)}`;
+    history.replaceState(null, "", u);
+    void navigator.clipboard?.writeText(u);
+  };
+  for (const [k, id] of ["modelA", "modelB"].entries())
+    $(id).onchange = () => loadSlot(k, ($(id) as HTMLSelectElement).value).catch((e) => status("error", e.message));
   for (const k of [0, 1]) {
     $(`drop${k}`).onchange = async (ev) => {
       const files = [...((ev.target as HTMLInputElement).files ?? [])];
-      const onnx = files.find((f) => f.name.endsWith(".onnx")), json = files.find((f) => f.name.endsWith(".json"));
+      const onnx = files.find((f) => f.name.endsWith(".onnx")),
+        json = files.find((f) => f.name.endsWith(".json"));
       if (!onnx) return status("error", "dropped files: choose a .onnx classifier (and optionally its model.json)");
-      if (onnx.size > MAX_DROP_BYTES) return status("error", `${onnx.name}: ${(onnx.size / 2 ** 20).toFixed(0)} MiB is over the ${MAX_DROP_BYTES / 2 ** 20} MiB the explorer loads`);
+      if (onnx.size > MAX_DROP_BYTES)
+        return status(
+          "error",
+          `${onnx.name}: ${(onnx.size / 2 ** 20).toFixed(0)} MiB is over the ${MAX_DROP_BYTES / 2 ** 20} MiB the explorer loads`,
+        );
       const meta = json ? JSON.parse(await json.text()) : undefined;
-      await loadSlot(k, onnx.name, await onnx.arrayBuffer(), meta).then(() => status("ready", `loaded ${onnx.name}`), (e) => status("error", e.message));
+      await loadSlot(k, onnx.name, await onnx.arrayBuffer(), meta).then(
+        () => status("ready", `loaded ${onnx.name}`),
+        (e) => status("error", e.message),
+      );
     };
   }
 }

@@ -36,7 +36,8 @@ export interface State {
 /** Default settings of an experiment (the paper's, scaled; attacks: ε 1 for L2, 0.1 for L∞, step 2.5·ε/steps). */
 export function defaultsFor(kind: ExperimentKind, threat: "l2" | "linf" = "l2"): Pick<State, "steps" | "stepSize" | "eps"> {
   if (kind === "attack") {
-    const eps = threat === "l2" ? 1 : 0.1, steps = EXPLORER_DEFAULTS.attack.steps;
+    const eps = threat === "l2" ? 1 : 0.1,
+      steps = EXPLORER_DEFAULTS.attack.steps;
     return { steps, eps, stepSize: (2.5 * eps) / steps };
   }
   // saliency is one gradient, no search: the step settings are unused
@@ -50,7 +51,8 @@ export function parseRange(s: string, what: string): number[] {
   for (const part of s.split(",").filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
     if (!m) throw new Error(`URL parameter ${what}: expected indices like 0-9 or 0,3,5, got "${s}"`);
-    const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
+    const a = Number(m[1]),
+      b = m[2] === undefined ? a : Number(m[2]);
     if (b < a || b - a > 1000) throw new Error(`URL parameter ${what}: bad range "${part}"`);
     for (let i = a; i <= b; i++) out.push(i);
   }
@@ -94,12 +96,23 @@ export function parseState(search: string): State {
   const models = (p.get("models") ?? "fashion-mnist-standard,fashion-mnist-l2").split(",").filter(Boolean);
   if (models.length < 1 || models.length > 2) throw new Error(`URL parameter models: expected one or two names, got "${p.get("models")}"`);
   const steps = num(p, "steps", d.steps, (v) => int(v) && v >= (experiment === "saliency" ? 0 : 1) && v <= 100000, "a positive integer");
-  const defaultStep = experiment === "attack" && p.get("eps") ? (2.5 * Number(p.get("eps"))) / steps : experiment === "attack" ? (2.5 * d.eps) / steps : d.stepSize;
+  const defaultStep =
+    experiment === "attack" && p.get("eps")
+      ? (2.5 * Number(p.get("eps"))) / steps
+      : experiment === "attack"
+        ? (2.5 * d.eps) / steps
+        : d.stepSize;
   const region = (p.get("region") ?? "7,7,21,21").split(",").map(Number);
-  if (region.length !== 4 || !region.every((v) => int(v) && v >= 0)) throw new Error(`URL parameter region: expected x0,y0,x1,y1, got "${p.get("region")}"`);
+  if (region.length !== 4 || !region.every((v) => int(v) && v >= 0))
+    throw new Error(`URL parameter region: expected x0,y0,x1,y1, got "${p.get("region")}"`);
   const s: State = {
-    experiment, models, threat,
-    targets: parseRange(p.get("targets") ?? (experiment === "interpolate" ? "0,1" : experiment === "paint" || experiment === "feature" ? "0" : "0-9"), "targets"),
+    experiment,
+    models,
+    threat,
+    targets: parseRange(
+      p.get("targets") ?? (experiment === "interpolate" ? "0,1" : experiment === "paint" || experiment === "feature" ? "0" : "0-9"),
+      "targets",
+    ),
     from: parseRange(p.get("from") ?? "", "from"),
     start: oneOf(p, "start", ["noise", "gray"] as const, "noise"),
     steps,
@@ -131,7 +144,8 @@ export function serializeState(s: State): string {
   p.set("targets", formatRange(s.targets));
   if (s.from.length) p.set("from", formatRange(s.from));
   p.set("start", s.start);
-  for (const k of ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "level", "target", "threads"] as const) p.set(k, String(s[k] ?? "auto"));
+  for (const k of ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "level", "target", "threads"] as const)
+    p.set(k, String(s[k] ?? "auto"));
   p.set("threat", s.threat);
   if (s.randomStart) p.set("randomStart", "1");
   p.set("region", s.region.join(","));

@@ -5,11 +5,13 @@ import { WebExecutor } from "../../src/runtime/web.js";
 import { type ExperimentSpec, describe, runExperiment } from "./experiments.js";
 import type { FromWorker, ToWorker, WireTensor } from "./protocol.js";
 
-const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as { postMessage(m: unknown, t: Transferable[]): void }).postMessage(m, transfer);
+const post = (m: FromWorker, transfer: Transferable[] = []) =>
+  (self as unknown as { postMessage(m: unknown, t: Transferable[]): void }).postMessage(m, transfer);
 
 let exec: WebExecutor | undefined;
 const models: Model[] = [];
-let paused = false, stopped = false;
+let paused = false,
+  stopped = false;
 let wake: (() => void) | undefined;
 
 const toTensor = (w: WireTensor): Tensor<"float32"> => tensor("float32", w.shape, w.data) as Tensor<"float32">;
@@ -35,7 +37,11 @@ async function init(backend: Extract<ToWorker, { type: "init" }>["backend"], bas
 
 // a macrotask turn lets pause/stop messages arrive between steps; a MessageChannel is not clamped like nested setTimeout (4 ms)
 const channel = new MessageChannel();
-const yieldToMessages = () => new Promise<void>((r) => { channel.port1.onmessage = () => r(); channel.port2.postMessage(0); });
+const yieldToMessages = () =>
+  new Promise<void>((r) => {
+    channel.port1.onmessage = () => r();
+    channel.port2.postMessage(0);
+  });
 
 async function run(id: number, spec: ExperimentSpec): Promise<void> {
   if (!exec) throw new Error("worker: not initialized");
@@ -48,18 +54,32 @@ async function run(id: number, spec: ExperimentSpec): Promise<void> {
   const res = await runExperiment(exec, pair, spec, {
     gate: async () => {
       await yieldToMessages();
-      while (paused && !stopped) await new Promise<void>((r) => { wake = r; });
+      while (paused && !stopped)
+        await new Promise<void>((r) => {
+          wake = r;
+        });
       return stopped ? "stop" : "go";
     },
     onStep: (step, total, views) => {
       ticks.push(performance.now());
       const ms = views.map((v) => ({ x: toWire(v.x), loss: v.loss, probs: v.probs }));
-      post({ type: "step", id, step, total, models: ms }, ms.map((m) => m.x.data.buffer));
+      post(
+        { type: "step", id, step, total, models: ms },
+        ms.map((m) => m.x.data.buffer),
+      );
     },
   });
-  const outs = res.models.map((o) => ({ x: toWire(o.x), reference: o.reference && toWire(o.reference), map: o.map && toWire(o.map), metrics: o.metrics }));
+  const outs = res.models.map((o) => ({
+    x: toWire(o.x),
+    reference: o.reference && toWire(o.reference),
+    map: o.map && toWire(o.map),
+    metrics: o.metrics,
+  }));
   // per step of the pair (all models), median over the steps after the first (which also pays for warm-up)
-  const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!).sort((a, b) => a - b);
+  const gaps = ticks
+    .slice(1)
+    .map((t, i) => t - ticks[i]!)
+    .sort((a, b) => a - b);
   // p10: what a step costs when nothing else competes for the cores (shared machines make medians noisy)
   const q = (f: number) => (gaps.length ? gaps[Math.floor(f * (gaps.length - 1))]! : NaN);
   const timing = { stepMs: q(0.5), stepMsP10: q(0.1), firstStepMs: ticks.length ? ticks[0]! - t0 : NaN };
@@ -70,18 +90,34 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   try {
     switch (m.type) {
-      case "init": await init(m.backend, m.base); break;
+      case "init":
+        await init(m.backend, m.base);
+        break;
       case "load": {
         const model = new Model(new Uint8Array(m.onnx), m.name);
         models[m.slot] = model;
         const d = describe(model);
-        post({ type: "loaded", slot: m.slot, info: { name: m.name, inputShape: [...model.inputShape], rep: d.rep, units: d.units, classes: d.classes } });
+        post({
+          type: "loaded",
+          slot: m.slot,
+          info: { name: m.name, inputShape: [...model.inputShape], rep: d.rep, units: d.units, classes: d.classes },
+        });
         break;
       }
-      case "run": await run(m.id, fromWire(m.spec)); break;
-      case "pause": paused = true; break;
-      case "resume": paused = false; wake?.(); break;
-      case "stop": stopped = true; wake?.(); break;
+      case "run":
+        await run(m.id, fromWire(m.spec));
+        break;
+      case "pause":
+        paused = true;
+        break;
+      case "resume":
+        paused = false;
+        wake?.();
+        break;
+      case "stop":
+        stopped = true;
+        wake?.();
+        break;
     }
   } catch (e) {
     post({ type: "error", id: m.type === "run" ? m.id : undefined, message: String((e as Error)?.message ?? e).split("\n")[0]! });

@@ -26,7 +26,11 @@ export async function writeAtomic(path: string, data: Uint8Array | string): Prom
   }
   try {
     const dh = await open(dirname(path), "r");
-    try { await dh.sync(); } finally { await dh.close(); }
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
   } catch {
     /* directories cannot be fsynced everywhere */
   }

@@ -14,7 +14,14 @@ test("CIFAR-10 binary: three records per batch, train is the five batches in ord
   try {
     const dir = join(top, "cifar-10-batches-bin");
     await mkdir(dir);
-    for (let b = 1; b <= 5; b++) await writeFile(join(dir, `data_batch_${b}.bin`), serializeCifarBatch(images, labels.map((y) => (y + b) % 10)));
+    for (let b = 1; b <= 5; b++)
+      await writeFile(
+        join(dir, `data_batch_${b}.bin`),
+        serializeCifarBatch(
+          images,
+          labels.map((y) => (y + b) % 10),
+        ),
+      );
     await writeFile(join(dir, "test_batch.bin"), serializeCifarBatch(images, labels));
     const te = await loadDataset(`cifar10:${dir}`, "test");
     assert.equal(te.size, 3);
@@ -33,9 +40,15 @@ test("CIFAR-10 binary: three records per batch, train is the five batches in ord
 
     const bytes = serializeCifarBatch(images, labels);
     await writeFile(join(dir, "test_batch.bin"), bytes.subarray(0, 5000));
-    await assert.rejects(loadDataset(`cifar10:${dir}`, "test"), /^Error: .*test_batch\.bin: truncated or corrupt: 5000 bytes is 1 whole 3073-byte records and 1927 more bytes$/);
+    await assert.rejects(
+      loadDataset(`cifar10:${dir}`, "test"),
+      /^Error: .*test_batch\.bin: truncated or corrupt: 5000 bytes is 1 whole 3073-byte records and 1927 more bytes$/,
+    );
     await rm(join(dir, "data_batch_4.bin"));
-    await assert.rejects(loadDataset(`cifar10:${dir}`, "train"), /^Error: cifar10: .*cifar-10-batches-bin has no data_batch_4\.bin; .*robustlens data fetch cifar10/);
+    await assert.rejects(
+      loadDataset(`cifar10:${dir}`, "train"),
+      /^Error: cifar10: .*cifar-10-batches-bin has no data_batch_4\.bin; .*robustlens data fetch cifar10/,
+    );
   } finally {
     await rm(top, { recursive: true, force: true });
   }

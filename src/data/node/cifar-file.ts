@@ -17,7 +17,9 @@ export async function loadCifar10(dir: string, split: "train" | "test"): Promise
   const root = !(await exists(join(dir, CIFAR10_FILES.test[0]))) && (await exists(inner)) ? inner : dir;
   const files = CIFAR10_FILES[split];
   for (const f of files) if (!(await exists(join(root, f)))) throw new Error(`cifar10: ${root} has no ${f}; ${HINT}`);
-  const parts = await Promise.all(files.map(async (f) => parseCifarBatch(await readDataFile(join(root, f), CIFAR_BATCH_BYTES), join(root, f))));
+  const parts = await Promise.all(
+    files.map(async (f) => parseCifarBatch(await readDataFile(join(root, f), CIFAR_BATCH_BYTES), join(root, f))),
+  );
   const n = parts.reduce((a, p) => a + p.labels.length, 0);
   const images = new Uint8Array(n * 3072);
   const labels = new Int32Array(n);
@@ -28,7 +30,18 @@ export async function loadCifar10(dir: string, split: "train" | "test"): Promise
     at += p.labels.length;
   }
   const metaPath = join(root, CIFAR10_FILES.meta);
-  const classes = (await exists(metaPath)) ? parseCifarMeta(new TextDecoder().decode(await readDataFile(metaPath, 64 * 1024)), metaPath) : [...CIFAR10_CLASSES];
+  const classes = (await exists(metaPath))
+    ? parseCifarMeta(new TextDecoder().decode(await readDataFile(metaPath, 64 * 1024)), metaPath)
+    : [...CIFAR10_CLASSES];
   const info = DATASET_INFO.cifar10;
-  return makeDataset({ name: `cifar10:${dir} (${split})`, classes, shape: [3, 32, 32], size: n, images, labels, norm: info.norm, hflip: info.hflip });
+  return makeDataset({
+    name: `cifar10:${dir} (${split})`,
+    classes,
+    shape: [3, 32, 32],
+    size: n,
+    images,
+    labels,
+    norm: info.norm,
+    hflip: info.hflip,
+  });
 }

@@ -23,7 +23,7 @@ interface Source {
 // Published checksums (all three publish MD5 only): MNIST as torchvision lists them for LeCun's files,
 // Fashion-MNIST from its README, CIFAR-10 (binary version) from its page.
 export const SOURCES: Record<KnownDataset, Source> = {
-  "mnist": {
+  mnist: {
     // LeCun's own site often refuses scripted downloads, so PyTorch's byte-identical copy comes first.
     mirrors: ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"],
     files: {
@@ -34,7 +34,10 @@ export const SOURCES: Record<KnownDataset, Source> = {
     },
   },
   "fashion-mnist": {
-    mirrors: ["https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+    mirrors: [
+      "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+      "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    ],
     files: {
       "train-images-idx3-ubyte.gz": "md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
       "train-labels-idx1-ubyte.gz": "md5:25c81989df183df01b3e8a0aad5dffbe",
@@ -42,14 +45,19 @@ export const SOURCES: Record<KnownDataset, Source> = {
       "t10k-labels-idx1-ubyte.gz": "md5:bb300cfdad3c16e7a12a480ee83cd310",
     },
   },
-  "cifar10": {
+  cifar10: {
     mirrors: ["https://www.cs.toronto.edu/~kriz/"],
     files: { "cifar-10-binary.tar.gz": "md5:c32a1d4ab5d03f1284b67883e8d87530" },
     extract: "cifar10",
   },
 };
 
-export interface FetchEvent { file: string; status: "downloaded" | "present"; url?: string; bytes?: number }
+export interface FetchEvent {
+  file: string;
+  status: "downloaded" | "present";
+  url?: string;
+  bytes?: number;
+}
 
 export interface FetchOptions {
   dir: string;
@@ -66,14 +74,18 @@ type Algo = "md5" | "sha256";
 
 function parseChecksum(text: string, where: string): { algo: Algo; hex: string } {
   const m = /^(md5|sha256):([0-9a-fA-F]+)$/.exec(text);
-  if (!m || m[2]!.length !== (m[1] === "md5" ? 32 : 64)) throw new Error(`${where}: checksum "${text}" is not md5:<32 hex digits> or sha256:<64 hex digits>`);
+  if (!m || m[2]!.length !== (m[1] === "md5" ? 32 : 64))
+    throw new Error(`${where}: checksum "${text}" is not md5:<32 hex digits> or sha256:<64 hex digits>`);
   return { algo: m[1] as Algo, hex: m[2]!.toLowerCase() };
 }
 
 export async function fetchDataset(name: string, o: FetchOptions): Promise<{ dir: string; files: string[] }> {
-  if (!(KNOWN_DATASETS as readonly string[]).includes(name)) throw new Error(`fetch: unknown dataset "${name}" (one of ${KNOWN_DATASETS.join(", ")})`);
+  if (!(KNOWN_DATASETS as readonly string[]).includes(name))
+    throw new Error(`fetch: unknown dataset "${name}" (one of ${KNOWN_DATASETS.join(", ")})`);
   const src = SOURCES[name as KnownDataset];
-  for (const f of Object.keys(o.checksums ?? {})) if (!(f in src.files)) throw new Error(`fetch ${name}: checksum given for "${f}", which is not one of its files (${Object.keys(src.files).join(", ")})`);
+  for (const f of Object.keys(o.checksums ?? {}))
+    if (!(f in src.files))
+      throw new Error(`fetch ${name}: checksum given for "${f}", which is not one of its files (${Object.keys(src.files).join(", ")})`);
   const mirrors = o.baseUrl ? [o.baseUrl.endsWith("/") ? o.baseUrl : `${o.baseUrl}/`] : src.mirrors;
   try {
     await mkdir(o.dir, { recursive: true });
@@ -127,7 +139,6 @@ export async function fetchDataset(name: string, o: FetchOptions): Promise<{ dir
   return { dir: o.dir, files: written };
 }
 
-
 /** Streams `url` into `path`, hashing on the way; aborts after `idleMs` without data. */
 async function download(url: string, path: string, algo: Algo, idleMs: number): Promise<{ digest: string; bytes: number }> {
   const ctl = new AbortController();
@@ -154,7 +165,9 @@ async function download(url: string, path: string, algo: Algo, idleMs: number): 
       }
       await fh.sync();
     } catch (e) {
-      throw new Error(ctl.signal.aborted ? `stalled after ${bytes} bytes` : `download failed after ${bytes} bytes: ${(e as Error).message}`);
+      throw new Error(
+        ctl.signal.aborted ? `stalled after ${bytes} bytes` : `download failed after ${bytes} bytes: ${(e as Error).message}`,
+      );
     } finally {
       await fh.close();
     }
@@ -187,4 +200,3 @@ async function extractCifar(archive: string, dir: string, source: string): Promi
   for (const f of wanted) await writeAtomic(join(dir, f), found.get(f)!);
   return wanted;
 }
-

@@ -26,14 +26,17 @@ async function listDir(dir: string, what: "dirs" | "images"): Promise<string[]> 
   }
   // Hidden entries (.DS_Store, .git) are never classes or images; sorting fixes class indices across machines.
   return entries
-    .filter((e) => !e.name.startsWith(".") && (what === "dirs" ? e.isDirectory() : e.isFile() && IMAGE_EXT.has(extname(e.name).toLowerCase())))
+    .filter(
+      (e) => !e.name.startsWith(".") && (what === "dirs" ? e.isDirectory() : e.isFile() && IMAGE_EXT.has(extname(e.name).toLowerCase())),
+    )
     .map((e) => e.name)
     .sort();
 }
 
 /** `folder:DIR` for one split: DIR/<split>/<class>/*.png when DIR has train/ and test/, else DIR/<class>/*.png. */
 export async function loadFolder(dir: string, split: "train" | "test", o: FolderOptions = {}): Promise<Dataset> {
-  const size = o.size ?? 32, channels = o.channels ?? 3;
+  const size = o.size ?? 32,
+    channels = o.channels ?? 3;
   if (!(await exists(dir))) throw new Error(`folder: no directory ${dir}`);
   const hasSplits = (await exists(join(dir, "train"))) && (await exists(join(dir, "test")));
   if (hasSplits && o.holdout !== undefined) throw new Error(`folder: ${dir} already has train/ and test/; holdout does not apply`);
@@ -57,13 +60,18 @@ export async function loadFolder(dir: string, split: "train" | "test", o: Folder
     const { path } = files[i]!;
     let raw: { data: Buffer; info: { channels: number } };
     try {
-      const img = sharp(path, { failOn: "error" }).autoOrient().resize(size, size, { fit: "cover" }).flatten({ background: "#000000" }).toColourspace("srgb");
+      const img = sharp(path, { failOn: "error" })
+        .autoOrient()
+        .resize(size, size, { fit: "cover" })
+        .flatten({ background: "#000000" })
+        .toColourspace("srgb");
       raw = await img.raw().toBuffer({ resolveWithObject: true });
     } catch (e) {
       throw new Error(`${path}: cannot decode image (${String((e as Error).message).split("\n")[0]})`);
     }
     const hw = size * size;
-    if (raw.info.channels !== 3 || raw.data.length !== 3 * hw) throw new Error(`internal: ${path} decoded to ${raw.info.channels} channels, ${raw.data.length} bytes`);
+    if (raw.info.channels !== 3 || raw.data.length !== 3 * hw)
+      throw new Error(`internal: ${path} decoded to ${raw.info.channels} channels, ${raw.data.length} bytes`);
     // sharp gives HWC; datasets are CHW.
     const out = images.subarray(i * per, (i + 1) * per);
     const d = raw.data;
@@ -76,8 +84,14 @@ export async function loadFolder(dir: string, split: "train" | "test", o: Folder
   }
   const shape: [number, number, number] = [channels, size, size];
   const full = makeDataset({
-    name: `folder:${dir} (${split})`, classes, shape, size: files.length, images,
-    labels: Int32Array.from(files, (f) => f.label), norm: channelStats(images, shape), hflip: o.flip ?? true,
+    name: `folder:${dir} (${split})`,
+    classes,
+    shape,
+    size: files.length,
+    images,
+    labels: Int32Array.from(files, (f) => f.label),
+    norm: channelStats(images, shape),
+    hflip: o.flip ?? true,
   });
   if (hasSplits || o.holdout === undefined) return full;
   const part = holdout(full, o.holdout, split);

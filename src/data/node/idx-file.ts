@@ -31,23 +31,42 @@ export async function readIdx(path: string, limit?: number): Promise<Idx> {
 }
 
 /** Reads an images file ([N, H, W]) and a labels file ([N]) into a one-channel dataset (the first `limit` examples). */
-export async function loadIdxPair(imagesPath: string, labelsPath: string, o: { name: string; kind: Exclude<KnownDataset, "cifar10">; limit?: number }): Promise<Dataset> {
+export async function loadIdxPair(
+  imagesPath: string,
+  labelsPath: string,
+  o: { name: string; kind: Exclude<KnownDataset, "cifar10">; limit?: number },
+): Promise<Dataset> {
   const [images, labels] = await Promise.all([readIdx(imagesPath, o.limit), readIdx(labelsPath, o.limit)]);
-  if (images.dims.length !== 3) throw new Error(`${imagesPath}: images must have 3 dimensions [N, rows, cols], file has [${images.dims.join(",")}]`);
+  if (images.dims.length !== 3)
+    throw new Error(`${imagesPath}: images must have 3 dimensions [N, rows, cols], file has [${images.dims.join(",")}]`);
   if (labels.dims.length !== 1) throw new Error(`${labelsPath}: labels must have 1 dimension [N], file has [${labels.dims.join(",")}]`);
   const [n, h, w] = images.dims as [number, number, number];
   if (labels.dims[0] !== n) throw new Error(`${labelsPath}: ${labels.dims[0]} labels do not match ${n} images in ${imagesPath}`);
   const info = DATASET_INFO[o.kind];
   const classes = info.classes.length;
-  for (let i = 0; i < n; i++) if (labels.data[i]! >= classes) throw new Error(`${labelsPath}: corrupt: label ${labels.data[i]} of example ${i} is outside 0..${classes - 1}`);
+  for (let i = 0; i < n; i++)
+    if (labels.data[i]! >= classes)
+      throw new Error(`${labelsPath}: corrupt: label ${labels.data[i]} of example ${i} is outside 0..${classes - 1}`);
   return makeDataset({
-    name: o.name, classes: [...info.classes], shape: [1, h, w], size: n, images: images.data,
-    labels: Int32Array.from(labels.data), norm: info.norm, hflip: info.hflip,
+    name: o.name,
+    classes: [...info.classes],
+    shape: [1, h, w],
+    size: n,
+    images: images.data,
+    labels: Int32Array.from(labels.data),
+    norm: info.norm,
+    hflip: info.hflip,
   });
 }
 
 /** `mnist:DIR` / `fashion-mnist:DIR` (and the defaults without DIR): the split's two IDX files, raw or gzipped. */
-export async function loadIdxDir(dir: string, split: "train" | "test", kind: Exclude<KnownDataset, "cifar10">, hint: string, limit?: number): Promise<Dataset> {
+export async function loadIdxDir(
+  dir: string,
+  split: "train" | "test",
+  kind: Exclude<KnownDataset, "cifar10">,
+  hint: string,
+  limit?: number,
+): Promise<Dataset> {
   if (!(await exists(dir))) throw new Error(`${kind}: no directory ${dir}; ${hint}`);
   const stems = IDX_FILES[split];
   const find = async (stem: string) => {

@@ -11,9 +11,25 @@ import { saveNpy } from "./npy-file.js";
 test("npy specs: uint8 or float images, integer labels, classes 0..max, same data for both splits", async () => {
   const dir = await mkdtemp(join(tmpdir(), "robustlens-load-"));
   try {
-    const x = join(dir, "x.npy"), xf = join(dir, "xf.npy"), y = join(dir, "y.npy");
-    await saveNpy(x, tensor("uint8", [3, 1, 2, 2], Uint8Array.from({ length: 12 }, (_, i) => i * 20)));
-    await saveNpy(xf, tensor("float64", [3, 1, 2, 2], Array.from({ length: 12 }, (_, i) => i / 12)));
+    const x = join(dir, "x.npy"),
+      xf = join(dir, "xf.npy"),
+      y = join(dir, "y.npy");
+    await saveNpy(
+      x,
+      tensor(
+        "uint8",
+        [3, 1, 2, 2],
+        Uint8Array.from({ length: 12 }, (_, i) => i * 20),
+      ),
+    );
+    await saveNpy(
+      xf,
+      tensor(
+        "float64",
+        [3, 1, 2, 2],
+        Array.from({ length: 12 }, (_, i) => i / 12),
+      ),
+    );
     await saveNpy(y, tensor("int64", [3], [2, 0, 4]));
     const ds = await loadDataset(`npy:${x},${y}`, "train");
     assert.deepEqual(ds.classes, ["0", "1", "2", "3", "4"]);

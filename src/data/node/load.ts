@@ -55,11 +55,13 @@ async function loadNpyPair(xPath: string, yPath: string, hflip: boolean): Promis
   if (x.shape.length !== 4) throw new Error(`${xPath}: images must be NCHW (4-D), got shape [${x.shape.join(",")}]`);
   let images: Uint8Array | Float32Array;
   if (x.dtype === "uint8") images = x.data as Uint8Array;
-  else if (x.dtype === "float32" || x.dtype === "float64") images = x.dtype === "float32" ? (x.data as Float32Array) : Float32Array.from(x.data as Float64Array);
+  else if (x.dtype === "float32" || x.dtype === "float64")
+    images = x.dtype === "float32" ? (x.data as Float32Array) : Float32Array.from(x.data as Float64Array);
   else throw new Error(`${xPath}: images must be uint8, float32 or float64, got ${x.dtype}`);
   const n = x.shape[0]!;
   const y = labelsToInt64(await loadNpy(yPath), yPath);
-  if (y.shape.length !== 1 || y.shape[0] !== n) throw new Error(`${yPath}: labels shape [${y.shape.join(",")}] does not match ${n} images in ${xPath}`);
+  if (y.shape.length !== 1 || y.shape[0] !== n)
+    throw new Error(`${yPath}: labels shape [${y.shape.join(",")}] does not match ${n} images in ${xPath}`);
   const labels = new Int32Array(n);
   let max = -1;
   for (let i = 0; i < n; i++) {
@@ -70,7 +72,13 @@ async function loadNpyPair(xPath: string, yPath: string, hflip: boolean): Promis
   }
   const shape = x.shape.slice(1) as [number, number, number];
   return makeDataset({
-    name: `npy:${xPath},${yPath}`, classes: Array.from({ length: max + 1 }, (_, i) => String(i)), shape, size: n, images, labels,
-    norm: channelStats(images, shape), hflip,
+    name: `npy:${xPath},${yPath}`,
+    classes: Array.from({ length: max + 1 }, (_, i) => String(i)),
+    shape,
+    size: n,
+    images,
+    labels,
+    norm: channelStats(images, shape),
+    hflip,
   });
 }

@@ -6,11 +6,17 @@ import { createGunzip } from "node:zlib";
 export function fsReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err?.code) {
-    case "ENOENT": return "no such file";
-    case "EACCES": case "EPERM": return "permission denied";
-    case "EISDIR": return "is a directory";
-    case "ENOTDIR": return "not a directory";
-    default: return (err?.code ?? String(err?.message ?? e)).split("\n")[0]!;
+    case "ENOENT":
+      return "no such file";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "is a directory";
+    case "ENOTDIR":
+      return "not a directory";
+    default:
+      return (err?.code ?? String(err?.message ?? e)).split("\n")[0]!;
   }
 }
 
@@ -44,7 +50,9 @@ export async function openDataFile(path: string): Promise<DataReader> {
   const stream = gzip ? raw.pipe(createGunzip()) : raw;
   if (gzip) raw.on("error", (e) => stream.destroy(e));
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let pending: Uint8Array[] = [], have = 0, ended = false;
+  let pending: Uint8Array[] = [],
+    have = 0,
+    ended = false;
   const pull = async (): Promise<boolean> => {
     if (ended) return false;
     let r: IteratorResult<Buffer>;
@@ -55,14 +63,17 @@ export async function openDataFile(path: string): Promise<DataReader> {
       const why = String((e as Error).message ?? e).split("\n")[0];
       throw new Error(gzip ? `${path}: corrupt gzip data (${why})` : `cannot read ${path}: ${fsReason(e)}`);
     }
-    if (r.done) { ended = true; return false; }
+    if (r.done) {
+      ended = true;
+      return false;
+    }
     pending.push(r.value);
     have += r.value.length;
     return true;
   };
   return {
     async read(n) {
-      while (have < n && await pull());
+      while (have < n && (await pull()));
       const out = new Uint8Array(Math.min(n, have));
       let at = 0;
       const rest: Uint8Array[] = [];
@@ -96,7 +107,8 @@ export async function readDataFile(path: string, maxBytes = MAX_DATA_FILE): Prom
   const r = await openDataFile(path);
   try {
     const bytes = await r.read(maxBytes);
-    if (!(await r.atEnd())) throw new Error(`${path}: more than ${maxBytes} bytes of data (after decompression), more than a valid file of this kind holds`);
+    if (!(await r.atEnd()))
+      throw new Error(`${path}: more than ${maxBytes} bytes of data (after decompression), more than a valid file of this kind holds`);
     return bytes;
   } finally {
     await r.close();
@@ -104,7 +116,10 @@ export async function readDataFile(path: string, maxBytes = MAX_DATA_FILE): Prom
 }
 
 export async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The first of `names` present in `dir` (e.g. a file or its .gz), or undefined. */

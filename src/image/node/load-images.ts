@@ -53,9 +53,13 @@ export async function loadImages(arg: string, to: Size, o: LoadImagesOptions = {
     const rows = indices ?? Array.from({ length: size }, (_, i) => i);
     for (const i of rows) if (i >= size) bad(`index ${i} is out of range: ${what} has ${size} images (0..${size - 1})`);
     const out = o.limit !== undefined ? rows.slice(0, o.limit) : rows;
-    if (o.limit === undefined && rows.length > MAX_IMAGES) bad(`${rows.length} images is more than ${MAX_IMAGES}; select some with :INDICES or pass a limit`);
+    if (o.limit === undefined && rows.length > MAX_IMAGES)
+      bad(`${rows.length} images is more than ${MAX_IMAGES}; select some with :INDICES or pass a limit`);
     const bytes = out.length * to.channels * to.height * to.width * 4;
-    if (bytes > MAX_BYTES) bad(`${out.length} images of ${to.channels}×${to.height}×${to.width} need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than ${MAX_BYTES / 2 ** 30} GiB; select fewer with :INDICES or a limit`);
+    if (bytes > MAX_BYTES)
+      bad(
+        `${out.length} images of ${to.channels}×${to.height}×${to.width} need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than ${MAX_BYTES / 2 ** 30} GiB; select fewer with :INDICES or a limit`,
+      );
     return out;
   };
   let set: ImageSet;
@@ -81,13 +85,19 @@ function splitIndices(arg: string, bad: (why: string) => never): { source: strin
     const [a, b] = part.split("-").map(Number) as [number, number | undefined];
     const end = b ?? a;
     if (end < a) bad(`bad index range "${part}" (the end is before the start)`);
-    if (!Number.isSafeInteger(end) || indices.length + end - a + 1 > MAX_IMAGES) bad(`indices "${tail}" select more than ${MAX_IMAGES} images`);
+    if (!Number.isSafeInteger(end) || indices.length + end - a + 1 > MAX_IMAGES)
+      bad(`indices "${tail}" select more than ${MAX_IMAGES} images`);
     for (let i = a; i <= end; i++) indices.push(i);
   }
   return { source: arg.slice(0, colon), indices };
 }
 
-async function fromDataset(spec: string, to: Size, split: "train" | "test", pick: (n: number, what: string) => number[]): Promise<ImageSet> {
+async function fromDataset(
+  spec: string,
+  to: Size,
+  split: "train" | "test",
+  pick: (n: number, what: string) => number[],
+): Promise<ImageSet> {
   const s = parseDataSpec(spec);
   // An image folder decodes straight to the model's size when the spec leaves size and channels open (one resampling, not two).
   const direct = s.kind === "folder" && s.options.size === undefined && s.options.channels === undefined && to.height === to.width;
@@ -133,7 +143,12 @@ async function fromNpy(path: string, to: Size, pick: (n: number, what: string) =
   return { x: resizeBatch(x, to), names: rows.map((r) => `${name}#${r}`) };
 }
 
-async function fromFiles(list: string, to: Size, pick: (n: number, what: string) => number[], bad: (why: string) => never): Promise<ImageSet> {
+async function fromFiles(
+  list: string,
+  to: Size,
+  pick: (n: number, what: string) => number[],
+  bad: (why: string) => never,
+): Promise<ImageSet> {
   const files: string[] = [];
   for (const item of list.split(",").filter(Boolean)) {
     let isDir: boolean;

@@ -9,9 +9,11 @@ const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).spl
 
 export async function encodePng(img: RawImage): Promise<Buffer> {
   const { width, height, channels, data } = img;
-  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1) throw new Error(`encodePng: image must be at least 1×1, got ${width}×${height}`);
+  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1)
+    throw new Error(`encodePng: image must be at least 1×1, got ${width}×${height}`);
   if (channels !== 1 && channels !== 3) throw new Error(`encodePng: channels must be 1 or 3, got ${channels}`);
-  if (data.length !== width * height * channels) throw new Error(`encodePng: ${data.length} bytes are not a ${width}×${height}×${channels} image`);
+  if (data.length !== width * height * channels)
+    throw new Error(`encodePng: ${data.length} bytes are not a ${width}×${height}×${channels} image`);
   const { default: sharp } = await import("sharp");
   const pipe = sharp(data, { raw: { width, height, channels } });
   // Without an explicit b-w colourspace sharp writes one-channel input as an RGB PNG.
@@ -33,7 +35,8 @@ export async function writePng(path: string, img: RawImage): Promise<void> {
 export async function readImageFile(path: string, to: { channels: 1 | 3; height: number; width: number }): Promise<Float32Array> {
   const { channels, height, width } = to;
   if (channels !== 1 && channels !== 3) throw new Error(`readImageFile: channels must be 1 or 3, got ${channels}`);
-  if (![height, width].every((v) => Number.isSafeInteger(v) && v >= 1)) throw new Error(`readImageFile: size ${height}×${width} must be positive integers`);
+  if (![height, width].every((v) => Number.isSafeInteger(v) && v >= 1))
+    throw new Error(`readImageFile: size ${height}×${width} must be positive integers`);
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -43,7 +46,11 @@ export async function readImageFile(path: string, to: { channels: 1 | 3; height:
   const { default: sharp } = await import("sharp");
   let raw: { data: Buffer; info: { channels: number; width: number; height: number } };
   try {
-    const img = sharp(bytes, { failOn: "error" }).autoOrient().resize(width, height, { fit: "cover" }).flatten({ background: "#000000" }).toColourspace("srgb");
+    const img = sharp(bytes, { failOn: "error" })
+      .autoOrient()
+      .resize(width, height, { fit: "cover" })
+      .flatten({ background: "#000000" })
+      .toColourspace("srgb");
     raw = await img.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new Error(`${path}: cannot decode image (${firstLine(e)})`);

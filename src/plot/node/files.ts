@@ -7,13 +7,21 @@ import { type TrainingRun, robustnessSpec, trainingSpec } from "../specs.js";
 import { writePlot } from "./render.js";
 
 async function readText(path: string, what: string): Promise<string> {
-  try { return await readFile(path, "utf8"); } catch (e) { throw new Error(`cannot read ${what} ${path}: ${fsReason(e)}`); }
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${path}: ${fsReason(e)}`);
+  }
 }
 
 export async function readEvalReport(path: string): Promise<EvalReport> {
   const text = await readText(path, "eval report");
   let json: unknown;
-  try { json = JSON.parse(text); } catch { throw new Error(`${path}: not JSON (expected a robustlens eval report)`); }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${path}: not JSON (expected a robustlens eval report)`);
+  }
   return parseEvalReport(json, path);
 }
 
@@ -29,12 +37,19 @@ export async function readTrainingRun(dir: string, name = basename(resolve(dir))
 export const plotPathFor = (jsonPath: string): string => `${jsonPath.replace(/\.json$/i, "")}.svg`;
 
 /** Overlays eval reports (one model each) as accuracy-vs-ε curves; `names` replace the models' display names. */
-export async function writeEvalPlot(out: string, reports: { report: EvalReport; file: string; name?: string }[], o: { title?: string; option?: string } = {}): Promise<void> {
+export async function writeEvalPlot(
+  out: string,
+  reports: { report: EvalReport; file: string; name?: string }[],
+  o: { title?: string; option?: string } = {},
+): Promise<void> {
   const threats = reports.map((r) => ({ file: r.file, threat: reportThreat(r.report) }));
   const none = threats.find((t) => t.threat === undefined);
   if (none) throw new Error(`${none.file}: no result has an ε (unconstrained attacks have no accuracy-vs-ε curve)`);
   const other = threats.find((t) => t.threat !== threats[0]!.threat);
-  if (other) throw new Error(`${other.file} is a ${other.threat} evaluation but ${threats[0]!.file} is ${threats[0]!.threat}: one plot has one ε axis`);
+  if (other)
+    throw new Error(
+      `${other.file} is a ${other.threat} evaluation but ${threats[0]!.file} is ${threats[0]!.threat}: one plot has one ε axis`,
+    );
   const points = reports.flatMap((r) => robustnessPoints(r.report, r.name));
   const images = [...new Set(reports.map((r) => r.report.images))];
   const subtitle = `clean accuracy at ε = 0; ${images.length === 1 ? `${images[0]} test images` : `${images.join(" / ")} test images`}; ${[...new Set(reports.map((r) => r.report.data))].join(", ")}`;

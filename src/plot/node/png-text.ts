@@ -17,7 +17,8 @@ function crc32(bytes: Uint8Array): number {
 }
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
-const enc = new TextEncoder(), dec = new TextDecoder();
+const enc = new TextEncoder(),
+  dec = new TextDecoder();
 
 function checkPng(png: Uint8Array, what: string): void {
   if (png.length < 33 || SIGNATURE.some((b, i) => png[i] !== b)) throw new Error(`${what}: not a PNG file`);
@@ -53,7 +54,8 @@ export function readPngText(png: Uint8Array, keyword: string, what = "PNG"): str
       const z = body.indexOf(0);
       if (dec.decode(body.subarray(0, z)) === keyword && body[z + 1] === 0) {
         // skip compression flag, method, language tag and translated keyword (both NUL-terminated)
-        const lang = body.indexOf(0, z + 3), trans = body.indexOf(0, lang + 1);
+        const lang = body.indexOf(0, z + 3),
+          trans = body.indexOf(0, lang + 1);
         return dec.decode(body.subarray(trans + 1));
       }
     }

@@ -45,7 +45,11 @@ test("plots never fetch: URL data is refused before rendering; other extensions 
 });
 
 test("PNG text chunks round-trip UTF-8 and the PNG stays decodable", async () => {
-  const png = new Uint8Array(await sharp({ create: { width: 4, height: 3, channels: 3, background: "#fff" } }).png().toBuffer());
+  const png = new Uint8Array(
+    await sharp({ create: { width: 4, height: 3, channels: 3, background: "#fff" } })
+      .png()
+      .toBuffer(),
+  );
   const tagged = addPngText(png, "k", "ε → ∞");
   assert.equal(readPngText(tagged, "k"), "ε → ∞");
   assert.equal(readPngText(tagged, "other"), undefined);

@@ -12,17 +12,26 @@ export const SPEC_KEY = "vega-lite-spec";
 
 /** A loader that refuses every request: robustlens plots carry their data inline and must never touch the network or disk. */
 const offline = {
-  load: async (uri: string) => { throw new Error(`plot: data must be inline, refusing to load "${uri}"`); },
-  sanitize: async (uri: string) => { throw new Error(`plot: data must be inline, refusing to load "${uri}"`); },
-  http: async (uri: string) => { throw new Error(`plot: refusing to fetch "${uri}"`); },
-  file: async (uri: string) => { throw new Error(`plot: refusing to read "${uri}"`); },
+  load: async (uri: string) => {
+    throw new Error(`plot: data must be inline, refusing to load "${uri}"`);
+  },
+  sanitize: async (uri: string) => {
+    throw new Error(`plot: data must be inline, refusing to load "${uri}"`);
+  },
+  http: async (uri: string) => {
+    throw new Error(`plot: refusing to fetch "${uri}"`);
+  },
+  file: async (uri: string) => {
+    throw new Error(`plot: refusing to read "${uri}"`);
+  },
 };
 
 /** Throws if any data source or image in the spec refers to a URL (they would be fetched at render time). */
 function checkInline(spec: unknown, path = "spec"): void {
   if (!spec || typeof spec !== "object") return;
   for (const [k, v] of Object.entries(spec)) {
-    if (k === "url" && typeof v === "string") throw new Error(`plot: ${path}.url = "${v}": data must be inline (values), nothing is fetched`);
+    if (k === "url" && typeof v === "string")
+      throw new Error(`plot: ${path}.url = "${v}": data must be inline (values), nothing is fetched`);
     checkInline(v, `${path}.${k}`);
   }
 }
@@ -46,7 +55,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 export async function renderPng(spec: TopLevelSpec, o: { scale?: number } = {}): Promise<Uint8Array> {
   const scale = o.scale ?? 2;
   const svg = await renderSvg(spec);
-  const png = await sharp(Buffer.from(svg), { density: 72 * scale }).png({ compressionLevel: 9 }).toBuffer();
+  const png = await sharp(Buffer.from(svg), { density: 72 * scale })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
   return addPngText(new Uint8Array(png), SPEC_KEY, JSON.stringify(spec));
 }
 

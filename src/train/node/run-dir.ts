@@ -46,7 +46,11 @@ async function takeLock(dir: string, log: (l: string) => void): Promise<string> 
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fh = await open(path, "wx");
-      try { await fh.writeFile(me); } finally { await fh.close(); }
+      try {
+        await fh.writeFile(me);
+      } finally {
+        await fh.close();
+      }
       return me;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`cannot lock ${dir}: ${fsReason(e)}`);
@@ -56,7 +60,9 @@ async function takeLock(dir: string, log: (l: string) => void): Promise<string> 
     const pid = Number(pidText);
     const sameHost = host === undefined || host === hostname();
     if (Number.isSafeInteger(pid) && pid > 0 && (alive(pid) || !sameHost)) {
-      throw new Error(`${dir} is in use by training process ${pid}${sameHost ? "" : ` on ${host}`} (lock ${path}); wait for it, or delete the lock if that process is gone`);
+      throw new Error(
+        `${dir} is in use by training process ${pid}${sameHost ? "" : ` on ${host}`} (lock ${path}); wait for it, or delete the lock if that process is gone`,
+      );
     }
     log(`robustlens: taking over the stale lock ${path} (process ${pidText || "?"} is gone)`);
     await unlink(path).catch(() => undefined);
@@ -73,8 +79,12 @@ function compareOptions(stored: unknown, now: Record<string, unknown>, source: s
   const s = stored as Record<string, unknown>;
   for (const k of new Set([...Object.keys(s), ...Object.keys(now)])) {
     if (NOT_COMPARED.has(k)) continue;
-    const a = JSON.stringify(s[k] ?? null), b = JSON.stringify(now[k] ?? null);
-    if (a !== b) throw new Error(`--resume: option ${k} differs from the run in ${source}: it was ${a}, now ${b}; resume with the same options or start a new run (--overwrite or another --out)`);
+    const a = JSON.stringify(s[k] ?? null),
+      b = JSON.stringify(now[k] ?? null);
+    if (a !== b)
+      throw new Error(
+        `--resume: option ${k} differs from the run in ${source}: it was ${a}, now ${b}; resume with the same options or start a new run (--overwrite or another --out)`,
+      );
   }
 }
 
@@ -82,7 +92,11 @@ export async function openRun(dir: string, o: OpenRunOptions): Promise<RunDir> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const st = await stat(dir).catch(() => undefined);
   if (st && !st.isDirectory()) throw new Error(`--out ${dir}: exists and is not a directory`);
-  try { await mkdir(dir, { recursive: true }); } catch (e) { throw new Error(`cannot create ${dir}: ${fsReason(e)}`); }
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new Error(`cannot create ${dir}: ${fsReason(e)}`);
+  }
   const mine = await takeLock(dir, log);
   const release = async () => {
     const text = await readFile(join(dir, LOCK), "utf8").catch(() => "");
@@ -98,11 +112,17 @@ export async function openRun(dir: string, o: OpenRunOptions): Promise<RunDir> {
       if (o.overwrite) {
         for (const f of held) await rm(join(dir, f), { force: true });
       } else if (!o.resume) {
-        throw new Error(`--out ${dir} holds a training run (${held.join(", ")}); pass --resume to continue it or --overwrite to replace it`);
+        throw new Error(
+          `--out ${dir} holds a training run (${held.join(", ")}); pass --resume to continue it or --overwrite to replace it`,
+        );
       } else if (entries.includes(CHECKPOINT)) {
         const path = join(dir, CHECKPOINT);
         let bytes: Uint8Array;
-        try { bytes = new Uint8Array(await readFile(path)); } catch (e) { throw new Error(`cannot read ${path}: ${fsReason(e)}`); }
+        try {
+          bytes = new Uint8Array(await readFile(path));
+        } catch (e) {
+          throw new Error(`cannot read ${path}: ${fsReason(e)}`);
+        }
         checkpoint = decodeCheckpoint(bytes, path);
         compareOptions(checkpoint.state.options, o.options, path);
       }

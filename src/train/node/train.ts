@@ -23,13 +23,24 @@ import { writeTrainingPlot } from "../../plot/node/files.js";
 export type AdvSpec = { kind: "l2" | "linf"; eps: number; steps: number; stepSize?: number } | { kind: "fgsm-rs"; eps: number };
 
 export interface TrainOptions {
-  train: Dataset; test: Dataset; dataSpec: string;
-  arch: string; width?: number;
-  epochs: number; batchSize: number; lr: number; momentum: number; weightDecay: number; schedule: Schedule;
+  train: Dataset;
+  test: Dataset;
+  dataSpec: string;
+  arch: string;
+  width?: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: Schedule;
   adv?: AdvSpec;
   /** Test images used for the per-epoch adversarial accuracy (PGD-10 at the training ε). */
   evalLimit: number;
-  augment: boolean; seed: number; out: string; resume: boolean;
+  augment: boolean;
+  seed: number;
+  out: string;
+  resume: boolean;
   /** Start afresh in an `out` that holds a run (otherwise that is refused unless resuming). */
   overwrite?: boolean;
   /** An already opened (locked, checked) run directory; train() opens `out` itself without it. */
@@ -38,24 +49,56 @@ export interface TrainOptions {
   onEpoch?: (metrics: EpochMetrics) => void;
 }
 
-export interface EpochMetrics { epoch: number; lr: number; train_loss: number; train_acc: number; test_acc: number; adv_acc: number | null; seconds: number; images_per_second: number }
-
+export interface EpochMetrics {
+  epoch: number;
+  lr: number;
+  train_loss: number;
+  train_acc: number;
+  test_acc: number;
+  adv_acc: number | null;
+  seconds: number;
+  images_per_second: number;
+}
 
 /** The attack used in training and for adversarial test accuracy (PGD-10 at the training ε for fgsm-rs). */
 function attackOf(adv: AdvSpec, forEval: boolean): { threat: ThreatSpec; steps: number; stepSize: number } {
-  if (adv.kind === "fgsm-rs") return forEval ? { threat: { kind: "linf", eps: adv.eps }, steps: 10, stepSize: adv.eps / 4 } : { threat: { kind: "linf", eps: adv.eps }, steps: 1, stepSize: 1.25 * adv.eps };
+  if (adv.kind === "fgsm-rs")
+    return forEval
+      ? { threat: { kind: "linf", eps: adv.eps }, steps: 10, stepSize: adv.eps / 4 }
+      : { threat: { kind: "linf", eps: adv.eps }, steps: 1, stepSize: 1.25 * adv.eps };
   const steps = forEval ? 10 : adv.steps;
-  return { threat: { kind: adv.kind, eps: adv.eps }, steps, stepSize: forEval ? (2.5 * adv.eps) / steps : adv.stepSize ?? (2.5 * adv.eps) / adv.steps };
+  return {
+    threat: { kind: adv.kind, eps: adv.eps },
+    steps,
+    stepSize: forEval ? (2.5 * adv.eps) / steps : (adv.stepSize ?? (2.5 * adv.eps) / adv.steps),
+  };
 }
 
 function trainable(o: TrainOptions, weights?: Map<string, Tensor>): TrainableModel & { init: Map<string, Tensor> } {
   const [C, H] = o.train.shape;
-  const common = { arch: o.arch, inChannels: C, imageSize: H, classes: o.train.classes.length, mean: o.train.norm.mean, std: o.train.norm.std, width: o.width, seed: o.seed, weights };
+  const common = {
+    arch: o.arch,
+    inChannels: C,
+    imageSize: H,
+    classes: o.train.classes.length,
+    mean: o.train.norm.mean,
+    std: o.train.norm.std,
+    width: o.width,
+    seed: o.seed,
+    weights,
+  };
   const tr = buildModel({ ...common, mode: "train" });
   const ev = buildModel({ ...common, mode: "eval" });
   const init = new Map<string, Tensor>();
   for (const v of tr.graph.initializers) if (tr.params.includes(v.name) || tr.buffers.includes(v.name)) init.set(v.name, v.data!);
-  return { trainGraph: tr.graph, evalGraph: ev.graph, params: tr.params, buffers: tr.buffers, runningStatOutputs: tr.runningStatOutputs, init };
+  return {
+    trainGraph: tr.graph,
+    evalGraph: ev.graph,
+    params: tr.params,
+    buffers: tr.buffers,
+    runningStatOutputs: tr.runningStatOutputs,
+    init,
+  };
 }
 
 /** Eval-mode model whose weights are graph inputs, so attack and eval programs compile once per batch size. */
@@ -68,14 +111,15 @@ function evalTarget(m: TrainableModel): AttackTarget & { graphFor(): Graph } {
     graph: () => lifted.clone().graph,
     graphFor: () => lifted,
     checkInput: (x) => {
-      if (x.shape.length !== 4 || rest.some((d, i) => d !== x.shape[i + 1])) throw new Error(`batch ${formatShape(x.shape)} does not fit the model`);
+      if (x.shape.length !== 4 || rest.some((d, i) => d !== x.shape[i + 1]))
+        throw new Error(`batch ${formatShape(x.shape)} does not fit the model`);
       return x.shape[0]!;
     },
   };
 }
 
 export async function train(exec: Executor, o: TrainOptions): Promise<{ best: EpochMetrics | undefined; history: EpochMetrics[] }> {
-  const run = o.run ?? await openRun(o.out, { resume: o.resume, overwrite: !!o.overwrite, options: describe(o) });
+  const run = o.run ?? (await openRun(o.out, { resume: o.resume, overwrite: !!o.overwrite, options: describe(o) }));
   try {
     return await trainIn(exec, o, run);
   } finally {
@@ -84,8 +128,12 @@ export async function train(exec: Executor, o: TrainOptions): Promise<{ best: Ep
 }
 
 async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ best: EpochMetrics | undefined; history: EpochMetrics[] }> {
-  if (o.train.size < o.batchSize) throw new Error(`batch size ${o.batchSize} is larger than the ${o.train.size} training images of ${o.train.name}: no full batch to train on`);
-  const ckptPath = join(o.out, CHECKPOINT), metricsPath = join(o.out, "metrics.jsonl");
+  if (o.train.size < o.batchSize)
+    throw new Error(
+      `batch size ${o.batchSize} is larger than the ${o.train.size} training images of ${o.train.name}: no full batch to train on`,
+    );
+  const ckptPath = join(o.out, CHECKPOINT),
+    metricsPath = join(o.out, "metrics.jsonl");
   let startEpoch = 0;
   let weights: Map<string, Tensor>, momentum: Map<string, Tensor>;
   let history: EpochMetrics[] = [];
@@ -110,51 +158,111 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
   const target = evalTarget(m);
   // one session for the run: train step, attack and eval programs compiled once per batch size
   const session = new Session(exec);
-  const stepFor = (n: number) => session.cached(m, `train-step|${n}`, async (e) => {
-    const sp = await compileTrainStep(e, m, n, o);
-    return Object.assign(sp, { dispose: () => sp.program.dispose() });
-  });
-  const evalFor = (n: number) => session.cached(target, `eval|${n}`, (e) => {
-    const g = target.graph(n);
-    g.outputs = [g.outputs[0]!];
-    return e.compile(g.prune());
-  });
+  const stepFor = (n: number) =>
+    session.cached(m, `train-step|${n}`, async (e) => {
+      const sp = await compileTrainStep(e, m, n, o);
+      return Object.assign(sp, { dispose: () => sp.program.dispose() });
+    });
+  const evalFor = (n: number) =>
+    session.cached(target, `eval|${n}`, (e) => {
+      const g = target.graph(n);
+      g.outputs = [g.outputs[0]!];
+      return e.compile(g.prune());
+    });
   const weightFeeds = () => Object.fromEntries([...m.params, ...m.buffers].map((k) => [k, weights.get(k)!]));
   const perEpoch = Math.floor(o.train.size / o.batchSize);
   let best = history.reduce<EpochMetrics | undefined>((b, h) => (!b || score(h) > score(b) ? h : b), undefined);
   try {
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
       const t0 = performance.now();
-      let lossSum = 0, correct = 0, seen = 0, k = 0, lr = o.lr;
-      for (const batch of batches(o.train, { batchSize: o.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment ? { crop: o.train.shape[1] >= 32 ? 4 : 2, flip: o.train.hflip } : undefined, dropLast: true })) {
+      let lossSum = 0,
+        correct = 0,
+        seen = 0,
+        k = 0,
+        lr = o.lr;
+      for (const batch of batches(o.train, {
+        batchSize: o.batchSize,
+        shuffle: true,
+        seed: o.seed,
+        epoch,
+        augment: o.augment ? { crop: o.train.shape[1] >= 32 ? 4 : 2, flip: o.train.hflip } : undefined,
+        dropLast: true,
+      })) {
         const n = batch.x.shape[0]!;
         lr = learningRate(o.schedule, o.lr, (epoch + k / perEpoch) / o.epochs);
         let x = batch.x;
         if (o.adv) {
           const a = attackOf(o.adv, false);
-          const r = await pgd(session, target, x, { ...a, loss: ceLoss(batch.y), randomStart: true, keep: "last", seed: o.seed * 1000003 + epoch * 10007 + k, feeds: weightFeeds() });
+          const r = await pgd(session, target, x, {
+            ...a,
+            loss: ceLoss(batch.y),
+            randomStart: true,
+            keep: "last",
+            seed: o.seed * 1000003 + epoch * 10007 + k,
+            feeds: weightFeeds(),
+          });
           x = r.x;
         }
         const sp = await stepFor(n);
-        const out = await sp.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: x, labels: batch.y, lr: tensor("float32", [], [lr]) });
-        m.params.forEach((p, i) => { weights.set(p, out[sp.params[i]!]!); momentum.set(p, out[sp.momentum[i]!]!); });
+        const out = await sp.program.run({
+          ...stateFeeds(m, weights, momentum),
+          [target.inputName]: x,
+          labels: batch.y,
+          lr: tensor("float32", [], [lr]),
+        });
+        m.params.forEach((p, i) => {
+          weights.set(p, out[sp.params[i]!]!);
+          momentum.set(p, out[sp.momentum[i]!]!);
+        });
         m.buffers.forEach((b, i) => weights.set(b, out[sp.buffers[i]!]!));
         const loss = Number(out[sp.loss]!.data[0]);
-        if (!Number.isFinite(loss)) throw new Error(`epoch ${epoch + 1}: the training loss became ${loss} at batch ${k + 1} (lr ${lr.toPrecision(3)}); stopped, ${lastGood(history, ckptPath)}`);
-        lossSum += loss * n; correct += Number(out[sp.correct]!.data[0]); seen += n; k++;
-        o.onBatch?.({ epoch, done: k, total: perEpoch, loss: lossSum / seen, acc: correct / seen, imagesPerSecond: seen / ((performance.now() - t0) / 1000) });
+        if (!Number.isFinite(loss))
+          throw new Error(
+            `epoch ${epoch + 1}: the training loss became ${loss} at batch ${k + 1} (lr ${lr.toPrecision(3)}); stopped, ${lastGood(history, ckptPath)}`,
+          );
+        lossSum += loss * n;
+        correct += Number(out[sp.correct]!.data[0]);
+        seen += n;
+        k++;
+        o.onBatch?.({
+          epoch,
+          done: k,
+          total: perEpoch,
+          loss: lossSum / seen,
+          acc: correct / seen,
+          imagesPerSecond: seen / ((performance.now() - t0) / 1000),
+        });
       }
       const bad = nonFiniteWeight(weights);
       if (bad) throw new Error(`epoch ${epoch + 1}: weight "${bad}" became non-finite; stopped, ${lastGood(history, ckptPath)}`);
       const trainSeconds = (performance.now() - t0) / 1000;
-      const testAcc = await accuracy(o.test, o.test.size, o.batchSize, async (x) => (await (await evalFor(x.shape[0]!)).run({ ...weightFeeds(), [target.inputName]: x }))[target.graphFor().outputs[0]!.name]!);
+      const testAcc = await accuracy(
+        o.test,
+        o.test.size,
+        o.batchSize,
+        async (x) =>
+          (await (await evalFor(x.shape[0]!)).run({ ...weightFeeds(), [target.inputName]: x }))[target.graphFor().outputs[0]!.name]!,
+      );
       let advAcc: number | null = null;
       if (o.adv) {
         const a = attackOf(o.adv, true);
-        advAcc = await accuracy(o.test, Math.min(o.evalLimit, o.test.size), o.batchSize, async (x, y) =>
-          (await pgd(session, target, x, { ...a, loss: ceLoss(y), keep: "best", feeds: weightFeeds() })).logits);
+        advAcc = await accuracy(
+          o.test,
+          Math.min(o.evalLimit, o.test.size),
+          o.batchSize,
+          async (x, y) => (await pgd(session, target, x, { ...a, loss: ceLoss(y), keep: "best", feeds: weightFeeds() })).logits,
+        );
       }
-      const metrics: EpochMetrics = { epoch, lr, train_loss: lossSum / seen, train_acc: correct / seen, test_acc: testAcc, adv_acc: advAcc, seconds: (performance.now() - t0) / 1000, images_per_second: seen / trainSeconds };
+      const metrics: EpochMetrics = {
+        epoch,
+        lr,
+        train_loss: lossSum / seen,
+        train_acc: correct / seen,
+        test_acc: testAcc,
+        adv_acc: advAcc,
+        seconds: (performance.now() - t0) / 1000,
+        images_per_second: seen / trainSeconds,
+      };
       history.push(metrics);
       const ckTensors = new Map<string, Tensor<"float32">>();
       for (const [kname, t] of weights) ckTensors.set(kname, t as Tensor<"float32">);
@@ -177,7 +285,9 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
 const score = (h: EpochMetrics) => h.adv_acc ?? h.test_acc;
 
 const lastGood = (history: readonly EpochMetrics[], path: string) =>
-  history.length ? `the last good checkpoint (epoch ${history.length}) is kept in ${path}` : "no epoch completed, so no checkpoint was written";
+  history.length
+    ? `the last good checkpoint (epoch ${history.length}) is kept in ${path}`
+    : "no epoch completed, so no checkpoint was written";
 
 /** The options that define a run (stored in checkpoints and model metadata, compared on resume). */
 export function runOptions(o: Omit<TrainOptions, "train" | "test">): Record<string, unknown> {
@@ -187,8 +297,14 @@ export function runOptions(o: Omit<TrainOptions, "train" | "test">): Record<stri
 }
 const describe = runOptions;
 
-async function accuracy(ds: Dataset, limit: number, batchSize: number, logitsOf: (x: Tensor<"float32">, y: Tensor<"int64">) => Promise<Tensor>): Promise<number> {
-  let correct = 0, seen = 0;
+async function accuracy(
+  ds: Dataset,
+  limit: number,
+  batchSize: number,
+  logitsOf: (x: Tensor<"float32">, y: Tensor<"int64">) => Promise<Tensor>,
+): Promise<number> {
+  let correct = 0,
+    seen = 0;
   for (const b of batches(ds, { batchSize, shuffle: false, seed: 0, epoch: 0 })) {
     if (seen >= limit) break;
     const logits = await logitsOf(b.x, b.y);
@@ -205,10 +321,28 @@ async function accuracy(ds: Dataset, limit: number, batchSize: number, logitsOf:
 /** The eval-mode model with the trained weights, normalization inside, and JSON metadata. */
 async function exportModel(o: TrainOptions, weights: Map<string, Tensor>, metrics: EpochMetrics): Promise<void> {
   const [C, H] = o.train.shape;
-  const built = buildModel({ arch: o.arch, inChannels: C, imageSize: H, classes: o.train.classes.length, mean: o.train.norm.mean, std: o.train.norm.std, width: o.width, seed: o.seed, weights, mode: "eval" });
+  const built = buildModel({
+    arch: o.arch,
+    inChannels: C,
+    imageSize: H,
+    classes: o.train.classes.length,
+    mean: o.train.norm.mean,
+    std: o.train.norm.std,
+    width: o.width,
+    seed: o.seed,
+    weights,
+    mode: "eval",
+  });
   const meta = {
-    dataset: o.dataSpec, classes: o.train.classes, normalization: o.train.norm, arch: o.arch, width: o.width ?? 1,
-    training: describe(o), epoch: metrics.epoch, clean_accuracy: metrics.test_acc, adversarial_accuracy: metrics.adv_acc,
+    dataset: o.dataSpec,
+    classes: o.train.classes,
+    normalization: o.train.norm,
+    arch: o.arch,
+    width: o.width ?? 1,
+    training: describe(o),
+    epoch: metrics.epoch,
+    clean_accuracy: metrics.test_acc,
+    adversarial_accuracy: metrics.adv_acc,
   };
   built.graph.metadata.robustlens = JSON.stringify(meta);
   await writeAtomic(join(o.out, "model.onnx"), toOnnxBytes(built.graph));
