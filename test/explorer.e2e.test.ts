@@ -150,7 +150,7 @@ test("a dropped PyTorch ONNX classifier (CIFAR-shaped, 3×32×32) is inverted ne
   await page.close();
 });
 
-test("WebGPU (SwiftShader adapter): inversion agrees with wasm, or is refused naming the op WebGPU cannot run", async () => {
+test("WebGPU (SwiftShader adapter): inversion agrees with wasm, or is refused naming the op WebGPU cannot run", async (t) => {
   const { page } = await open("experiment=invert&models=fashion-mnist-l2&targets=0-1&steps=5&seed=1&backend=webgpu&autorun=1");
   assert.equal(
     await page.evaluate(
@@ -164,11 +164,13 @@ test("WebGPU (SwiftShader adapter): inversion agrees with wasm, or is refused na
   if (gpu.status === "error") {
     // the webgpu profile rewrites what it can; anything left is refused naming the op and node
     assert.match(gpu.error!, /^webgpu: op \w+ \(node "[^"]*"\)/);
+    t.diagnostic(`webgpu refused: ${gpu.error}`);
     return;
   }
   const wasm = await open("experiment=invert&models=fashion-mnist-l2&targets=0-1&steps=5&seed=1&autorun=1");
   const ref = await finished(wasm.page);
   await wasm.page.close();
   const [a, b] = [metric(gpu.result!, 0, "relDistance"), metric(ref.result!, 0, "relDistance")];
+  t.diagnostic(`webgpu relDistance ${a} vs wasm ${b}`);
   assert.ok(Math.abs(a - b) <= 0.02 * b, `webgpu ${a} vs wasm ${b}`);
 });

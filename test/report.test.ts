@@ -181,8 +181,9 @@ test(
     const without = await darkFraction(join(broken, "index.html"));
     t.diagnostic(`dark pixels: ${(100 * withImages.dark).toFixed(1)}% with figures, ${(100 * without.dark).toFixed(1)}% without`);
     assert.equal(withImages.width, 1300);
-    assert.ok(withImages.dark > 0.05, `figures cover ${(100 * withImages.dark).toFixed(1)}% of the screenshot`);
-    assert.ok(withImages.dark > 4 * without.dark, `with ${withImages.dark}, without ${without.dark}`);
+    // the page also holds mostly-white plots and the synthesis sections now, so the grids are a smaller share of it
+    assert.ok(withImages.dark > 0.03, `figures cover ${(100 * withImages.dark).toFixed(1)}% of the screenshot`);
+    assert.ok(withImages.dark > 3 * without.dark, `with ${withImages.dark}, without ${without.dark}`);
   },
 );
 

@@ -57,7 +57,7 @@ test("an existing run is refused without --resume/--overwrite, resume must keep 
   assert.equal(first.status, 0, first.stderr);
   refuses(
     trainArgs(out, ["--epochs", "1"]),
-    /holds a training run \(checkpoint\.rlck, metrics\.jsonl, model\.onnx, model\.json\); pass --resume to continue it or --overwrite/,
+    /holds a training run \(checkpoint\.rlck, metrics\.jsonl, model\.onnx, model\.json, curves\.svg\); pass --resume to continue it or --overwrite/,
     out,
   );
   refuses(

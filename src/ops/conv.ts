@@ -118,7 +118,8 @@ function flippedConv(g: Builder, dy: Value, w: Value, win: Window & { pads: numb
       flip,
       flip.map(() => -1),
     );
-  const attrs: ConvAttrs = { dilations: win.d, pads };
+  // strides explicit (all 1): onnxruntime-web's WebGPU Conv does not fill in the default
+  const attrs: ConvAttrs = { strides: win.d.map(() => 1), dilations: win.d, pads };
   if (group !== 1) attrs.group = group;
   return g.conv(dy, wt, null, attrs);
 }

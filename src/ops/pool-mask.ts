@@ -58,7 +58,9 @@ export function maxPoolMaskVjp(g: Builder, x: Value, y: Value, dy: Value, win: W
     // earlier[j] = Σ_{i<j} tied[i], a 1×1 Conv across offsets: the first maximum is the tied offset with none before it
     const lower = new Array<number>(K * K).fill(0);
     for (let j = 0; j < K; j++) for (let i = 0; i < j; i++) lower[j * K + i] = 1;
-    const earlier = g.conv(tied, g.constant(tensor(x.dtype, [K, K, ...ones], lower), "earlier_offsets"), null, { kernel_shape: ones });
+    // every attribute explicit: onnxruntime-web's WebGPU Conv does not fill in the defaults ("strides should be 2D")
+    const attrs = { kernel_shape: ones, strides: ones, dilations: ones, pads: [...ones, ...ones].map(() => 0) };
+    const earlier = g.conv(tied, g.constant(tensor(x.dtype, [K, K, ...ones], lower), "earlier_offsets"), null, attrs);
     first = g.where(g.less(earlier, g.scalar(0.5, x.dtype)), tied, g.scalar(0, x.dtype));
   }
   const placed = adjointWindow(g, g.mul(first, g.reshape(dy, [-1, 1, ...out])), pick, win, 1, xs);
