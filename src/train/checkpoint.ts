@@ -1,5 +1,6 @@
 // Checkpoint container (browser-safe encode/decode): magic, JSON header, raw float32 tensors, CRC-32. Writing is the caller's.
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
+import { crc32 } from "../util/crc32.js";
 
 // 02 adds the trailing CRC-32 of everything before it; 01 files (no checksum) still load
 const MAGIC = "RLCKPT02";
@@ -12,22 +13,7 @@ export interface Checkpoint {
   tensors: Map<string, Tensor<"float32">>;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE, as zlib and PNG). */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export { crc32 };
 
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const entries = [...c.tensors.entries()];

@@ -1,20 +1,5 @@
 // PNG iTXt chunks (UTF-8 text): a rendered PNG carries the Vega-Lite spec it was drawn from.
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+import { crc32 } from "../../util/crc32.js";
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 const enc = new TextEncoder(),
