@@ -10,6 +10,7 @@ import { Model, sliceBatch } from "robustlens";
 import { loadNpy, nodeExecutor } from "robustlens/node";
 import { startExplore } from "../dist/src/cli/explore.js";
 import { runExperiment } from "../dist/web/src/experiments.js";
+import { CHROMIUM_PATH, chromiumArgs } from "../dist/src/testing/chromium.js";
 
 const { values: opt } = parseArgs({
   options: {
@@ -68,17 +69,7 @@ async function nodeStep(spec) {
 }
 
 const server = await startExplore({ port: 0 });
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
 
 /** The page's own timing (worker-side median ms per step) from a fresh page load with autorun. */
 async function webStep(query) {

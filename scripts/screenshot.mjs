@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startExplore } from "../dist/src/cli/explore.js";
+import { CHROMIUM_PATH, chromiumArgs } from "../dist/src/testing/chromium.js";
 
 const SHOTS = [
   ["explorer-invert.png", "experiment=invert&models=fashion-mnist-standard,fashion-mnist-l2&targets=0-9&steps=200&seed=0"],
@@ -10,17 +11,7 @@ const SHOTS = [
   ["explorer-feature.png", "experiment=feature&models=mnist-standard,mnist-l2&steps=100&count=4"],
 ];
 const server = await startExplore({ port: 0 });
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
 mkdirSync("docs", { recursive: true });
 try {
   for (const [file, query] of SHOTS) {

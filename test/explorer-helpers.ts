@@ -1,6 +1,7 @@
 // Shared by the explorer tests: `robustlens explore` as a child process and Debian's Chromium driven by playwright-core.
 import { type ChildProcess, spawn } from "node:child_process";
 import { type Browser, chromium } from "playwright-core";
+import { CHROMIUM_PATH, chromiumArgs } from "../src/testing/chromium.js";
 
 export interface Served {
   url: string;
@@ -35,15 +36,7 @@ export async function serveExplorer(args: readonly string[] = []): Promise<Serve
   };
 }
 
-/** The brief's Chromium flags; WebGPU through SwiftShader with --enable-unsafe-webgpu. */
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--enable-unsafe-webgpu",
-];
+/** The shared Chromium flags, with WebGPU through SwiftShader. */
+export const CHROMIUM_ARGS = chromiumArgs({ webgpu: true });
 
-export const launch = (): Promise<Browser> => chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+export const launch = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });

@@ -9,6 +9,7 @@ import { Model, type Tensor, invert, rmse, sliceBatch, ssim } from "robustlens";
 import { chromium } from "playwright-core";
 import { TRAINING_SERIES, loadNpy, nodeExecutor, readPlotSpec, specValues } from "robustlens/node";
 import { cli, fixtureDir, mean, tmp } from "./helpers.js";
+import { chromiumArgs } from "../src/testing/chromium.js";
 
 const fx = fixtureDir("fmnist_small");
 const DATA = `npy:${join(fx, "x.npy")},${join(fx, "labels.npy")}`;
@@ -214,14 +215,7 @@ test(
     assert.equal(run.status, 0, run.stderr);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      args: chromiumArgs(),
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });

@@ -74,19 +74,25 @@ function attackOf(adv: AdvSpec, forEval: boolean): { threat: ThreatSpec; steps: 
   };
 }
 
-function trainable(o: TrainOptions, weights?: Map<string, Tensor>): TrainableModel & { init: Map<string, Tensor> } {
+/** The architecture the options describe, for the dataset's shape, classes and normalization. */
+function archOf(o: TrainOptions, weights: Map<string, Tensor> | undefined) {
   const [C, H] = o.train.shape;
-  const common = {
-    arch: o.arch,
+  const { arch, width, seed } = o;
+  return {
+    arch,
     inChannels: C,
     imageSize: H,
     classes: o.train.classes.length,
     mean: o.train.norm.mean,
     std: o.train.norm.std,
-    width: o.width,
-    seed: o.seed,
+    width,
+    seed,
     weights,
   };
+}
+
+function trainable(o: TrainOptions, weights?: Map<string, Tensor>): TrainableModel & { init: Map<string, Tensor> } {
+  const common = archOf(o, weights);
   const tr = buildModel({ ...common, mode: "train" });
   const ev = buildModel({ ...common, mode: "eval" });
   const init = new Map<string, Tensor>();
@@ -320,19 +326,7 @@ async function accuracy(
 
 /** The eval-mode model with the trained weights, normalization inside, and JSON metadata. */
 async function exportModel(o: TrainOptions, weights: Map<string, Tensor>, metrics: EpochMetrics): Promise<void> {
-  const [C, H] = o.train.shape;
-  const built = buildModel({
-    arch: o.arch,
-    inChannels: C,
-    imageSize: H,
-    classes: o.train.classes.length,
-    mean: o.train.norm.mean,
-    std: o.train.norm.std,
-    width: o.width,
-    seed: o.seed,
-    weights,
-    mode: "eval",
-  });
+  const built = buildModel({ ...archOf(o, weights), mode: "eval" });
   const meta = {
     dataset: o.dataSpec,
     classes: o.train.classes,
