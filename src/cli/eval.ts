@@ -1,16 +1,13 @@
 // `robustlens eval`: clean and robust accuracy per ε and per attack, with progress and a JSON report.
 import { writeAtomic } from "../data/node/atomic.js";
-import { argmaxRows } from "../attack/losses.js";
-import { ATTACK_METHODS, type AttackMethod, effectiveStepSize, runAttack } from "../attack/method.js";
+import { ATTACK_METHODS, type AttackMethod, effectiveStepSize } from "../attack/method.js";
 import type { ThreatSpec } from "../attack/threat.js";
-import { forward } from "../model/forward.js";
-import { session } from "./session.js";
 import { type AttackFlags, threatOf } from "./attack.js";
-import { UsageError } from "./options.js";
+import { UsageError, requireWith } from "./options.js";
 import { checkOutputs } from "./paths.js";
 import { loadDataSpec } from "./data-spec.js";
 import { checkLabels, modelClasses, readModel } from "./io.js";
-import { sliceBatch } from "../ir/batch.js";
+import { type EvalCounts, type EvalPlan, evalRange } from "./eval-work.js";
 import { progress } from "./progress.js";
 import { modelDisplayName } from "../plot/data.js";
 import { plotPathFor, writeEvalPlot } from "../plot/node/files.js";
@@ -25,6 +22,10 @@ export interface EvalOptions extends AttackFlags {
   out: string;
   /** Accuracy-vs-ε plot file (.svg/.png); default beside --out; false: none. */
   plot?: string | boolean;
+  /** Run the images as shards on queue workers at this Redis URL (robustlens worker). */
+  queue?: string;
+  /** Images per shard (a multiple of --batch-size). */
+  shardSize?: number;
 }
 
 export async function evalCommand(o: EvalOptions): Promise<void> {
@@ -44,6 +45,8 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   const { steps, restarts, batchSize: bs, stepSize } = o;
   const plotPath = o.plot === false || o.threat === "unconstrained" ? undefined : typeof o.plot === "string" ? o.plot : plotPathFor(o.out);
   if (plotPath) plotFormat(plotPath, "--plot");
+  requireWith(o.shardSize, "--shard-size", !!o.queue, "needs --queue URL (shards run on queue workers)");
+  if (o.queue) (await import("./queue/eval-jobs.js")).checkQueueFlags(o.queue, o.shardSize, bs);
   await checkOutputs([{ flag: "--out", path: o.out }, ...(plotPath ? [{ flag: "--plot", path: plotPath }] : [])], [o.model, o.data]);
   const model = await readModel(o.model);
   const data = await loadDataSpec(o.data);
@@ -52,36 +55,18 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
   model.checkInput(data.images, o.data);
   checkLabels(data.labels.data, modelClasses(model), `--data "${o.data}"`);
   const runs = threats.flatMap((t) => methods.map((m) => ({ threat: t, method: m })));
-  const correct = new Array(runs.length).fill(0);
-  let clean = 0;
+  const plan: EvalPlan = { runs, steps, stepSize, restarts, randomStart: !!o.randomStart, seed: o.seed, batchSize: bs };
   const t0 = performance.now();
-  const bar = progress(Math.ceil(n / bs) * (runs.length + 1), "eval");
-  let done = 0;
-  for (let i = 0; i < n; i += bs) {
-    const j = Math.min(n, i + bs);
-    const xb = sliceBatch(data.images, i, j),
-      yb = sliceBatch(data.labels, i, j);
-    const y = Array.from(yb.data, Number);
-    const pred = argmaxRows(await forward(session, model, xb));
-    clean += pred.filter((p, k) => p === y[k]).length;
-    bar.update(++done);
-    for (let r = 0; r < runs.length; r++) {
-      const res = await runAttack(session, model, xb, {
-        ...runs[r]!,
-        labels: yb,
-        steps,
-        stepSize,
-        restarts,
-        randomStart: !!o.randomStart,
-        keep: "best",
-        seed: o.seed,
-        exampleOffset: i,
-      });
-      correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
-      bar.update(++done, { clean: `${((100 * clean) / j).toFixed(1)}%` });
-    }
+  let counts: EvalCounts, shards: unknown;
+  if (o.queue) {
+    // the same work, spread over queue workers in shards of whole batches
+    ({ counts, shards } = await (await import("./queue/eval-jobs.js")).evalSharded(o, { data, n, plan }));
+  } else {
+    const bar = progress(Math.ceil(n / bs) * (runs.length + 1), "eval");
+    counts = await evalRange(model, data, plan, { from: 0, to: n }, (d, rate) => bar.update(d, { clean: `${(100 * rate).toFixed(1)}%` }));
+    bar.stop();
   }
-  bar.stop();
+  const { clean, correct } = counts;
   const seconds = (performance.now() - t0) / 1000;
   const results = runs.map((r, k) => ({
     threat: r.threat.kind,
@@ -92,7 +77,16 @@ export async function evalCommand(o: EvalOptions): Promise<void> {
     step_size: effectiveStepSize({ ...r, steps, stepSize }) ?? null,
     robust_accuracy: correct[k] / n,
   }));
-  const report = { model: o.model, name: modelDisplayName(o.model), data: o.data, images: n, clean_accuracy: clean / n, results, seconds };
+  const report = {
+    model: o.model,
+    name: modelDisplayName(o.model),
+    data: o.data,
+    images: n,
+    clean_accuracy: clean / n,
+    results,
+    seconds,
+    ...(shards ? { shards } : {}),
+  };
   await writeAtomic(o.out, JSON.stringify(report, null, 2) + "\n");
   console.log(`clean accuracy ${(100 * report.clean_accuracy).toFixed(2)}% on ${n} images`);
   for (const r of results) {

@@ -69,9 +69,21 @@ export async function main(argv: readonly string[]): Promise<void> {
       .addOption(options.limit("evaluate only the first n images"))
       .option("--out <file>", "JSON report", "eval-report.json")
       .option("--plot <file>", "accuracy-vs-eps plot, .svg or .png (default: beside --out, .svg)")
-      .option("--no-plot", "no plot"),
+      .option("--no-plot", "no plot")
+      .option("--queue <url>", "run the images as shards on `robustlens worker`s: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS)")
+      .addOption(
+        options.count("--shard-size <n>", "images per shard, a multiple of --batch-size (default 4 batches)", LIMITS.batchSize * 1024),
+      ),
     { steps: 20, batchSize: 64 },
   ).action(async (o) => (await import("./eval.js")).evalCommand(o));
+  program
+    .command("worker")
+    .description("run queue shards (eval, visualize, report --queue) on this machine until stopped")
+    .requiredOption("--queue <url>", "redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS), as the submitter's")
+    .requiredOption("--allow <dirs>", "comma-separated folders whose models and data this worker may read (nothing else)")
+    .addOption(options.count("--concurrency <c>", "shards run at once in this process", 64, 1))
+    .addOption(options.count("--lock-duration <ms>", "a shard's lock; a killed worker's shard runs again after it", 3_600_000, 30_000))
+    .action(async (o) => (await import("./worker.js")).workerCommand(o));
   program
     .command("data")
     .description("standard datasets: download them for --data")

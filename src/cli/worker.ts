@@ -1,0 +1,68 @@
+// `robustlens worker`: runs queue shards (eval, visualize, report) on this machine until stopped (SIGINT/SIGTERM).
+import { hostname } from "node:os";
+import { Worker } from "bullmq";
+import { escapeControl } from "../util/text.js";
+import { QUEUE_NAME, connect, queueTarget, redisReason } from "./queue/connection.js";
+import { handlers } from "./queue/handlers.js";
+import { AllowedRoots, InputCache } from "./queue/inputs.js";
+
+export interface WorkerFlags {
+  queue: string;
+  allow: string;
+  concurrency: number;
+  lockDuration: number;
+}
+
+export async function workerCommand(f: WorkerFlags): Promise<void> {
+  const target = queueTarget(f.queue);
+  const inputs = new InputCache(await AllowedRoots.of(f.allow.split(",").filter(Boolean)));
+  const conn = await connect(target, "worker");
+  const name = `${hostname()}:${process.pid}`;
+  const log = (line: string) => process.stderr.write(`robustlens worker ${name}: ${line}\n`);
+  const run = handlers(inputs);
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (job) => {
+      const handler = run[job.name];
+      if (!handler) throw new Error(`worker ${name}: unknown job kind "${job.name}" (this worker runs ${Object.keys(run).join(", ")})`);
+      log(`${job.id} started (attempt ${job.attemptsStarted})`);
+      const t0 = performance.now();
+      try {
+        const result = await handler(job.data);
+        log(`${job.id} done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+        return result;
+      } catch (e) {
+        const msg = escapeControl(String((e as Error).message ?? e).split("\n")[0]!);
+        log(`${job.id} failed: ${msg}`);
+        throw new Error(`worker ${name}: ${msg}`);
+      }
+    },
+    // a killed worker's shard goes back to the queue once its lock expires (BullMQ's stalled-job check)
+    {
+      connection: conn.redis,
+      concurrency: f.concurrency,
+      lockDuration: f.lockDuration,
+      stalledInterval: f.lockDuration,
+      maxStalledCount: 2,
+      name,
+    },
+  );
+  let lost = false;
+  worker.on("error", (e) => {
+    if (!lost) log(`queue ${target.display}: connection lost (${conn.lastError() ?? redisReason(e)}); retrying`);
+    lost = true;
+  });
+  conn.redis.on("ready", () => {
+    if (lost) log(`queue ${target.display}: reconnected`);
+    lost = false;
+  });
+  await worker.waitUntilReady();
+  log(`waiting for shards on ${target.display} (concurrency ${f.concurrency})`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  log("stopping: finishing the shards in progress");
+  await worker.close();
+  await conn.close();
+}
