@@ -3,6 +3,7 @@ import { argmaxRows } from "../attack/losses.js";
 import { type AttackMethod, runAttack } from "../attack/method.js";
 import type { ThreatSpec } from "../attack/threat.js";
 import { sliceBatch } from "../ir/batch.js";
+import type { Tensor } from "../ir/tensor.js";
 import type { Model } from "../model/model.js";
 import { forward } from "../model/forward.js";
 import type { LabeledImages } from "./data-spec.js";
@@ -45,11 +46,8 @@ export async function evalRange(
     const j = Math.min(range.to, i + bs);
     const xb = sliceBatch(data.images, i, j),
       yb = sliceBatch(data.labels, i, j);
-    const per = xb.data.length / (j - i);
-    const bad = xb.data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`--data "${data.name}": image ${i + Math.floor(bad / per)} has non-finite pixel values`);
     const y = Array.from(yb.data, Number);
-    const pred = argmaxRows(await forward(session, model, xb));
+    const pred = argmaxRows(finiteLogits(await forward(session, model, xb), i, data.name));
     counts.clean += pred.filter((p, k) => p === y[k]).length;
     onBatch?.(++done, counts.clean / (j - range.from));
     for (let r = 0; r < plan.runs.length; r++) {
@@ -64,10 +62,19 @@ export async function evalRange(
         seed: plan.seed,
         exampleOffset: i,
       });
-      counts.correct[r] += argmaxRows(res.logits).filter((p, k) => p === y[k]).length;
+      counts.correct[r] += argmaxRows(finiteLogits(res.logits, i, data.name)).filter((p, k) => p === y[k]).length;
       onBatch?.(++done, counts.clean / (j - range.from));
     }
     counts.images += j - i;
   }
   return counts;
+}
+
+/** Non-finite logits would count as some class: refuse them, naming the image. */
+function finiteLogits(logits: Tensor, from: number, data: string): Tensor {
+  const c = logits.shape[1]!;
+  const bad = (logits.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new Error(`--data "${data}": image ${from + Math.floor(bad / c)}: the model's logits are not finite (pixels far outside [0,1]?)`);
+  return logits;
 }

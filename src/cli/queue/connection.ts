@@ -64,15 +64,18 @@ export async function connect(t: QueueTarget, role: "submitter" | "worker", time
   const close = async () => {
     redis.disconnect();
   };
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now(),
+    deadline = started + timeoutMs;
   for (;;) {
     try {
       if (redis.status === "wait") await redis.connect();
       await redis.ping();
       return { redis, lastError: () => last, close };
     } catch (e) {
-      const why = redisReason(e) === "Connection is closed." && last ? last : redisReason(e);
-      if (fatal(why) || fatal(last ?? "") || Date.now() > deadline) {
+      const why = last ?? redisReason(e);
+      // nobody listening: give it a moment (a Redis restarting), not the whole timeout
+      const refused = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(last ?? why) && Date.now() > started + 2000;
+      if (fatal(why) || fatal(last ?? "") || refused || Date.now() > deadline) {
         await close();
         const reason = fatal(last ?? "") ? last! : why;
         const hint = /NOAUTH|WRONGPASS/.test(reason) ? " (put the password in the URL: redis://[user]:PASSWORD@host:port)" : "";

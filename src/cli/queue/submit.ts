@@ -64,13 +64,8 @@ export async function runShards<D, R>(
   const done = new Map<number, ShardRecord<R>>();
   try {
     const reused = new Set<number>();
-    for (let k = 0; k < shards.length; k++) {
-      const job = await queue.getJob(ids[k]!);
-      const state = job && (await job.getState());
-      if (state === "completed") reused.add(k);
-      else if (state === "failed") await job!.retry("failed");
-      else if (!job) await add(k);
-    }
+    // shards looked at in this run: the first look reuses finished ones and retries failed ones
+    const seen = new Set<number>();
     const bar = progress(shards.length, o.label);
     const submitter = `${hostname()}:${process.pid}`;
     let down: { since: number; why: string } | undefined;
@@ -80,13 +75,23 @@ export async function runShards<D, R>(
           if (done.has(k)) continue;
           const job = (await queue.getJob(ids[k]!)) as Job<D, R> | undefined;
           if (!job) {
-            process.stderr.write(
-              `robustlens: queue: shard ${shards[k]!.label} vanished from Redis (restarted without persistence?); submitting it again\n`,
-            );
+            if (seen.has(k))
+              process.stderr.write(
+                `robustlens: queue: shard ${shards[k]!.label} vanished from Redis (restarted without persistence?); submitting it again\n`,
+              );
             await add(k);
+            seen.add(k);
             continue;
           }
           const state = await job.getState();
+          if (!seen.has(k)) {
+            seen.add(k);
+            if (state === "completed") reused.add(k);
+            if (state === "failed") {
+              await job.retry("failed");
+              continue;
+            }
+          }
           if (state === "failed") {
             bar.stop();
             throw new ShardFailed(`shard ${shards[k]!.label} failed: ${escapeControl(String(job.failedReason).split("\n")[0]!)}`);

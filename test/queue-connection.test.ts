@@ -1,0 +1,59 @@
+// The queue's Redis connection on its own: URL checks, refusals in one line, passwords kept out of messages.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { connect, queueTarget } from "../src/cli/queue/connection.js";
+import { cli } from "./helpers.js";
+import { freePort, startRedis } from "./queue-helpers.js";
+
+test("queue URLs: redis:// and rediss:// with host, port and db; anything else refused in one line; credentials never displayed", () => {
+  assert.equal(queueTarget("redis://127.0.0.1:6379").display, "redis://127.0.0.1:6379");
+  assert.equal(queueTarget("rediss://user:pw@cache.example:6380/2").display, "rediss://cache.example:6380/2");
+  assert.throws(
+    () => queueTarget("http://127.0.0.1:6379"),
+    /^Error: --queue: http:\/\/ is not a Redis URL \(expected redis:\/\/ or rediss:\/\/ for TLS\)$/,
+  );
+  assert.throws(() => queueTarget("redis://h:1/x"), /--queue: database "x" must be a number/);
+  assert.throws(
+    () => queueTarget("redis//:pw@nohost"),
+    (e: Error) => !e.message.includes("pw") && /not a URL/.test(e.message),
+  );
+});
+
+test("connect: nobody listening fails within seconds naming the URL; a password-protected Redis refuses a missing or wrong password", async () => {
+  const port = await freePort();
+  const t0 = Date.now();
+  await assert.rejects(connect(queueTarget(`redis://127.0.0.1:${port}`), "submitter"), {
+    message: `queue redis://127.0.0.1:${port}: cannot connect: ECONNREFUSED`,
+  });
+  assert.ok(Date.now() - t0 < 6000, `took ${Date.now() - t0} ms`);
+  const secret = "pw-not-to-print";
+  const r = await startRedis({ password: secret });
+  try {
+    await assert.rejects(connect(queueTarget(`redis://127.0.0.1:${r.port}`), "worker"), {
+      message: /^queue redis:\/\/127\.0\.0\.1:\d+: cannot connect: NOAUTH Authentication required\. \(put the password in the URL/,
+    });
+    await assert.rejects(connect(queueTarget(`redis://:wrong-${secret}@127.0.0.1:${r.port}`), "worker"), (e: Error) => {
+      assert.match(e.message, /cannot connect: WRONGPASS/);
+      assert.ok(!e.message.includes(secret));
+      return true;
+    });
+    const c = await connect(queueTarget(r.url), "submitter");
+    assert.equal(await c.redis.ping(), "PONG");
+    await c.close();
+  } finally {
+    await r.stop();
+  }
+});
+
+test("eval: a shard size that splits batches, or --shard-size without --queue, is refused before any work", () => {
+  const base = ["eval", "--model", "nonexistent.onnx", "--data", "mnist", "--eps", "1", "--batch-size", "16"];
+  const a = cli([...base, "--queue", "redis://127.0.0.1:1", "--shard-size", "24"]);
+  assert.equal(a.status, 1);
+  assert.equal(
+    a.stderr,
+    "robustlens: --shard-size 24 must be a multiple of --batch-size 16 (shards hold whole batches) (see robustlens eval --help)\n",
+  );
+  const b = cli([...base, "--shard-size", "32"]);
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /^robustlens: --shard-size needs --queue URL/);
+});
