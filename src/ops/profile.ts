@@ -13,6 +13,11 @@ export interface BackendProfile {
   readonly ops: "all" | Partial<Readonly<Record<OpType, OpRule>>>;
   /** Why an op missing from `ops` is refused (for the error). */
   readonly missing: string;
+  /**
+   * ORT's NCHWc block size where the backend has its com.microsoft.nchwc kernels (onnxruntime-node on x64: 16 with
+   * AVX-512, 8 with AVX2): Convs on weights that are not constants then run blocked (runtime/nchwc.ts). Absent: plain Conv.
+   */
+  readonly nchwcBlock?: 8 | 16;
 }
 
 /** Why `node` cannot run on the backend, or undefined when it can. */

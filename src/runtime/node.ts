@@ -1,15 +1,18 @@
 // Executor on onnxruntime-node: sessions built from in-memory ONNX bytes, one per graph, cached by the caller.
-import { availableParallelism } from "node:os";
+import { readFileSync } from "node:fs";
+import { availableParallelism, arch } from "node:os";
 import * as ort from "onnxruntime-node";
 import type { Graph } from "../ir/graph.js";
 import { Builder } from "../builder/builder.js";
-import { toOnnxBytes } from "../builder/onnx-export.js";
+import { graphToModelProto, toOnnxBytes } from "../builder/onnx-export.js";
+import { onnx } from "../builder/onnx-tensor.js";
 import { type DType, type Tensor, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 import { fitGraph } from "./fit.js";
 import { Graph as IrGraph } from "../ir/graph.js";
 import { type BackendName, type BackendProfile, PROFILES } from "../ops/profile.js";
 import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
+import { blockConvs } from "./nchwc.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -45,6 +48,26 @@ function writtenFeeds(graph: Graph): Set<string> {
     }
   }
   return out;
+}
+
+/** MLAS's NCHWc block on this CPU (x64: 16 with AVX-512F, 8 with AVX2 and FMA), from /proc/cpuinfo; undefined elsewhere. */
+export function nchwcBlockOfCpu(cpuinfo?: string): 8 | 16 | undefined {
+  if (cpuinfo === undefined) {
+    if (arch() !== "x64") return undefined;
+    try {
+      cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? "").trim().split(/\s+/));
+  return flags.has("avx512f") ? 16 : flags.has("avx2") && flags.has("fma") ? 8 : undefined;
+}
+
+/** The CPU profile with this machine's NCHWc block (ROBUSTLENS_NCHWC=0 turns the blocked convolutions off). */
+export function cpuProfileOfMachine(): BackendProfile {
+  const block = process.env.ROBUSTLENS_NCHWC === "0" ? undefined : nchwcBlockOfCpu();
+  return block ? { ...PROFILES.cpu, nchwcBlock: block } : PROFILES.cpu;
 }
 
 class OrtProgram implements Program {
@@ -100,7 +123,7 @@ export class NodeExecutor implements Executor {
 
   constructor(options: NodeExecutorOptions = {}) {
     this.device = options.device ?? "cpu";
-    this.profile = options.profile ?? PROFILES[this.device];
+    this.profile = options.profile ?? (this.device === "cpu" ? cpuProfileOfMachine() : PROFILES[this.device]);
   }
 
   private sessionOptions(threads: number | undefined): ort.InferenceSession.SessionOptions {
@@ -139,7 +162,10 @@ export class NodeExecutor implements Executor {
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
     const fitted = fitGraph(graph, this.profile);
     await this.start();
-    const bytes = toOnnxBytes(fitted);
+    const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
+    const bytes = block
+      ? onnx.ModelProto.encode(blockConvs(fitted, graphToModelProto(fitted), { block }).model).finish()
+      : toOnnxBytes(fitted);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, this.sessionOptions(options.intraOpThreads));
