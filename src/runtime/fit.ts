@@ -36,6 +36,12 @@ export function takesWinograd(rule: WinogradRule | undefined, n: Node): boolean 
 /** The rewrite of a node for the backend: its lowering when the profile refuses it, Winograd where the profile prefers it. */
 function rewriteOf(profile: BackendProfile, node: Node): Lowering<OpType> | undefined {
   if (unsupported(profile, node) !== undefined) return LOWERINGS[node.op] as Lowering<OpType> | undefined;
+  // with NCHWc, training-mode BN as reductions and elementwise ops, which run on the blocked layout (runtime/nchwc.ts)
+  if (profile.nchwcBlock && node.op === "BatchNormalization" && (node.attrs as { training_mode?: number }).training_mode) {
+    const c = node.inputs[0]!.shape?.[1];
+    if (node.inputs[0]!.rank === 4 && typeof c === "number" && c % profile.nchwcBlock === 0)
+      return LOWERINGS.BatchNormalization as Lowering<OpType>;
+  }
   const rule = profile.winograd;
   if (rule && takesWinograd(rule, node)) return (g, n) => [winogradConv(g, n.inputs[0]!, n.inputs[1]!, n.inputs[2] ?? null, rule.tile)];
   return undefined;

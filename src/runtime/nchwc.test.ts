@@ -120,3 +120,39 @@ test("graphs without fed-weight Convs are left as they are", () => {
   assert.equal(r.model, model);
   assert.equal(r.stats.convs, 0);
 });
+
+test("training-mode BatchNormalization stays blocked with NCHWc: outputs and running statistics agree", { skip: noNchwc }, async () => {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const feeds: Record<string, Tensor> = {
+    x: rand([4, 16, 6, 6], 21),
+    w: rand([16, 16, 3, 3], 22, -0.3, 0.3),
+    s: rand([16], 23, 0.5, 2),
+    b: rand([16], 24),
+    m: rand([16], 25),
+    v: rand([16], 26, 0.5, 2),
+  };
+  const v: Record<string, Value> = {};
+  for (const [k, t] of Object.entries(feeds)) v[k] = graph.addInput(k, "float32", [...t.shape]);
+  const conv = (x: Value) => g.conv(x, v.w!, null, { pads: [1, 1, 1, 1] });
+  const [y, rm, rv] = g.add(
+    "BatchNormalization",
+    [conv(v.x!), v.s!, v.b!, v.m!, v.v!],
+    { epsilon: 1e-5, momentum: 0.9, training_mode: 1 },
+    {
+      name: "bn",
+      outputs: 3,
+    },
+  );
+  const out = conv(g.relu(y!));
+  graph.outputs = [out, rm!, rv!];
+  const fitted = fitGraph(graph, blockedProfile);
+  assert.ok(!fitted.nodes.some((n) => n.op === "BatchNormalization"), "training BN was not lowered for the blocked layout");
+  const { stats } = blockConvs(fitted, graphToModelProto(fitted), { block: blockedProfile.nchwcBlock });
+  assert.equal(stats.reorderOutputs, 1, "only the final output leaves the blocked layout");
+  const [plain, blocked] = [await runOn(PROFILES.cpu, graph, feeds), await runOn(blockedProfile, graph, feeds)];
+  for (const o of graph.outputs) {
+    const e = maxRel(plain[o.name]!, blocked[o.name]!);
+    assert.ok(e < 1e-5, `${o.name}: max rel diff ${e.toExponential(2)}`);
+  }
+});
