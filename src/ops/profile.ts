@@ -7,12 +7,28 @@ export type BackendName = "cpu" | "webgpu";
 /** undefined: the node runs; otherwise why it cannot. */
 export type OpRule = true | ((node: Node) => string | undefined);
 
+/** Which Convs (3×3, stride 1, pad 1, ungrouped) run as Winograd F(tile×tile, 3×3): where they measured faster than direct. */
+export interface WinogradRule {
+  readonly tile: 2 | 4;
+  /** Fewest input and output channels. */
+  readonly minChannels: number;
+  /** Most input pixels H·W. */
+  readonly maxPixels: number;
+}
+
 export interface BackendProfile {
   readonly name: BackendName;
   /** Ops with a kernel ("all": every op robustlens emits); a missing op has none. */
   readonly ops: "all" | Partial<Readonly<Record<OpType, OpRule>>>;
   /** Why an op missing from `ops` is refused (for the error). */
   readonly missing: string;
+  /**
+   * ORT's NCHWc block size where the backend has its com.microsoft.nchwc kernels (onnxruntime-node on x64: 16 with
+   * AVX-512, 8 with AVX2): Convs on weights that are not constants then run blocked (runtime/nchwc.ts). Absent: plain Conv.
+   */
+  readonly nchwcBlock?: 8 | 16;
+  /** Convs rewritten to Winograd in the graph (absent: none). */
+  readonly winograd?: WinogradRule;
 }
 
 /** Why `node` cannot run on the backend, or undefined when it can. */

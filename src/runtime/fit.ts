@@ -3,7 +3,8 @@ import { Builder } from "../builder/builder.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import type { OpType } from "../ops/attrs.js";
 import { LOWERINGS, type Lowering } from "../ops/lower.js";
-import { type BackendProfile, unsupported } from "../ops/profile.js";
+import { type BackendProfile, type WinogradRule, unsupported } from "../ops/profile.js";
+import { winogradConv, winogradEligible } from "../ops/winograd.js";
 
 /** Throws naming the first node the backend cannot run (and how many others), e.g. `webgpu: op MaxUnpool (node "m") has no kernel ...`. */
 export function validateGraph(graph: Graph, profile: BackendProfile): void {
@@ -24,12 +25,35 @@ function substitute(nodes: readonly Node[], old: Value, now: Value): void {
   for (const n of nodes) n.inputs = n.inputs.map((v) => (v === old ? now : v));
 }
 
+/** Whether the profile's Winograd rule takes this Conv: 3×3 stride 1 pad 1, and at least the channels, at most the pixels. */
+export function takesWinograd(rule: WinogradRule | undefined, n: Node): boolean {
+  if (!rule || !winogradEligible(n)) return false;
+  const [, c, h, w] = n.inputs[0]!.shape! as number[];
+  const k = n.inputs[1]!.staticShape![0]!;
+  return Math.min(c!, k) >= rule.minChannels && h! * w! <= rule.maxPixels;
+}
+
+/** The rewrite of a node for the backend: its lowering when the profile refuses it, Winograd where the profile prefers it. */
+function rewriteOf(profile: BackendProfile, node: Node): Lowering<OpType> | undefined {
+  if (unsupported(profile, node) !== undefined) return LOWERINGS[node.op] as Lowering<OpType> | undefined;
+  // with NCHWc, training-mode BN as reductions and elementwise ops, which run on the blocked layout (runtime/nchwc.ts)
+  if (profile.nchwcBlock && node.op === "BatchNormalization" && (node.attrs as { training_mode?: number }).training_mode) {
+    const c = node.inputs[0]!.shape?.[1];
+    if (node.inputs[0]!.rank === 4 && typeof c === "number" && c % profile.nchwcBlock === 0)
+      return LOWERINGS.BatchNormalization as Lowering<OpType>;
+  }
+  const rule = profile.winograd;
+  if (rule && takesWinograd(rule, node)) return (g, n) => [winogradConv(g, n.inputs[0]!, n.inputs[1]!, n.inputs[2] ?? null, rule.tile)];
+  return undefined;
+}
+
 /**
- * The graph rewritten for the backend: each node the profile refuses is replaced by its lowering (ops/lower.ts), keeping
- * its output values and names; then the whole graph is validated. Returns `graph` itself when nothing needs rewriting.
+ * The graph rewritten for the backend: each node the profile refuses is replaced by its lowering (ops/lower.ts), and each
+ * Conv its Winograd rule takes by the Winograd form (ops/winograd.ts), keeping output values and names; then the whole
+ * graph is validated. Returns `graph` itself when nothing needs rewriting.
  */
 export function fitGraph(graph: Graph, profile: BackendProfile): Graph {
-  if (!graph.nodes.some((n) => unsupported(profile, n) !== undefined && LOWERINGS[n.op])) {
+  if (!graph.nodes.some((n) => rewriteOf(profile, n))) {
     validateGraph(graph, profile);
     return graph;
   }
@@ -38,7 +62,7 @@ export function fitGraph(graph: Graph, profile: BackendProfile): Graph {
   const original = out.nodes;
   out.nodes = [];
   for (const node of original) {
-    const lower = unsupported(profile, node) !== undefined ? (LOWERINGS[node.op] as Lowering<OpType> | undefined) : undefined;
+    const lower = rewriteOf(profile, node);
     if (!lower) {
       out.nodes.push(node);
       continue;

@@ -1,15 +1,18 @@
 // Executor on onnxruntime-node: sessions built from in-memory ONNX bytes, one per graph, cached by the caller.
-import { availableParallelism } from "node:os";
+import { readFileSync } from "node:fs";
+import { availableParallelism, arch } from "node:os";
 import * as ort from "onnxruntime-node";
 import type { Graph } from "../ir/graph.js";
 import { Builder } from "../builder/builder.js";
-import { toOnnxBytes } from "../builder/onnx-export.js";
+import { graphToModelProto, toOnnxBytes } from "../builder/onnx-export.js";
+import { onnx } from "../builder/onnx-tensor.js";
 import { type DType, type Tensor, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 import { fitGraph } from "./fit.js";
 import { Graph as IrGraph } from "../ir/graph.js";
-import { type BackendName, type BackendProfile, PROFILES } from "../ops/profile.js";
+import { type BackendName, type BackendProfile, PROFILES, type WinogradRule } from "../ops/profile.js";
 import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
+import { blockConvs } from "./nchwc.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -45,6 +48,37 @@ function writtenFeeds(graph: Graph): Set<string> {
     }
   }
   return out;
+}
+
+/** MLAS's NCHWc block on this CPU (x64: 16 with AVX-512F, 8 with AVX2 and FMA), from /proc/cpuinfo; undefined elsewhere. */
+export function nchwcBlockOfCpu(cpuinfo?: string): 8 | 16 | undefined {
+  if (cpuinfo === undefined) {
+    if (arch() !== "x64") return undefined;
+    try {
+      cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? "").trim().split(/\s+/));
+  return flags.has("avx512f") ? 16 : flags.has("avx2") && flags.has("fma") ? 8 : undefined;
+}
+
+/**
+ * Winograd F(4×4, 3×3) where it measured faster than ORT's direct NCHWc Conv (bench/README.md, "Winograd"): 512 channels
+ * at 4×4 (CIFAR ResNet-18's layer4), 2.1× on constant weights, even on fed ones; it loses at 256 channels and below.
+ */
+export const CPU_WINOGRAD: WinogradRule = { tile: 4, minChannels: 512, maxPixels: 16 };
+
+/**
+ * The CPU profile for this machine: its NCHWc block (ROBUSTLENS_NCHWC=0 turns it off) and, with ROBUSTLENS_WINOGRAD=1,
+ * Winograd where it wins: opt-in, because ORT folds the transformed weights into 4× larger constants (+620 MB on ResNet-18's
+ * PGD step programs) for a few percent of a step.
+ */
+export function cpuProfileOfMachine(): BackendProfile {
+  const block = process.env.ROBUSTLENS_NCHWC === "0" ? undefined : nchwcBlockOfCpu();
+  const winograd = process.env.ROBUSTLENS_WINOGRAD === "1" ? CPU_WINOGRAD : undefined;
+  return { ...PROFILES.cpu, ...(block ? { nchwcBlock: block } : {}), ...(winograd ? { winograd } : {}) };
 }
 
 class OrtProgram implements Program {
@@ -85,6 +119,11 @@ export interface NodeExecutorOptions {
   device?: BackendName;
   /** Formulations and validation (default: the device's profile); e.g. the webgpu profile on CPU to test its graphs. */
   profile?: BackendProfile;
+  /**
+   * ORT's CPU memory arena (default off): with it, each session keeps the high-water mark of its intermediates for its
+   * lifetime, and a training loop holds several sessions; without it, large buffers go back to the system after each run.
+   */
+  memoryArena?: boolean;
 }
 
 /** The first line of an ORT error without its source-location prefix ("/path/file.cc:136 fn ... was false. "). */
@@ -97,10 +136,12 @@ export class NodeExecutor implements Executor {
   readonly device: BackendName;
   readonly profile: BackendProfile;
   private ready: Promise<void> | undefined;
+  private readonly memoryArena: boolean;
 
   constructor(options: NodeExecutorOptions = {}) {
+    this.memoryArena = options.memoryArena ?? false;
     this.device = options.device ?? "cpu";
-    this.profile = options.profile ?? PROFILES[this.device];
+    this.profile = options.profile ?? (this.device === "cpu" ? cpuProfileOfMachine() : PROFILES[this.device]);
   }
 
   private sessionOptions(threads: number | undefined): ort.InferenceSession.SessionOptions {
@@ -111,6 +152,7 @@ export class NodeExecutor implements Executor {
       intraOpNumThreads: threads ?? availableParallelism(),
       interOpNumThreads: 1,
       executionMode: "sequential",
+      enableCpuMemArena: this.memoryArena,
     };
   }
 
@@ -139,7 +181,10 @@ export class NodeExecutor implements Executor {
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
     const fitted = fitGraph(graph, this.profile);
     await this.start();
-    const bytes = toOnnxBytes(fitted);
+    const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
+    const bytes = block
+      ? onnx.ModelProto.encode(blockConvs(fitted, graphToModelProto(fitted), { block }).model).finish()
+      : toOnnxBytes(fitted);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, this.sessionOptions(options.intraOpThreads));
