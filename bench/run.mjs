@@ -1,7 +1,8 @@
 // `npm run bench`: every workload in robustlens and in PyTorch, alternating, same threads; table, results.json, README table.
 // Options: --quick (reduced set, < 3 min) --threads T (default: all cores) --only SUBSTRING --rounds R --no-user
 //          --install (apt-get install Debian's python3-torch when it is missing and we are root)
-import { execFileSync, spawn } from "node:child_process";
+//          --only recipe [--images N --sides ... | --interleave]: the "time to a robust model" row (bench/recipe.mjs)
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,11 @@ import { printTable, writeResults } from "./report.mjs";
 import { WORKLOADS, forwardFlops, workloadFlops } from "./workloads.mjs";
 
 const PY = "/usr/bin/python3";
+// "time to a robust model" takes minutes to hours: its own script, run only on request (--only recipe [recipe options])
+if (process.argv[process.argv.indexOf("--only") + 1] === "recipe" && process.argv.includes("--only")) {
+  const rest = process.argv.slice(2).filter((a, i, all) => a !== "--only" && all[i - 1] !== "--only");
+  process.exit(spawnSync(process.execPath, ["bench/recipe.mjs", ...rest], { stdio: "inherit" }).status ?? 1);
+}
 const { values: opt } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },

@@ -7,6 +7,7 @@ import { registerVisCommands } from "./commands-vis.js";
 import { selectDevice } from "./device.js";
 import { endCommand } from "./lifetime.js";
 import { LIMITS, METHODS, UsageError, attackGroup, numberList, options, parse } from "./options.js";
+import { ADV_KINDS, BALL_KINDS } from "../train/adv.js";
 
 const DATA =
   "labelled images (test split): mnist, fashion-mnist, cifar10:DIR, folder:DIR, npy:X.npy,Y.npy; options after ?, e.g. fashion-mnist?limit=1000";
@@ -101,10 +102,19 @@ export async function main(argv: readonly string[]): Promise<void> {
     .requiredOption("--out <dir>", "run directory: checkpoint, metrics.jsonl, model.onnx")
     .addOption(options.count("--epochs <n>", "epochs", LIMITS.epochs, 10))
     .addOption(options.number("--width <w>", "channel width multiplier", parse.positive))
-    .addOption(options.choice("--adv <kind>", "adversarial training: l2 | linf (PGD) | fgsm-rs", ["l2", "linf", "fgsm-rs"] as const))
+    .addOption(
+      options.choice(
+        "--adv <kind>",
+        "adversarial training: l2 | linf (PGD) | fgsm-rs | free (Shafahi et al. 2019) | n-fgsm (de Jorge et al. 2022)",
+        ADV_KINDS,
+      ),
+    )
+    .addOption(options.choice("--threat <kind>", "threat of --adv free|n-fgsm: l2 | linf", BALL_KINDS))
     .addOption(options.eps("training eps (pixel units; with --adv)"))
     .addOption(options.steps("PGD steps for training (with --adv l2|linf; default 7)"))
-    .addOption(options.stepSize("PGD step size (with --adv l2|linf; default 2.5·eps/steps)"))
+    .addOption(options.stepSize("step size (--adv l2|linf: default 2.5·eps/steps; free, n-fgsm: default eps)"))
+    .addOption(options.count("--replays <m>", "--adv free: replays of each batch (--epochs is divided by it)", LIMITS.steps))
+    .addOption(options.number("--noise <k>", "--adv n-fgsm: noise U(-k·eps, k·eps) (L2: in the k·eps ball); default 2", parse.nonNegative))
     .addOption(options.number("--lr <lr>", "learning rate", parse.nonNegative, 0.1))
     .addOption(options.number("--momentum <m>", "SGD momentum", parse.nonNegative, 0.9))
     .addOption(options.number("--weight-decay <wd>", "weight decay", parse.nonNegative, 5e-4))

@@ -1,6 +1,7 @@
 // `robustlens train`: standard or adversarial training with checkpoints, metrics and an exported best model.
 import type { Schedule } from "../train/optimizer.js";
-import { type AdvSpec, runOptions, train } from "../train/node/train.js";
+import { runOptions, train } from "../train/node/train.js";
+import { type AdvKind, type AdvSpec, type BallKind, DEFAULT_NOISE, passesOf } from "../train/adv.js";
 import { checkOutputs } from "./paths.js";
 import { loadDataset } from "../data/node/load.js";
 import { session } from "./session.js";
@@ -13,10 +14,13 @@ export interface TrainCliOptions {
   arch: string;
   width?: number;
   epochs: number;
-  adv?: AdvSpec["kind"];
+  adv?: AdvKind;
+  threat?: BallKind;
   eps?: number;
   steps?: number;
   stepSize?: number;
+  replays?: number;
+  noise?: number;
   lr: number;
   momentum: number;
   weightDecay: number;
@@ -30,17 +34,47 @@ export interface TrainCliOptions {
   seed: number;
 }
 
+/** The --adv union from the flags, refusing flags that do not apply to the chosen kind. */
+export function advOf(o: TrainCliOptions): AdvSpec | undefined {
+  const pgd = o.adv === "l2" || o.adv === "linf";
+  requireWith(o.eps, "--eps", !!o.adv, "needs --adv (standard training has no eps)");
+  requireWith(o.steps, "--steps", pgd, "applies to --adv l2|linf only");
+  requireWith(o.stepSize, "--step-size", pgd || o.adv === "free" || o.adv === "n-fgsm", "applies to --adv l2|linf|free|n-fgsm only");
+  requireWith(
+    o.threat,
+    "--threat",
+    o.adv === "free" || o.adv === "n-fgsm",
+    "applies to --adv free|n-fgsm only (l2|linf name their threat)",
+  );
+  requireWith(o.replays, "--replays", o.adv === "free", "applies to --adv free only");
+  requireWith(o.noise, "--noise", o.adv === "n-fgsm", "applies to --adv n-fgsm only");
+  if (o.resume && o.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
+  if (!o.adv) return undefined;
+  if (o.eps === undefined) throw new UsageError(`--adv ${o.adv} needs --eps`);
+  const eps = o.eps;
+  switch (o.adv) {
+    case "fgsm-rs":
+      return { kind: "fgsm-rs", eps };
+    case "l2":
+    case "linf":
+      return { kind: o.adv, eps, steps: o.steps ?? 7, stepSize: o.stepSize };
+    case "free":
+    case "n-fgsm": {
+      if (!o.threat) throw new UsageError(`--adv ${o.adv} needs --threat l2|linf`);
+      if (o.adv === "n-fgsm") return { kind: "n-fgsm", threat: o.threat, eps, noise: o.noise ?? DEFAULT_NOISE, stepSize: o.stepSize };
+      if (o.replays === undefined) throw new UsageError("--adv free needs --replays M (each batch is replayed M times)");
+      if (o.epochs % o.replays !== 0)
+        throw new UsageError(`--epochs ${o.epochs} is not a multiple of --replays ${o.replays} (--adv free makes epochs/replays passes)`);
+      return { kind: "free", threat: o.threat, eps, replays: o.replays, stepSize: o.stepSize };
+    }
+  }
+}
+
 export async function trainCommand(o: TrainCliOptions): Promise<void> {
   const { epochs, batchSize } = o;
-  requireWith(o.eps, "--eps", !!o.adv, "needs --adv l2|linf|fgsm-rs (standard training has no eps)");
-  requireWith(o.steps, "--steps", o.adv === "l2" || o.adv === "linf", "applies to --adv l2|linf only");
-  requireWith(o.stepSize, "--step-size", o.adv === "l2" || o.adv === "linf", "applies to --adv l2|linf only");
-  if (o.resume && o.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
-  let adv: AdvSpec | undefined;
-  if (o.adv) {
-    if (o.eps === undefined) throw new UsageError(`--adv ${o.adv} needs --eps`);
-    adv = o.adv === "fgsm-rs" ? { kind: "fgsm-rs", eps: o.eps } : { kind: o.adv, eps: o.eps, steps: o.steps ?? 7, stepSize: o.stepSize };
-  }
+  const adv = advOf(o);
+  // Free replays each batch: its --epochs (gradient steps) are epochs/replays passes over the data
+  const passes = passesOf(epochs, adv);
   const base = {
     dataSpec: o.data,
     arch: o.arch,
@@ -83,7 +117,7 @@ export async function trainCommand(o: TrainCliOptions): Promise<void> {
       onBatch: (b) => {
         if (b.epoch !== barEpoch) {
           bar.stop();
-          bar = progress(b.total, `epoch ${b.epoch + 1}/${epochs}`);
+          bar = progress(b.total, `epoch ${b.epoch + 1}/${passes}`);
           barEpoch = b.epoch;
         }
         bar.update(b.done, { loss: b.loss.toFixed(3), acc: `${(100 * b.acc).toFixed(1)}%`, "img/s": b.imagesPerSecond.toFixed(0) });
@@ -91,7 +125,7 @@ export async function trainCommand(o: TrainCliOptions): Promise<void> {
       onEpoch: (m) => {
         bar.stop();
         console.log(
-          `epoch ${m.epoch + 1}/${epochs}: loss ${m.train_loss.toFixed(4)} train ${(100 * m.train_acc).toFixed(2)}% test ${(100 * m.test_acc).toFixed(2)}%` +
+          `epoch ${m.epoch + 1}/${passes}: loss ${m.train_loss.toFixed(4)} train ${(100 * m.train_acc).toFixed(2)}% test ${(100 * m.test_acc).toFixed(2)}%` +
             `${m.adv_acc === null ? "" : ` adversarial ${(100 * m.adv_acc).toFixed(2)}%`} lr ${m.lr.toPrecision(3)} ${m.images_per_second.toFixed(0)} img/s ${m.seconds.toFixed(1)} s`,
         );
       },

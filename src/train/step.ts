@@ -5,6 +5,7 @@ import type { Graph } from "../ir/graph.js";
 import { type Tensor, formatShape } from "../ir/tensor.js";
 import { crossEntropy } from "../model/losses.js";
 import { type Executor, type Program, profileOf } from "../runtime/executor.js";
+import type { ThreatModel } from "../attack/threat.js";
 import { type SgdOptions, sgdUpdate } from "./optimizer.js";
 
 /** A model as the trainer sees it: graphs built in either BN mode with the given parameter names. */
@@ -27,12 +28,25 @@ export interface TrainStepProgram {
   params: string[];
   momentum: string[];
   buffers: string[];
+  /** With `inputStep`: the output holding the next replay's input, and the input taking the clean images. */
+  next?: string;
+  clean?: string;
 }
+
+export interface TrainStepOptions extends SgdOptions {
+  /**
+   * Free adversarial training: also differentiate with respect to the input x (same forward and backward pass) and
+   * output x' = threat.project(threat.step(x, ∇ₓloss, stepSize), clean).
+   */
+  inputStep?: { threat: ThreatModel; stepSize: number };
+}
+
+export const CLEAN_INPUT = "clean";
 
 export const momentumName = (p: string) => `${p}.momentum`;
 
 /** Mean cross-entropy over the batch (the usual training objective, so lr matches PyTorch recipes). */
-export async function compileTrainStep(exec: Executor, m: TrainableModel, n: number, sgd: SgdOptions): Promise<TrainStepProgram> {
+export async function compileTrainStep(exec: Executor, m: TrainableModel, n: number, sgd: TrainStepOptions): Promise<TrainStepProgram> {
   const { graph } = m.trainGraph.clone();
   const x = graph.inputs[0]!;
   if (x.shape?.[0] !== n && typeof x.shape?.[0] === "number")
@@ -45,7 +59,8 @@ export async function compileTrainStep(exec: Executor, m: TrainableModel, n: num
   const correct = g.reduceSum(g.cast(g.equal(g.one("ArgMax", [logits], { axis: 1, keepdims: 0 }), labels), "float32"), [], false);
   const stats = m.runningStatOutputs.map((name) => graph.value(name));
   graph.outputs = [correct, ...stats];
-  const gr = grad(graph, { loss, wrt: m.params, profile: profileOf(exec) });
+  const wrt = sgd.inputStep ? [...m.params, x.name] : m.params;
+  const gr = grad(graph, { loss, wrt, profile: profileOf(exec) });
   const tg = gr.graph;
   const b = new Builder(tg);
   const lr = tg.addInput("lr", "float32", []);
@@ -59,9 +74,29 @@ export async function compileTrainStep(exec: Executor, m: TrainableModel, n: num
     newM.push(b.identity(u.buf, `${momentumName(p)}.next`).name);
   });
   const statNames = stats.map((s) => s.name);
-  tg.outputs = [gr.loss.name, correct.name, ...statNames, ...newP, ...newM].map((nm) => tg.value(nm));
+  const extra: string[] = [];
+  let next: string | undefined, clean: string | undefined;
+  if (sgd.inputStep) {
+    const { threat, stepSize } = sgd.inputStep;
+    const xin = tg.value(x.name);
+    const x0 = tg.addInput(CLEAN_INPUT, "float32", xin.shape);
+    const stepped = threat.step(b, xin, gr.grads[m.params.length]!, b.scalarLike(stepSize, xin));
+    next = b.identity(threat.project(b, stepped, x0), `${x.name}.next`).name;
+    clean = x0.name;
+    extra.push(next);
+  }
+  tg.outputs = [gr.loss.name, correct.name, ...statNames, ...newP, ...newM, ...extra].map((nm) => tg.value(nm));
   tg.prune();
-  return { program: await exec.compile(tg), loss: gr.loss.name, correct: correct.name, params: newP, momentum: newM, buffers: statNames };
+  return {
+    program: await exec.compile(tg),
+    loss: gr.loss.name,
+    correct: correct.name,
+    params: newP,
+    momentum: newM,
+    buffers: statNames,
+    next,
+    clean,
+  };
 }
 
 /** Feeds for one step: the current weights, momentum buffers and running statistics. */

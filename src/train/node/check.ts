@@ -29,13 +29,14 @@ export function checkState(state: Record<string, unknown>, epochs: number, sourc
   return { epoch, history: history as EpochMetrics[] };
 }
 
-/** Every parameter, buffer and momentum the model needs, with its shape and finite values; nothing else. */
+/** Every parameter, buffer and momentum the model needs (and the run's `extra` state), with its shape and finite values; nothing else. */
 export function checkTensors(
   m: TrainableModel & { init: Map<string, Tensor> },
   tensors: Map<string, Tensor<"float32">>,
   source: string,
+  extra?: ReadonlyMap<string, readonly number[]>,
 ): void {
-  const want = new Map<string, readonly number[]>();
+  const want = new Map<string, readonly number[]>(extra);
   for (const k of [...m.params, ...m.buffers]) want.set(k, m.init.get(k)!.shape);
   for (const p of m.params) want.set(`momentum:${p}`, m.init.get(p)!.shape);
   for (const [k, shape] of want) {

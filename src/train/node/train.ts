@@ -4,7 +4,8 @@ import { basename, join, resolve } from "node:path";
 import { ceLoss } from "../../attack/losses.js";
 import { pgd } from "../../attack/pgd.js";
 import type { AttackTarget } from "../../attack/program.js";
-import type { ThreatSpec } from "../../attack/threat.js";
+import type { ThreatModel, ThreatSpec } from "../../attack/threat.js";
+import { type AdvSpec, advThreat, checkAdv, freeUpdate, nfgsmThreat, passesOf } from "../adv.js";
 import { type Dataset, batches } from "../../data/dataset.js";
 import type { Graph } from "../../ir/graph.js";
 import { toOnnxBytes } from "../../builder/onnx-export.js";
@@ -20,7 +21,7 @@ import { type TrainableModel, compileTrainStep, stateFeeds } from "../step.js";
 import { writeAtomic } from "../../data/node/atomic.js";
 import { writeTrainingPlot } from "../../plot/node/files.js";
 
-export type AdvSpec = { kind: "l2" | "linf"; eps: number; steps: number; stepSize?: number } | { kind: "fgsm-rs"; eps: number };
+export type { AdvSpec };
 
 export interface TrainOptions {
   train: Dataset;
@@ -60,18 +61,22 @@ export interface EpochMetrics {
   images_per_second: number;
 }
 
-/** The attack used in training and for adversarial test accuracy (PGD-10 at the training ε for fgsm-rs). */
-function attackOf(adv: AdvSpec, forEval: boolean): { threat: ThreatSpec; steps: number; stepSize: number } {
-  if (adv.kind === "fgsm-rs")
-    return forEval
-      ? { threat: { kind: "linf", eps: adv.eps }, steps: 10, stepSize: adv.eps / 4 }
-      : { threat: { kind: "linf", eps: adv.eps }, steps: 1, stepSize: 1.25 * adv.eps };
-  const steps = forEval ? 10 : adv.steps;
-  return {
-    threat: { kind: adv.kind, eps: adv.eps },
-    steps,
-    stepSize: forEval ? (2.5 * adv.eps) / steps : (adv.stepSize ?? (2.5 * adv.eps) / adv.steps),
-  };
+/** The attack run before each step (PGD-k, FGSM-RS, N-FGSM) or, forEval, the per-epoch PGD-10 at the training threat. */
+function attackOf(adv: AdvSpec, forEval: boolean): { threat: ThreatSpec | ThreatModel; steps: number; stepSize: number } {
+  if (forEval) {
+    const threat = advThreat(adv);
+    return { threat, steps: 10, stepSize: (2.5 * (threat as { eps: number }).eps) / 10 };
+  }
+  switch (adv.kind) {
+    case "fgsm-rs":
+      return { threat: { kind: "linf", eps: adv.eps }, steps: 1, stepSize: 1.25 * adv.eps };
+    case "n-fgsm":
+      return { ...nfgsmThreat(adv), steps: 1 };
+    case "free":
+      throw new Error("internal: Free training runs no separate attack");
+    default:
+      return { threat: { kind: adv.kind, eps: adv.eps }, steps: adv.steps, stepSize: adv.stepSize ?? (2.5 * adv.eps) / adv.steps };
+  }
 }
 
 /** The architecture the options describe, for the dataset's shape, classes and normalization. */
@@ -138,6 +143,14 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
     throw new Error(
       `batch size ${o.batchSize} is larger than the ${o.train.size} training images of ${o.train.name}: no full batch to train on`,
     );
+  if (o.adv) checkAdv(o.adv, o.epochs);
+  const passes = passesOf(o.epochs, o.adv);
+  const free = o.adv?.kind === "free" ? o.adv : undefined;
+  const replays = free?.replays ?? 1;
+  const [C, H, W] = o.train.shape;
+  const deltaShape = [o.batchSize, C, H, W];
+  // Free's perturbation, carried across replays, batches and epochs (checkpointed with the weights)
+  let delta: Tensor<"float32"> | undefined = free ? tensor("float32", deltaShape) : undefined;
   const ckptPath = join(o.out, CHECKPOINT),
     metricsPath = join(o.out, "metrics.jsonl");
   let startEpoch = 0;
@@ -146,12 +159,13 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
   let m: TrainableModel & { init: Map<string, Tensor> };
   if (o.resume && run.checkpoint) {
     const ck = run.checkpoint;
-    const state = checkState(ck.state, o.epochs, ckptPath);
+    const state = checkState(ck.state, passes, ckptPath);
     startEpoch = state.epoch + 1;
     history = state.history;
-    weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith("momentum:")));
+    weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith("momentum:") && k !== DELTA));
     m = trainable(o, weights);
-    checkTensors(m, ck.tensors, ckptPath);
+    checkTensors(m, ck.tensors, ckptPath, free ? new Map([[DELTA, deltaShape]]) : undefined);
+    if (free) delta = ck.tensors.get(DELTA)!;
     momentum = new Map(m.params.map((p) => [p, ck.tensors.get(`momentum:${p}`)!]));
     // metrics after the checkpointed epoch came from a killed run: drop them
     await writeAtomic(metricsPath, history.map((h) => JSON.stringify(h) + "\n").join(""));
@@ -166,7 +180,7 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
   const session = new Session(exec);
   const stepFor = (n: number) =>
     session.cached(m, `train-step|${n}`, async (e) => {
-      const sp = await compileTrainStep(e, m, n, o);
+      const sp = await compileTrainStep(e, m, n, { ...o, inputStep: free && freeUpdate(free) });
       return Object.assign(sp, { dispose: () => sp.program.dispose() });
     });
   const evalFor = (n: number) =>
@@ -179,7 +193,7 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
   const perEpoch = Math.floor(o.train.size / o.batchSize);
   let best = history.reduce<EpochMetrics | undefined>((b, h) => (!b || score(h) > score(b) ? h : b), undefined);
   try {
-    for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+    for (let epoch = startEpoch; epoch < passes; epoch++) {
       const t0 = performance.now();
       let lossSum = 0,
         correct = 0,
@@ -195,12 +209,12 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
         dropLast: true,
       })) {
         const n = batch.x.shape[0]!;
-        lr = learningRate(o.schedule, o.lr, (epoch + k / perEpoch) / o.epochs);
-        let x = batch.x;
-        if (o.adv) {
-          const a = attackOf(o.adv, false);
+        const sp = await stepFor(n);
+        const x0 = batch.x;
+        let x = x0;
+        if (o.adv && !free) {
           const r = await pgd(session, target, x, {
-            ...a,
+            ...attackOf(o.adv, false),
             loss: ceLoss(batch.y),
             randomStart: true,
             keep: "last",
@@ -209,25 +223,35 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
           });
           x = r.x;
         }
-        const sp = await stepFor(n);
-        const out = await sp.program.run({
-          ...stateFeeds(m, weights, momentum),
-          [target.inputName]: x,
-          labels: batch.y,
-          lr: tensor("float32", [], [lr]),
-        });
-        m.params.forEach((p, i) => {
-          weights.set(p, out[sp.params[i]!]!);
-          momentum.set(p, out[sp.momentum[i]!]!);
-        });
-        m.buffers.forEach((b, i) => weights.set(b, out[sp.buffers[i]!]!));
-        const loss = Number(out[sp.loss]!.data[0]);
-        if (!Number.isFinite(loss))
-          throw new Error(
-            `epoch ${epoch + 1}: the training loss became ${loss} at batch ${k + 1} (lr ${lr.toPrecision(3)}); stopped, ${lastGood(history, ckptPath)}`,
-          );
+        if (delta) x = boxed(x0, delta);
+        let loss = 0,
+          hits = 0;
+        for (let r = 0; r < replays; r++) {
+          lr = learningRate(o.schedule, o.lr, (epoch + (k + r / replays) / perEpoch) / passes);
+          const out = await sp.program.run({
+            ...stateFeeds(m, weights, momentum),
+            [target.inputName]: x,
+            ...(sp.clean ? { [sp.clean]: x0 } : {}),
+            labels: batch.y,
+            lr: tensor("float32", [], [lr]),
+          });
+          m.params.forEach((p, i) => {
+            weights.set(p, out[sp.params[i]!]!);
+            momentum.set(p, out[sp.momentum[i]!]!);
+          });
+          m.buffers.forEach((b, i) => weights.set(b, out[sp.buffers[i]!]!));
+          const l = Number(out[sp.loss]!.data[0]);
+          if (!Number.isFinite(l))
+            throw new Error(
+              `epoch ${epoch + 1}: the training loss became ${l} at batch ${k + 1} (lr ${lr.toPrecision(3)}); stopped, ${lastGood(history, ckptPath)}`,
+            );
+          loss += l / replays;
+          hits += Number(out[sp.correct]!.data[0]) / replays;
+          if (sp.next) x = out[sp.next]! as Tensor<"float32">;
+        }
+        if (delta) delta = minus(x, x0);
         lossSum += loss * n;
-        correct += Number(out[sp.correct]!.data[0]);
+        correct += hits;
         seen += n;
         k++;
         o.onBatch?.({
@@ -273,6 +297,7 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
       const ckTensors = new Map<string, Tensor<"float32">>();
       for (const [kname, t] of weights) ckTensors.set(kname, t as Tensor<"float32">);
       for (const [kname, t] of momentum) ckTensors.set(`momentum:${kname}`, t as Tensor<"float32">);
+      if (delta) ckTensors.set(DELTA, delta);
       if (!best || score(metrics) > score(best)) {
         best = metrics;
         await exportModel(o, weights, metrics);
@@ -287,6 +312,23 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
   }
   return { best, history };
 }
+
+/** Checkpoint name of Free's carried perturbation. */
+const DELTA = "free:delta";
+
+/** clamp(x0 + δ, 0, 1): δ stays in its ball, since clamping only shrinks it. */
+function boxed(x0: Tensor<"float32">, d: Tensor<"float32">): Tensor<"float32"> {
+  const out = new Float32Array(x0.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, x0.data[i]! + d.data[i]!));
+  return tensor("float32", x0.shape, out) as Tensor<"float32">;
+}
+
+const minus = (a: Tensor<"float32">, b: Tensor<"float32">) =>
+  tensor(
+    "float32",
+    a.shape,
+    a.data.map((v, i) => v - b.data[i]!),
+  ) as Tensor<"float32">;
 
 const score = (h: EpochMetrics) => h.adv_acc ?? h.test_acc;
 
