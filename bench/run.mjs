@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { Model } from "robustlens";
 import { loadNpy } from "robustlens/node";
 import { BATCH, prepareAssets } from "./assets.mjs";
+import { R50, prepareR50 } from "./r50.mjs";
 import { printTable, writeResults } from "./report.mjs";
 import { WORKLOADS, forwardFlops, workloadFlops } from "./workloads.mjs";
 
@@ -33,7 +34,7 @@ const { values: opt } = parseArgs({
 const threads = Number(opt.threads ?? availableParallelism());
 
 /** Runs per round (k) for each workload: rounds·k ≥ 5 timed runs per side, more for the fast ones. */
-const PLAN = { forward: 5, "pgd-step": 3, "pgd-10": 1, "adv-train-step": 1, "invert-100": 1, "eval-1000": 1 };
+const PLAN = { forward: 5, "pgd-step": 3, "pgd-10": 1, "adv-train-step": 1, "invert-100": 1, "eval-1000": 1, "r50-step": 1 };
 const QUICK = ["r18/forward", "r18/pgd-step", "fm/forward", "fm/pgd-step", "fm/pgd-10", "fm/adv-train-step"];
 const rounds = Number(opt.rounds ?? (opt.quick ? 3 : 5));
 
@@ -123,6 +124,7 @@ const CHECK_KEYS = {
   "adv-train-step": ["x_adv", "loss", "conv1.weight", "linear.weight", "bn1.running_mean"],
   "invert-100": ["x", "distance"],
   "eval-1000": ["logits", "correct"],
+  "r50-step": ["x_next", "obj", "logits"],
 };
 
 async function benchOne(assets, key, name, torchVersion) {
@@ -171,9 +173,9 @@ async function benchOne(assets, key, name, torchVersion) {
   const rlMs = median(ours),
     ptMs = median(theirs);
   const model = new Model(new Uint8Array(readFileSync(join(assets, `${key}.onnx`))));
-  const flops = key === "r18" ? workloadFlops(name, forwardFlops(model, BATCH)) : undefined;
+  const flops = key !== "fm" ? workloadFlops(name, forwardFlops(model, key === "r50" ? R50.batch : BATCH)) : undefined;
   return {
-    name: `${name} · ${key === "r18" ? "ResNet-18" : "FMNIST CNN"}`,
+    name: `${name} · ${{ r18: "ResNet-18", r50: "ResNet-50" }[key] ?? "FMNIST CNN"}`,
     workload: name,
     model: key,
     what: WORKLOADS[name].what,
@@ -203,6 +205,7 @@ async function main() {
   const jobs = Object.entries(WORKLOADS)
     .flatMap(([name, w]) => w.models.map((key) => `${key}/${name}`))
     .filter((j) => (opt.quick ? QUICK.includes(j) : true) && (!opt.only || j.includes(opt.only)));
+  if (jobs.some((j) => j.startsWith("r50/"))) await prepareR50(assets);
   const results = [];
   for (const job of jobs) {
     const [key, name] = job.split("/");

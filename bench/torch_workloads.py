@@ -101,7 +101,33 @@ def l2_random_start(x0, eps):
     return torch.clamp(x0 + eps * n / view4(n.flatten(1).norm(dim=1)), 0, 1)
 
 
+def make_r50(assets):
+    """The robustness-format checkpoint bench/r50.mjs converted, as a native torch ResNet-50 with its normalizer."""
+    from robustness_archs import family
+    from robustness_convert import Normalized, fit, load_checkpoint, split
+    path = os.path.join(assets, "r50.pt")
+    sd, _ = load_checkpoint(path, False)
+    prefix, weights, mean, std = split(sd, path)
+    net = family("resnet50", "imagenet")[1](1000)
+    fit(net, weights, prefix, path, "resnet50")
+    model = Normalized(net, mean, std).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    x = torch.from_numpy(np.load(os.path.join(assets, "r50_x.npy")))
+    y = torch.from_numpy(np.load(os.path.join(assets, "r50_y.npy")))
+    eps = 3.0  # R50.eps in bench/r50.mjs
+    ce = lambda x_: (lambda out: (F.cross_entropy(out, y, reduction="none"), out))(model(x_))  # noqa: E731
+    best_obj = torch.full((x.shape[0],), -float("inf"))
+
+    def run():
+        x_next, obj, logits, _, _ = attack_step(ce, x, x, x, best_obj, 2.5 * eps / 10, eps)
+        return {"x_next": x_next, "obj": obj, "logits": logits}
+    return run, run
+
+
 def make(name, key, assets, check_dir):
+    if name == "r50-step":
+        return make_r50(assets)
     net = load_net(os.path.join(assets, f"{key}.onnx"))
     ld = lambda f: torch.from_numpy(np.load(os.path.join(assets, f"{key}_{f}.npy")))  # noqa: E731
     x, y = ld("x"), ld("y")

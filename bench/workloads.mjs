@@ -26,6 +26,7 @@ import {
 } from "robustlens";
 import { loadNpy } from "robustlens/node";
 import { BATCH, EVAL_BATCH, MODELS, archOptions } from "./assets.mjs";
+import { makeR50Workload } from "./r50.mjs";
 
 /** Workload names and what each computes; `models` lists where it runs. */
 export const WORKLOADS = {
@@ -38,6 +39,7 @@ export const WORKLOADS = {
   },
   "invert-100": { what: "100 steps of representation inversion (L2, step 1, fake ReLU, keep best), batch 32", models: ["r18"] },
   "eval-1000": { what: "clean evaluation of 1000 images (batches of 64, as `robustlens eval`)", models: ["r18", "fm"] },
+  "r50-step": { what: "ResNet-50 224×224 forward + PGD step, batch 8", models: ["r50"] },
 };
 
 // BENCH_INVERT_STEPS: a shorter inversion for trying the bench out (both sides read it)
@@ -77,6 +79,7 @@ export function workloadFlops(name, f32) {
     "train-step": 3,
     "invert-100": 1 + 2 * INVERT_STEPS + 2,
     "eval-1000": 1000 / BATCH,
+    "r50-step": 2,
   };
   return per[name] * f32;
 }
@@ -90,6 +93,7 @@ function liftedTarget(evalGraph, names) {
 
 /** Sets up workload `name` on model `key`; returns { check(), run(), user?(), dispose() }. `save(name, tensor)` shares files with the PyTorch side. */
 export async function makeWorkload(name, key, { exec, assets, save }) {
+  if (name === "r50-step") return makeR50Workload({ exec, assets });
   const bytes = new Uint8Array(readFileSync(join(assets, `${key}.onnx`)));
   const model = new Model(bytes, `${key}.onnx`);
   const load = (f) => loadNpy(join(assets, `${key}_${f}.npy`));

@@ -136,6 +136,23 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option("--models <dir>", "a folder of model folders (model.onnx, optional model.json) to list after the zoo")
     .option("--open", "open the page in the default browser")
     .action(async (o) => (await import("./explore.js")).exploreCommand(o));
+  program
+    .command("convert <checkpoint>")
+    .description("convert a checkpoint from another library into model.onnx (normalization inside) and model.json")
+    .addOption(
+      options.choice("--from <library>", "robustness (MadryLab's robustness library, .pt)", ["robustness"] as const).makeOptionMandatory(),
+    )
+    .requiredOption("--arch <name>", "resnet18 | resnet50 | wrn-D-K (cifar, e.g. wrn-28-10) | vgg16 | vgg16_bn (imagenet)")
+    .addOption(
+      options.choice("--dataset <name>", "cifar (3×32×32) | imagenet (3×224×224)", ["cifar", "imagenet"] as const).makeOptionMandatory(),
+    )
+    .requiredOption("--out <dir>", "folder for model.onnx and model.json")
+    .option("--overwrite", "replace model.onnx and model.json in --out")
+    .option(
+      "--trust-pickle",
+      "let the checkpoint's pickle load any Python object (runs code from the file; default: tensors and containers only)",
+    )
+    .action(async (ckpt, o) => (await import("./convert.js")).convertCommand(ckpt, o));
   registerVisCommands(program);
   registerPlotCommands(program);
   registerSynthCommands(program);
