@@ -35,6 +35,14 @@ export function registerSynthCommands(program: Command): void {
       .requiredOption("--images <images>", IMAGES)
       .option("--mask <png>", "mask picture (white = missing), resized to the input (default: a centred square of 60/224 of the side)")
       .addOption(options.number("--lambda <l>", "weight of the penalty outside the mask", parse.nonNegative, 10))
+      .addOption(
+        options.choice(
+          "--region <r>",
+          "where steps move pixels: mask (only the missing ones) or image (the paper's form)",
+          ["mask", "image"] as const,
+          "mask",
+        ),
+      )
       .addOption(options.limit("use only the first n images"))
       .option("--judge <file>", "independent classifier for label agreement"),
     at28("inpaint"),

@@ -150,7 +150,7 @@ export function onePerClass(labels: readonly number[], count: number): number[] 
 function notes(s: ReportSteps, scale: number, f: ReportFlags, runs: readonly ModelRun[]): string[] {
   return [
     `Searches: L2 steps per example (x ← x ± α·g/‖g‖₂), best iterate kept, fake-ReLU on the last ReLU before R; step counts ×${scale} of the paper's: inversion ${s.invert} (α = 1, ε = 1000), OOD ${s.ood}, interpolation ${s.interpolate} (α = 0.1), feature visualization ${s.visualize} (α = 1), maximizing inputs ${s.maximizing} (α = 0.5, ε = 500), feature addition ${s.add} (α = 0.1).`,
-    `Synthesis (docs/design.md §9, ε and α scaled by sqrt(d/d_ref)): generation ${s.generate} steps from class Gaussians fitted to the data images, inpainting ${s.inpaint} steps (λ = 10, fake ReLU).`,
+    `Synthesis (docs/design.md §9, ε and α scaled by sqrt(d/d_ref)): generation ${s.generate} steps from class Gaussians fitted to the data images, inpainting ${s.inpaint} steps (λ = 10, fake ReLU, steps confined to the square), super-resolution ${s.superResolve}, translation to the next class ${s.translate}, sketches (outlines of the targets) ${s.sketch}; the judge is the other model.`,
     `Data: ${f.data}; OOD targets: ${f.ood ?? "synthetic shapes"}; label agreement judges: ${runs.map((r) => r.judge ?? "none").join(", ")}.`,
     "Relative rep distance ‖R(x) − R(t)‖/‖R(t)‖; SSIM with an 11×11 Gaussian window (σ = 1.5) on [0,1] pixels, per channel, averaged; RMSE over pixels.",
     "Every model gets the same targets and seeds; all numbers are in metrics.json.",

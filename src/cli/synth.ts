@@ -124,6 +124,7 @@ export interface InpaintFlags extends SearchFlags {
   images: string;
   mask?: string;
   lambda?: number;
+  region?: "mask" | "image";
   limit?: number;
   judge?: string;
   out: string;
@@ -137,7 +138,7 @@ export async function inpaintCommand(f: InpaintFlags): Promise<void> {
   const { labels, source } = await labelsOf(m, set);
   const mask = f.mask ? await readMask(f.mask, m) : centerPatchMask(m.shape.height, m.shape.width, SYNTH_CONSTANTS.inpaintPatchFraction);
   const lambda = f.lambda;
-  const r = await withProgress("inpaint", o, (oo) => inpaint(session, m.model, set.x, labels, mask, { ...oo, lambda }));
+  const r = await withProgress("inpaint", o, (oo) => inpaint(session, m.model, set.x, labels, mask, { ...oo, lambda, region: f.region }));
   const n = set.x.shape[0]!;
   const p = await writeOutputs(f.out, interleaveRows([set.x, r.corrupted, r.x], COLS), r.x, gridScale(m));
   const s = restorationScores(set.x, r.x, r.corrupted, r.mask);

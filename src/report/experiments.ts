@@ -12,7 +12,7 @@ import { saliency } from "../vis/saliency.js";
 import { type SearchOptions, VIS_DEFAULTS } from "../vis/search.js";
 import { PUBLISHED } from "../synth/settings.js";
 import { inversionMetrics, mean } from "./measure.js";
-import { generation, inpainting } from "./synth-experiments.js";
+import { SYNTH_EXPERIMENTS } from "./synth-experiments.js";
 
 /** Images shared by every model of a report (already in the models' common input shape). */
 export interface ReportInputs {
@@ -41,7 +41,10 @@ export interface ReportConfig {
   batchSize?: number;
 }
 
-export type ReportSteps = Record<"invert" | "ood" | "interpolate" | "visualize" | "maximizing" | "add" | "generate" | "inpaint", number>;
+export type ReportSteps = Record<
+  "invert" | "ood" | "interpolate" | "visualize" | "maximizing" | "add" | "generate" | "inpaint" | "superResolve" | "translate" | "sketch",
+  number
+>;
 
 /** Step counts of every phase at a scale (each at least 1). */
 export function reportSteps(scale: number): ReportSteps {
@@ -55,6 +58,9 @@ export function reportSteps(scale: number): ReportSteps {
     add: s(VIS_DEFAULTS.addFeature.steps),
     generate: s(PUBLISHED.generate.steps),
     inpaint: s(PUBLISHED.inpaint.steps),
+    superResolve: s(PUBLISHED.superResolve.steps),
+    translate: s(PUBLISHED.translate.steps),
+    sketch: s(PUBLISHED.sketch.steps),
   };
 }
 
@@ -78,8 +84,8 @@ export interface ExperimentResult {
   note?: string;
   /** Numbers by name (they go to metrics.json; the metric table picks from them). */
   metrics: Record<string, number | number[]>;
-  /** Images an independent classifier should give these labels (their rate becomes metrics.labelAgreement; with `score`, metrics.judgeScore too). */
-  judged?: { x: Tensor<"float32">; labels: number[]; score?: boolean };
+  /** Images an independent classifier should give these labels (their rate becomes metrics.labelAgreement; with `score`, metrics.judgeScore too; `baseline`'s rate (the search's start) metrics.labelAgreementBaseline). */
+  judged?: { x: Tensor<"float32">; labels: number[]; score?: boolean; baseline?: Tensor<"float32"> };
   /** Values later experiments read (e.g. the chosen features). */
   data?: unknown;
   /** Objective per step of the experiment's searches (mean over examples, at each step's starting iterate), by curve name. */
@@ -341,6 +347,5 @@ export const EXPERIMENTS: readonly Experiment[] = [
   features,
   addition,
   saliencyMaps,
-  generation,
-  inpainting,
+  ...SYNTH_EXPERIMENTS,
 ];

@@ -103,9 +103,12 @@ test("pickFeatures ranks units by activation variance over the data; step counts
     add: 800,
     generate: 60,
     inpaint: 720,
+    superResolve: 40,
+    translate: 200,
+    sketch: 60,
   });
   assert.equal(reportSteps(0.0001).visualize, 1);
-  assert.equal(reportWork({ scale: 0.1, features: 5, topK: 5, addCount: 5 }), 100 + 100 + 100 + 20 + 150 + 80 + 6 + 72);
+  assert.equal(reportWork({ scale: 0.1, features: 5, topK: 5, addCount: 5 }), 100 + 100 + 100 + 20 + 150 + 80 + 6 + 72 + 4 + 20 + 6);
 });
 
 test("inversionMetrics: perfect inversions have RMSE 0 and SSIM 1; the distance is the mean passed in", () => {

@@ -8,6 +8,7 @@ import { inceptionScore } from "../synth/scores.js";
 import { representationOf } from "../vis/representation.js";
 import { EXPERIMENTS, type Experiment, type ExperimentResult, type ReportConfig, type ReportInputs, reportSteps } from "./experiments.js";
 import type { Figure, MetricRow, ReportDoc } from "./html.js";
+import { SYNTH_METRICS } from "./synth-experiments.js";
 
 export interface ReportModel {
   name: string;
@@ -85,6 +86,10 @@ export async function runReport(
       const logits = await representationOf(runner, judge.model, r.judged.x, { rep: judge.model.outputName, batchSize: 256 });
       r.metrics.labelAgreement = labelAgreement(argmaxRows(logits), r.judged.labels).rate;
       if (r.judged.score) r.metrics.judgeScore = inceptionScore(logits);
+      if (r.judged.baseline) {
+        const b = await representationOf(runner, judge.model, r.judged.baseline, { rep: judge.model.outputName, batchSize: 256 });
+        r.metrics.labelAgreementBaseline = labelAgreement(argmaxRows(b), r.judged.labels).rate;
+      }
     }
   }
   return runs;
@@ -153,42 +158,7 @@ export const METRICS: readonly MetricDef[] = [
     format: "count",
     help: "images whose feature reached its dataset max after the search",
   },
-  {
-    label: "generation: label agreement ↑",
-    experiment: "generate",
-    metric: "labelAgreement",
-    format: "pct",
-    help: "the judge gives a generated image the class it was generated for",
-  },
-  {
-    label: "generation: judge score ↑",
-    experiment: "generate",
-    metric: "judgeScore",
-    format: "num",
-    help: "Inception-style exp E[KL(p(y|x) ‖ p(y))] of the judge's predictions (1 … number of classes)",
-  },
-  {
-    label: "inpainting: masked-region RMSE ↓",
-    experiment: "inpaint",
-    metric: "rmse",
-    format: "num",
-    help: "to the original, over the square's pixels",
-  },
-  {
-    label: "inpainting: corrupted input's RMSE",
-    experiment: "inpaint",
-    metric: "rmseCorrupted",
-    format: "num",
-    help: "the mean-filled square's, for comparison",
-  },
-  {
-    label: "inpainting: SSIM around the region ↑",
-    experiment: "inpaint",
-    metric: "ssim",
-    format: "num",
-    help: "over the square's box grown to the 11×11 window",
-  },
-  { label: "inpainting: corrupted input's SSIM", experiment: "inpaint", metric: "ssimCorrupted", format: "num" },
+  ...SYNTH_METRICS,
 ];
 
 const formatValue = (d: MetricDef, r: ExperimentResult | undefined): string => {

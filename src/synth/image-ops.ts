@@ -144,3 +144,28 @@ export function crop(x: Tensor<"float32">, b: { top: number; left: number; heigh
     }
   return tensor("float32", [n, c, b.height, b.width], out) as Tensor<"float32">;
 }
+
+/**
+ * A rough line drawing of each image: the boundary of its silhouette (mean over channels above `threshold`), white on
+ * black in every channel — pixels inside the silhouette with a 4-neighbour (or the image edge) outside it.
+ */
+export function outlineSketch(x: Tensor<"float32">, threshold = 0.5): Tensor<"float32"> {
+  const [n, c, h, w] = dims4(x, "outlineSketch");
+  const plane = h * w,
+    out = new Float32Array(x.data.length);
+  const inside = new Uint8Array(plane);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < plane; j++) {
+      let s = 0;
+      for (let ch = 0; ch < c; ch++) s += x.data[(i * c + ch) * plane + j]!;
+      inside[j] = s / c > threshold ? 1 : 0;
+    }
+    const at = (y: number, xx: number) => (y >= 0 && xx >= 0 && y < h && xx < w ? inside[y * w + xx]! : 0);
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++) {
+        if (!at(y, xx) || (at(y - 1, xx) && at(y + 1, xx) && at(y, xx - 1) && at(y, xx + 1))) continue;
+        for (let ch = 0; ch < c; ch++) out[(i * c + ch) * plane + y * w + xx] = 1;
+      }
+  }
+  return tensor("float32", x.shape, out) as Tensor<"float32">;
+}

@@ -10,7 +10,18 @@ export {
   type PublishedSetting,
 } from "./settings.js";
 export { cholesky, fitClassGaussians, sampleClassGaussians, type ClassGaussians, type FitOptions } from "./gaussian.js";
-export { avgPoolDown, nearestUp, patchMask, centerPatchMask, maskBatch, fillMasked, invertMask, maskBox, crop } from "./image-ops.js";
+export {
+  avgPoolDown,
+  nearestUp,
+  patchMask,
+  centerPatchMask,
+  maskBatch,
+  fillMasked,
+  invertMask,
+  maskBox,
+  crop,
+  outlineSketch,
+} from "./image-ops.js";
 export { inpaintLoss, paintLoss } from "./losses.js";
 export {
   generate,

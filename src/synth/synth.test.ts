@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { type Tensor, tensor } from "../ir/tensor.js";
 import { Rng } from "../util/rng.js";
 import { cholesky, fitClassGaussians, sampleClassGaussians } from "./gaussian.js";
-import { avgPoolDown, centerPatchMask, crop, fillMasked, maskBox, nearestUp } from "./image-ops.js";
+import { avgPoolDown, centerPatchMask, crop, fillMasked, maskBox, nearestUp, outlineSketch } from "./image-ops.js";
 import { inceptionScore, maskedRmse } from "./scores.js";
 import { PUBLISHED, scaleL2, synthSettings } from "./settings.js";
 
@@ -117,4 +117,15 @@ test("inceptionScore: 1 for identical predictions, C for confident ones spread o
   const a = f32([1, 1, 2, 2], [0, 0, 0, 0]),
     b = f32([1, 1, 2, 2], [1, 0.5, 0, 0]);
   assert.ok(Math.abs(maskedRmse(a, b, f32([1, 1, 2, 2], [1, 1, 0, 0]))[0]! - Math.sqrt((1 + 0.25) / 2)) < 1e-9);
+});
+
+test("outlineSketch: a filled square becomes its one-pixel border, white in every channel; dark images give blank drawings", () => {
+  const x = new Float32Array(2 * 6 * 6);
+  for (let ch = 0; ch < 2; ch++) for (let y = 1; y < 5; y++) for (let xx = 1; xx < 5; xx++) x[ch * 36 + y * 6 + xx] = 0.9;
+  const s = outlineSketch(f32([1, 2, 6, 6], x));
+  const border = (y: number, xx: number) => y >= 1 && y < 5 && xx >= 1 && xx < 5 && (y === 1 || y === 4 || xx === 1 || xx === 4);
+  for (let ch = 0; ch < 2; ch++)
+    for (let y = 0; y < 6; y++)
+      for (let xx = 0; xx < 6; xx++) assert.equal(s.data[ch * 36 + y * 6 + xx], border(y, xx) ? 1 : 0, `(${ch},${y},${xx})`);
+  assert.ok(outlineSketch(f32([1, 1, 4, 4], new Float32Array(16).fill(0.2))).data.every((v) => v === 0));
 });

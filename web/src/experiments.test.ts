@@ -78,7 +78,6 @@ test("a pair inversion reports label agreement judged by the other model, and pa
     image: sliceBatch(x, 0, 1),
     feature: null,
     region,
-    level: null,
     data,
     steps: 20,
     stepSize: 0.5,

@@ -16,6 +16,11 @@ import {
   forward,
   labelAgreement,
   makeSeeds,
+  paintLoss,
+  REGION_INPUT,
+  regionL2Threat,
+  synthSettings,
+  SYNTH_CONSTANTS,
   pickFeatures,
   rankByFeature,
   repTargetLoss,
@@ -58,8 +63,13 @@ export type ExperimentSpec =
       data: Images;
       topK: number;
     } & Search)
-  /** Feature addition restricted to the brushed region (region: H·W in [0,1]); level null: the unit's largest activation on `data`. */
-  | ({ kind: "paint"; image: Images; feature: number | null; region: Float32Array; level: number | null; data: Images } & Search)
+  /**
+   * Painting with a feature (Santurkar et al. 2019): maximize 0.1·R(x)_k − 90·‖x − x₀‖² outside the brushed region (H·W in
+   * [0,1]), steps confined to the region; feature null: per model the unit varying most over `data`.
+   */
+  | ({ kind: "paint"; image: Images; feature: number | null; region: Float32Array; data: Images } & Search)
+  /** Sketch-to-image: drawings pushed to class `target` by minimizing its cross-entropy (the other model judges). */
+  | ({ kind: "sketch"; drawing: Images; target: number } & Search)
   | {
       kind: "attack";
       images: Images;
@@ -76,14 +86,21 @@ export type ExperimentSpec =
 
 export type ExperimentKind = ExperimentSpec["kind"];
 
-/** The paper's settings (VIS_DEFAULTS, DESIGN.md §4) with step counts cut so a pair runs in seconds in a browser. */
+// the synthesis tasks' published settings, scaled to the zoo's 1×28×28 inputs (src/synth/settings.ts)
+const synth28 = (task: "paint" | "sketch") => {
+  const s = synthSettings(task, 28 * 28);
+  return { eps: s.eps, stepSize: s.stepSize, steps: s.steps };
+};
+
+/** The paper's settings (VIS_DEFAULTS, DESIGN.md §4 and §9) with step counts cut so a pair runs in seconds in a browser. */
 export const EXPLORER_DEFAULTS = {
   invert: { ...VIS_DEFAULTS.invert, steps: 200 },
   ood: { ...VIS_DEFAULTS.invert, steps: 200 },
   // the CIFAR step 0.1 moves 28×28 images too slowly for seconds-long runs: step 1 as for inversion
   interpolate: { ...VIS_DEFAULTS.interpolate, stepSize: 1, steps: 200 },
   feature: { ...VIS_DEFAULTS.visualizeFeature, steps: 100 },
-  paint: { ...VIS_DEFAULTS.addFeature, stepSize: 0.5, steps: 100 },
+  paint: synth28("paint"),
+  sketch: synth28("sketch"),
   attack: { steps: 20 },
 } as const;
 
@@ -91,7 +108,7 @@ export interface StepView {
   x: Images;
   /** Mean loss over the batch at the iterate before this step. */
   loss: number;
-  /** Class probabilities [N, C] at the iterate before this step (attacks only). */
+  /** Class probabilities [N, C] at the iterate before this step (attacks and sketches). */
   probs?: Float32Array;
 }
 
@@ -215,19 +232,31 @@ async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<
       const image = fitTo(model, spec.image);
       const setup = model.representation({}, 1);
       const unit = await chooseUnit(exec, model, spec.data, setup, spec.feature, 1);
-      const level = spec.level ?? unit.datasetMax;
-      const mask = unitMask(setup.shape, [unit.feature]);
-      const before = featureActivations(await representationOf(exec, model, image, { rep: setup.name }), mask)[0]!;
+      const units = unitMask(setup.shape, [unit.feature]);
+      const [, , h, w] = image.shape as number[];
+      const regionT = tensor("float32", [1, 1, h!, w!], spec.region) as Images;
+      const keep = tensor(
+        "float32",
+        [1, 1, h!, w!],
+        spec.region.map((v) => 1 - v),
+      ) as Images;
+      const weights = { feature: SYNTH_CONSTANTS.paintFeatureWeight, outside: SYNTH_CONSTANTS.paintOutsideWeight };
+      const activation = async (x: Images) => featureActivations(await representationOf(exec, model, x, { rep: setup.name }), units)[0]!;
+      const before = await activation(image);
       return {
         live: {
-          ...l2(spec),
-          loss: featureLoss(setup.name, mask, level),
+          // the library's paint(): normalized steps spent inside the region only
+          threat: regionL2Threat(spec.eps),
+          stepSize: spec.stepSize,
+          keep: "best",
+          loss: paintLoss(model.inputName, setup.name, units, image, keep, weights),
           x0: image,
           straightThrough: setup.straightThrough,
+          feeds: { [REGION_INPUT]: regionT },
           region: spec.region,
         },
         finish: async (r) => {
-          const after = featureActivations(await representationOf(exec, model, r!.x, { rep: setup.name }), mask)[0]!;
+          const after = await activation(r!.x);
           let outside = 0,
             inside = 0;
           const plane = spec.region.length;
@@ -241,7 +270,7 @@ async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<
             reference: image,
             metrics: {
               feature: unit.feature,
-              level,
+              datasetMax: unit.datasetMax,
               featureBefore: before,
               featureAfter: after,
               maxChangeInside: inside,
@@ -249,6 +278,34 @@ async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<
             },
           };
         },
+      };
+    }
+    case "sketch": {
+      const drawing = fitTo(model, spec.drawing),
+        n = drawing.shape[0]!;
+      const c = describe(model).classes;
+      if (!Number.isInteger(spec.target) || spec.target < 0 || (c !== undefined && spec.target >= c))
+        throw new Error(`sketch: class ${spec.target} is out of range 0..${(c ?? 1) - 1}`);
+      const targets = new Array<number>(n).fill(spec.target);
+      const prob = async (x: Images) => targetProb(await forward(exec, model, x), spec.target);
+      const before = await prob(drawing);
+      return {
+        live: {
+          ...l2(spec),
+          loss: targetedCeLoss(tensor("int64", [n], BigInt64Array.from(targets, BigInt)) as Tensor<"int64">),
+          x0: drawing,
+        },
+        finish: async (r) => ({
+          x: r!.x,
+          reference: drawing,
+          metrics: {
+            target: spec.target,
+            targetProbBefore: before,
+            targetProbAfter: targetProb(r!.logits, spec.target),
+            predictions: argmaxRows(r!.logits),
+            change: Math.sqrt(r!.x.data.reduce((s, v, i) => s + (v - drawing.data[i]!) ** 2, 0) / n),
+          },
+        }),
       };
     }
     case "attack": {
@@ -281,6 +338,13 @@ async function plan(exec: Session, model: Model, spec: ExperimentSpec): Promise<
       };
     }
   }
+}
+
+/** Mean softmax probability of class `k` over the rows of logits. */
+function targetProb(logits: Tensor, k: number): number {
+  const c = logits.shape[1]!,
+    p = softmax(logits);
+  return mean(Array.from({ length: logits.shape[0]! }, (_, i) => p[i * c + k]!));
 }
 
 /** The unit to show (given, or the most varying one over `data`), its top/bottom images in `data` and its largest activation there. */
@@ -322,7 +386,11 @@ export async function runExperiment(
       const views: StepView[] = [];
       for (const s of searches) {
         const st = await s!.step();
-        views.push({ x: st.x, loss: mean(st.loss), probs: spec.kind === "attack" ? softmax(st.logits) : undefined });
+        views.push({
+          x: st.x,
+          loss: mean(st.loss),
+          probs: spec.kind === "attack" || spec.kind === "sketch" ? softmax(st.logits) : undefined,
+        });
       }
       done++;
       await hooks.onStep?.(done, total, views);
@@ -330,6 +398,7 @@ export async function runExperiment(
     const outcomes: ModelOutcome[] = [];
     for (const [k, p] of plans.entries()) outcomes.push(await p.finish(searches[k] ? await searches[k]!.finish() : undefined));
     if (spec.kind === "invert" || spec.kind === "ood") await addLabelAgreement(session, models, spec, outcomes);
+    if (spec.kind === "sketch") await addJudge(session, models, spec.target, outcomes);
     return { experiment: spec.kind, steps: done, models: outcomes };
   } finally {
     await session.dispose();
@@ -351,6 +420,17 @@ async function addLabelAgreement(
     const judge = models[(k + 1) % models.length]!;
     const expected = spec.labels ?? (await predict(exec, judge, fitTo(judge, spec.targets)));
     o.metrics.labelAgreement = labelAgreement(await predict(exec, judge, fitTo(judge, o.x)), expected).rate;
+  }
+}
+
+/** Sketches as the report judges them: the other model's probability of the target class, and the share it assigns it. */
+async function addJudge(exec: Session, models: readonly Model[], target: number, outcomes: ModelOutcome[]): Promise<void> {
+  if (models.length < 2) return;
+  for (const [k, o] of outcomes.entries()) {
+    const judge = models[(k + 1) % models.length]!;
+    const logits = await forward(exec, judge, fitTo(judge, o.x));
+    o.metrics.judgeTargetProb = targetProb(logits, target);
+    o.metrics.judgeTargetRate = mean(argmaxRows(logits).map((p) => (p === target ? 1 : 0)));
   }
 }
 

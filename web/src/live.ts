@@ -7,6 +7,7 @@ import {
   type Model,
   type Session,
   type Tensor,
+  type ThreatModel,
   type ThreatSpec,
   attackPrograms,
   tensor,
@@ -15,7 +16,7 @@ import {
 
 export interface LiveSpec {
   loss: AttackLoss;
-  threat: ThreatSpec;
+  threat: ThreatSpec | ThreatModel;
   stepSize: number;
   /** The images the threat set is centred on (and the start unless `start` is given). */
   x0: Tensor<"float32">;

@@ -200,10 +200,11 @@ async function buildSpec(): Promise<{ spec: WireSpec; targets: Tensor<"float32">
           image: wire(first),
           feature: s.feature,
           region: brushPad!.region.slice(),
-          level: s.level,
           data: wire((await subset(slots[0]!.dataset)).x),
         },
       };
+    case "sketch":
+      return { targets: t.x, spec: { kind: "sketch", ...base, drawing: wire(t.x), target: s.cls } };
     case "attack": {
       const labels = t.labels ?? [];
       if (!t.labels) throw new Error("attack: uploaded and drawn images have no labels; use the shipped subset");
@@ -242,6 +243,9 @@ function onStep(m: Extract<FromWorker, { type: "step" }>): void {
       );
       if (v.probs) drawBars(p.bars, v.probs.subarray(0, slots[k]!.classes.length), slots[k]!.classes, lastRun.labels?.[0]);
     }
+    // sketches: the first drawing's class probabilities, the target marked
+    if (state.experiment === "sketch" && v.probs)
+      drawBars(p.bars, v.probs.subarray(0, slots[k]!.classes.length), slots[k]!.classes, state.cls);
   });
   drawCurve($("curve"), curves, COLORS);
   // the rate counts from the first step, so program compilation does not dilute it
@@ -335,7 +339,7 @@ function syncButtons(): void {
   $("uploadLabel").hidden = src !== "upload";
 }
 
-const FIELDS = ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "level", "target"] as const;
+const FIELDS = ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "target"] as const;
 
 function readForm(): void {
   const q = new URLSearchParams();
@@ -343,6 +347,7 @@ function readForm(): void {
   q.set("models", [($("modelA") as HTMLSelectElement).value, ($("modelB") as HTMLSelectElement).value].join(","));
   for (const k of [...FIELDS, "targets", "from", "start", "threat", "backend", "threads"]) q.set(k, ($(k) as HTMLInputElement).value);
   if (($("randomStart") as HTMLInputElement).checked) q.set("randomStart", "1");
+  q.set("class", ($("cls") as HTMLSelectElement).value || "0");
   q.set("region", state.region.join(","));
   state = parseState(q.toString());
 }
@@ -355,6 +360,7 @@ function writeForm(): void {
   for (const k of ["start", "threat", "backend"] as const) ($(k) as HTMLSelectElement).value = state[k];
   ($("threads") as HTMLInputElement).value = String(state.threads);
   ($("randomStart") as HTMLInputElement).checked = state.randomStart;
+  ($("cls") as HTMLSelectElement).value = String(state.cls);
   // the ε slider spans what makes sense for the experiment: attack radii, or the vis searches' "box only" 1000
   const eps = $("eps") as HTMLInputElement,
     max = state.experiment !== "attack" ? 1000 : state.threat === "l2" ? 5 : 0.5;
@@ -432,6 +438,11 @@ async function main(): Promise<void> {
   ($("modelB") as HTMLSelectElement).value = state.models[1] ?? state.models[0]!;
   for (const [k, name] of state.models.entries()) await loadSlot(k, name);
   if (state.models.length === 1) panels[1]!.root.hidden = true;
+  ($("cls") as HTMLSelectElement).replaceChildren(
+    ...slots[0]!.classes.map((c, i) => el("option", { value: String(i), textContent: `${i}: ${c}` })),
+  );
+  ($("cls") as HTMLSelectElement).value = String(state.cls);
+  if (state.experiment === "sketch") ($("source") as HTMLSelectElement).value = "draw";
   const [, , h, w] = slots[0]!.info!.inputShape.map(Number) as number[];
   drawPad = new Pad(h!, w!, "draw");
   brushPad = new Pad(h!, w!, "brush");
@@ -472,6 +483,8 @@ function wire(refreshBrush: () => Promise<void>): void {
   $("experiment").onchange = () => {
     const kind = ($("experiment") as HTMLSelectElement).value as State["experiment"];
     state = { ...state, experiment: kind, ...defaultsFor(kind, state.threat) };
+    // a sketch starts from a drawing
+    if (kind === "sketch") ($("source") as HTMLSelectElement).value = "draw";
     writeForm();
     syncButtons();
   };

@@ -1,7 +1,7 @@
 // The explorer's whole state as URL parameters (shareable; tests and scripts drive the page with ?...&autorun=1).
 import { EXPLORER_DEFAULTS, type ExperimentKind } from "./experiments.js";
 
-export const EXPERIMENTS: readonly ExperimentKind[] = ["invert", "ood", "interpolate", "feature", "paint", "attack", "saliency"];
+export const EXPERIMENTS: readonly ExperimentKind[] = ["invert", "ood", "interpolate", "feature", "paint", "sketch", "attack", "saliency"];
 
 export interface State {
   experiment: ExperimentKind;
@@ -20,8 +20,8 @@ export interface State {
   /** Unit of R, or null: per model, the one varying most over the shipped subset. */
   feature: number | null;
   count: number;
-  /** Feature-painting level, or null: the unit's largest activation on the shipped subset. */
-  level: number | null;
+  /** Sketch-to-image: the class the drawing is pushed to. */
+  cls: number;
   threat: "l2" | "linf";
   /** Targeted attack class, or -1 for untargeted. */
   target: number;
@@ -110,7 +110,12 @@ export function parseState(search: string): State {
     models,
     threat,
     targets: parseRange(
-      p.get("targets") ?? (experiment === "interpolate" ? "0,1" : experiment === "paint" || experiment === "feature" ? "0" : "0-9"),
+      p.get("targets") ??
+        (experiment === "interpolate"
+          ? "0,1"
+          : experiment === "paint" || experiment === "feature" || experiment === "sketch"
+            ? "0"
+            : "0-9"),
       "targets",
     ),
     from: parseRange(p.get("from") ?? "", "from"),
@@ -122,7 +127,7 @@ export function parseState(search: string): State {
     frames: num(p, "frames", 10, (v) => int(v) && v >= 2 && v <= 64, "an integer in 2..64"),
     feature: p.get("feature") === "auto" ? null : num(p, "feature", NaN, (v) => int(v) && v >= 0, "a unit index or auto"),
     count: num(p, "count", 4, (v) => int(v) && v >= 1 && v <= 64, "an integer in 1..64"),
-    level: p.get("level") === "auto" ? null : num(p, "level", NaN, Number.isFinite, "a number or auto"),
+    cls: num(p, "class", 0, (v) => int(v) && v >= 0, "a class index"),
     target: num(p, "target", -1, (v) => int(v) && v >= -1, "a class index or -1"),
     randomStart: p.get("randomStart") === "1",
     region: region as State["region"],
@@ -132,7 +137,6 @@ export function parseState(search: string): State {
   };
   // NaN marks "not given": auto
   if (Number.isNaN(s.feature)) s.feature = null;
-  if (Number.isNaN(s.level)) s.level = null;
   return s;
 }
 
@@ -144,8 +148,9 @@ export function serializeState(s: State): string {
   p.set("targets", formatRange(s.targets));
   if (s.from.length) p.set("from", formatRange(s.from));
   p.set("start", s.start);
-  for (const k of ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "level", "target", "threads"] as const)
+  for (const k of ["steps", "stepSize", "eps", "seed", "frames", "feature", "count", "target", "threads"] as const)
     p.set(k, String(s[k] ?? "auto"));
+  p.set("class", String(s.cls));
   p.set("threat", s.threat);
   if (s.randomStart) p.set("randomStart", "1");
   p.set("region", s.region.join(","));
