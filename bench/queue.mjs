@@ -45,8 +45,13 @@ const waitFor = (p, re) =>
   new Promise((res, rej) => {
     const t = setInterval(() => {
       const m = p.err.match(re);
-      if (m) (clearInterval(t), res(m));
-      else if (p.exitCode !== null) (clearInterval(t), rej(new Error(`exited: ${p.err}`)));
+      if (m) {
+        clearInterval(t);
+        res(m);
+      } else if (p.exitCode !== null) {
+        clearInterval(t);
+        rej(new Error(`exited: ${p.err}`));
+      }
     }, 50);
   });
 const stop = (p, sig = "SIGTERM") =>
