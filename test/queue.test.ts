@@ -1,4 +1,4 @@
-// eval --queue on a real redis-server: 3 workers equal the local run, a SIGKILLed worker's shard is retried, a poisoned
+// eval and visualize --queue on a real redis-server: 3 workers equal the local run, a SIGKILLed worker's shard is retried, a poisoned
 // shard fails the job, resubmission reuses shards, paths outside --allow are refused, a Redis restart is survived.
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
@@ -75,6 +75,18 @@ test("eval --queue over 3 workers equals the local eval exactly; the report reco
     started,
     "a reused shard ran again",
   );
+});
+
+test("visualize --features all --queue: every unit's visualization equals the local run's, byte for byte", async () => {
+  const args = ["visualize", "--model", model, "--features", "all", "--steps", "3", "--batch-size", "16"];
+  const loc = cli([...args, "--out", join(work, "vis-local.png")]);
+  assert.equal(loc.status, 0, loc.stderr);
+  const r = await robustlens([...args, "--out", join(work, "vis-queue.png"), "--queue", redis.url, "--shard-size", "16"]).done;
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\(sharded: 4 shards of 16 features on redis:\/\/127\.0\.0\.1:\d+ \(\d workers?\)\)/);
+  assert.equal((await loadNpy(join(work, "vis-queue.npy"))).shape[0], 64);
+  assert.ok(readFileSync(join(work, "vis-queue.npy")).equals(readFileSync(join(work, "vis-local.npy"))));
+  assert.ok(readFileSync(join(work, "vis-queue.png")).equals(readFileSync(join(work, "vis-local.png"))));
 });
 
 test("a worker SIGKILLed mid-shard: its shard runs again on another worker, nothing lost or counted twice", async () => {

@@ -38,12 +38,16 @@ export function registerVisCommands(program: Command): void {
       .command("visualize")
       .description("feature visualization: maximize units R(x)_i, with the most and least activating dataset images")
       .addOption(options.model())
-      .requiredOption("--features <list>", "feature indices, comma-separated")
+      .requiredOption("--features <list>", "feature indices, comma-separated, or all (every unit of the representation)")
       .option("--seed <images>", "start: noise, gray, or IMAGES (one visualization per image and feature)", "noise")
       .option("--maximizing", "the paper's maximizing inputs: gray start, ε = 500, α = 0.5, 1500 steps")
       .addOption(options.count("--top <k>", "also show the k most and k least activating images of --data", LIMITS.count))
       .option("--data <spec>", "images to rank for --top (test split), e.g. fashion-mnist?limit=2000")
-      .option("--out <file>", "grid PNG (one row per feature) and .npy", "visualize.png"),
+      .option("--out <file>", "grid PNG (one row per feature) and .npy", "visualize.png")
+      .option("--queue <url>", "run the searches as shards on `robustlens worker`s: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://")
+      .addOption(
+        options.count("--shard-size <n>", "features per shard, a multiple of --batch-size (default: one batch)", LIMITS.batchSize * 1024),
+      ),
     "200 steps, α = 1",
   ).action(async (o) => (await import("./features.js")).visualizeCommand(o));
   search(

@@ -5,7 +5,7 @@ import { addFeature, rankByFeature, visualizeFeature } from "../vis/features.js"
 import { type Seed, featureActivations, representationOf, unitMask } from "../vis/representation.js";
 import { concatBatch, interleaveRows, pickBatch } from "../ir/batch.js";
 import { VIS_DEFAULTS } from "../vis/search.js";
-import { UsageError, checkBatchMemory } from "./options.js";
+import { UsageError, checkBatchMemory, requireWith } from "./options.js";
 import {
   type SearchFlags,
   checkVisOutputs,
@@ -33,18 +33,27 @@ export interface VisualizeFlags extends SearchFlags {
   top?: number;
   data?: string;
   out: string;
+  /** Run the searches as shards on queue workers at this Redis URL. */
+  queue?: string;
+  /** Features per shard (a multiple of --batch-size). */
+  shardSize?: number;
 }
 
 export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
-  const features = parseFeatures(f.features, "--features");
+  const all = f.features.trim() === "all";
+  let features = all ? [] : parseFeatures(f.features, "--features");
   const top = f.top;
   if (top !== undefined && !f.data) throw new UsageError("--top needs --data SPEC (the images to rank)");
   if (f.data && top === undefined) throw new UsageError("--data applies with --top K only (the images to rank)");
   if (new Set(features).size !== features.length) throw new UsageError(`--features "${f.features}" names a feature twice`);
   const imageSeed = f.seed !== "noise" && f.seed !== "gray";
+  requireWith(f.shardSize, "--shard-size", !!f.queue, "needs --queue URL (shards run on queue workers)");
+  if (f.queue && imageSeed) throw new UsageError("--queue: visualize shards start from --seed noise or gray, not images");
+  if (f.queue) (await import("./queue/connection.js")).queueTarget(f.queue);
   await checkVisOutputs(f.out, [f.model, imageSeed ? f.seed : undefined, f.data]);
   const m = await loadModel(f.model);
   const rep = m.model.representation({ rep: f.rep });
+  if (all) features = Array.from({ length: rep.shape[0]! }, (_, k) => k);
   for (const ft of features)
     if (ft >= rep.shape[0]!)
       throw new Error(`--features: ${ft} is out of range: representation "${rep.name}" has ${rep.shape[0]} features`);
@@ -58,7 +67,11 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
     m.shape.channels * m.shape.height * m.shape.width,
     `--features (${features.length})`,
   );
-  const res = await withProgress("visualize", o, (oo) => visualizeFeature(session, m.model, features, seed, oo));
+  // with --queue the same search runs on workers, in shards of whole search batches
+  const sharded = f.queue
+    ? await (await import("./queue/vis-jobs.js")).visualizeSharded({ ...f, queue: f.queue }, m.model, features, seed as "noise" | "gray", o)
+    : undefined;
+  const res = sharded ?? (await withProgress("visualize", o, (oo) => visualizeFeature(session, m.model, features, seed, oo)));
   const seeds = res.x.shape[0]! / features.length;
   // one grid row per feature: its visualizations (one per seed), then the top and bottom dataset images
   const visOf = (k: number) =>
@@ -85,6 +98,7 @@ export async function visualizeCommand(f: VisualizeFlags): Promise<void> {
     lines.push(line);
   }
   const p = await writeOutputs(f.out, rows, res.x, gridScale(m));
+  if (sharded) lines.push(`(sharded: ${sharded.layout})`);
   console.log(
     `${lines.join("\n")}\n(grid rows: feature; columns: ${seeds} visualization${seeds > 1 ? "s" : ""}${top ? `, top ${top}, bottom ${top} of ${f.data}` : ""}; wrote ${p.png}, ${p.npy})`,
   );

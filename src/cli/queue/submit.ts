@@ -73,7 +73,13 @@ export async function runShards<D, R>(
       try {
         for (let k = 0; k < shards.length; k++) {
           if (done.has(k)) continue;
-          const job = (await queue.getJob(ids[k]!)) as Job<D, R> | undefined;
+          // state first, then the job: a job read before its state could miss a result that arrived in between
+          const state = await queue.getJobState(ids[k]!);
+          if (state !== "unknown" && state !== "completed" && state !== "failed") {
+            seen.add(k);
+            continue;
+          }
+          const job = state === "unknown" ? undefined : ((await queue.getJob(ids[k]!)) as Job<D, R> | undefined);
           if (!job) {
             if (seen.has(k))
               process.stderr.write(
@@ -83,7 +89,6 @@ export async function runShards<D, R>(
             seen.add(k);
             continue;
           }
-          const state = await job.getState();
           if (!seen.has(k)) {
             seen.add(k);
             if (state === "completed") reused.add(k);
@@ -96,7 +101,6 @@ export async function runShards<D, R>(
             bar.stop();
             throw new ShardFailed(`shard ${shards[k]!.label} failed: ${escapeControl(String(job.failedReason).split("\n")[0]!)}`);
           }
-          if (state !== "completed") continue;
           done.set(k, {
             label: shards[k]!.label,
             key: shards[k]!.key,
