@@ -12,6 +12,7 @@ cross-entropy input gradient too; examples where
 float32 is ill-conditioned are redrawn and --x rewritten).
 """
 import argparse
+import copy
 import os
 import sys
 
@@ -93,8 +94,8 @@ def main():
         y = torch.from_numpy(np.load(a.y)).long() if a.y else None
         f = lambda m, v: m((v - mean.to(v.dtype)) / std.to(v.dtype))  # noqa: E731
         if y is not None:
-            x = well_conditioned(lambda v: f(net, v), lambda v: f(net.double(), v), x, y, torch.Generator().manual_seed(a.seed + 2))
-            net.float()
+            net64 = copy.deepcopy(net).double()
+            x = well_conditioned(lambda v: f(net, v), lambda v: f(net64, v), x, y, torch.Generator().manual_seed(a.seed + 2))
             np.save(a.x, x.numpy())
         xg = x.clone().requires_grad_(True)
         logits = f(net, xg)
