@@ -4,6 +4,7 @@ import type { OpType } from "../ops/attrs.js";
 import { SUPPORTED_OPS, isSupportedOp } from "../ops/index.js";
 import { Builder } from "./builder.js";
 import { type Dim, Graph, type Value } from "../ir/graph.js";
+import { COMPOSED_OPS } from "./onnx-compose.js";
 import { LEGACY_OPS, addNormalized, attrValue } from "./onnx-normalize.js";
 import { opLabel } from "../ops/util.js";
 import { type IModel, type INode, type IValueInfo, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
@@ -156,7 +157,8 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
         `${opLabel(n.opType ?? "?", n.name ?? "")} is in domain "${domain}"${v ? ` (opset ${toNum(v.version)})` : ""}; only the default ONNX domain is supported`,
       );
     }
-    if (!isSupportedOp(n.opType ?? "") && !Object.hasOwn(LEGACY_OPS, n.opType ?? "")) {
+    const known = isSupportedOp(n.opType ?? "") || Object.hasOwn(LEGACY_OPS, n.opType ?? "") || Object.hasOwn(COMPOSED_OPS, n.opType ?? "");
+    if (!known) {
       throw new Error(`unsupported op "${n.opType}" (node "${n.name ?? ""}"); supported: ${SUPPORTED_OPS.join(", ")}`);
     }
   }
@@ -178,11 +180,10 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
     const inputs = (n.input ?? []).map((i) => (i ? values.get(i)! : null));
     const outNames = [...(n.output ?? [])];
     while (outNames.length > 0 && !outNames[outNames.length - 1]) outNames.pop();
-    const outs = addNormalized(
-      b,
-      { op, name, inputs, attrs, outputs: outNames.length, legacy: n.opType !== op ? n.opType! : undefined },
-      opset,
-    );
+    const compose = Object.hasOwn(COMPOSED_OPS, op) ? COMPOSED_OPS[op] : undefined;
+    const outs = compose
+      ? compose({ b, inputs, attrs, label: where, opset })
+      : addNormalized(b, { op, name, inputs, attrs, outputs: outNames.length, legacy: n.opType !== op ? n.opType! : undefined }, opset);
     outNames.forEach((o, i) => {
       const v = outs[i];
       if (!o) return;

@@ -273,6 +273,15 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
         throw new Error(`${label}: dilations ${JSON.stringify(dil)} need opset 19; only 1s are supported`);
       break;
     }
+    case "Identity":
+      // exporters dedupe equal parameters into Identity(initializer): each becomes its own initializer again (as in the
+      // source model), which also avoids an ORT optimizer fault on Identity outputs consumed by gradient nodes
+      if (x?.kind === "initializer" && x.data) {
+        const copy = b.graph.newValue(`${x.name}_copy`, x.dtype, x.shape, "initializer", x.data);
+        b.graph.initializers.push(copy);
+        return [copy];
+      }
+      break;
     case "Cast":
       // opset 19's saturate only affects float8 targets, which we do not carry
       take(attrs, "saturate");

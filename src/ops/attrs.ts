@@ -68,6 +68,16 @@ export interface OpAttrMap {
   Tanh: None;
   Softplus: None;
   Elu: { alpha?: number };
+  Selu: { alpha?: number; gamma?: number };
+  Celu: { alpha?: number };
+  PRelu: None;
+  HardSigmoid: { alpha?: number; beta?: number };
+  HardSwish: None;
+  ThresholdedRelu: { alpha?: number };
+  Softsign: None;
+  Shrink: { bias?: number; lambd?: number };
+  Sin: None;
+  Cos: None;
   Clip: None;
   Max: None;
   Min: None;
@@ -98,6 +108,8 @@ export interface OpAttrMap {
   GlobalMaxPool: None;
   // normalization
   BatchNormalization: { epsilon?: number; momentum?: number; training_mode?: number };
+  LayerNormalization: { axis?: number; epsilon?: number; stash_type?: number };
+  InstanceNormalization: { epsilon?: number };
   // reductions and softmax
   ReduceSum: { keepdims?: number; noop_with_empty_axes?: number };
   ReduceMean: ReduceAttrs;

@@ -1,5 +1,6 @@
 // Elementwise ops: arithmetic, activations and their VJPs (gradients shaped like the output; the driver un-broadcasts).
 import type { OpType } from "./attrs.js";
+import { activationOps } from "./activation.js";
 import { logicOps } from "./logic.js";
 import type { GradRule, OpDef, OpTable } from "./types.js";
 import { broadcastInfer, broadcastShapes, foldMap, opLabel } from "./util.js";
@@ -220,4 +221,4 @@ const arith: OpTable<Ks> = {
 arith.LeakyRelu.fold = undefined;
 arith.Elu.fold = undefined;
 
-export const elementwiseOps = { ...arith, ...logicOps };
+export const elementwiseOps = { ...arith, ...activationOps, ...logicOps };

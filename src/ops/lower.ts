@@ -1,6 +1,7 @@
 // Rewrites of ops a backend lacks into ops it runs (same math); fitGraph applies them only where the profile refuses a node.
 import type { Builder } from "../builder/builder.js";
 import type { Node, Value } from "../ir/graph.js";
+import { SELU_ALPHA, SELU_GAMMA } from "./activation.js";
 import type { OpType } from "./attrs.js";
 import { normAxis, opLabel } from "./util.js";
 
@@ -61,6 +62,53 @@ export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
     const blend = (running: Value, batch: Value) =>
       g.addv(g.mul(running, g.scalar(m, x!.dtype)), g.mul(g.reshape(batch, [-1]), g.scalar(1 - m, x!.dtype)));
     return [y, blend(mean!, mu), blend(varv!, v)].slice(0, n.outputs.length);
+  },
+  // hardsigmoid(x) = clip(alpha*x + beta, 0, 1)
+  HardSigmoid: (g, n) => {
+    const x = n.inputs[0]!;
+    const t = g.addv(g.mul(x, g.scalar(n.attrs.alpha ?? 0.2, x.dtype)), g.scalar(n.attrs.beta ?? 0.5, x.dtype));
+    return [g.clip(t, g.scalar(0, x.dtype), g.scalar(1, x.dtype))];
+  },
+  // hardswish(x) = x * clip(x/6 + 1/2, 0, 1)
+  HardSwish: (g, n) => {
+    const x = n.inputs[0]!;
+    const t = g.addv(g.div(x, g.scalar(6, x.dtype)), g.scalar(0.5, x.dtype));
+    return [g.mul(x, g.clip(t, g.scalar(0, x.dtype), g.scalar(1, x.dtype)))];
+  },
+  // prelu(x, s) = where(x < 0, x*s, x)
+  PRelu: (g, n) => {
+    const [x, s] = n.inputs as Value[];
+    return [g.where(g.less(x!, g.scalar(0, x!.dtype)), g.mul(x!, s!), x!)];
+  },
+  // selu(x) = gamma * where(x > 0, x, alpha*(exp(x) - 1))
+  Selu: (g, n) => {
+    const x = n.inputs[0]!;
+    const neg = g.mul(g.sub(g.exp(x), g.scalar(1, x.dtype)), g.scalar(n.attrs.alpha ?? SELU_ALPHA, x.dtype));
+    return [g.mul(g.where(g.greater(x, g.scalar(0, x.dtype)), x, neg), g.scalar(n.attrs.gamma ?? SELU_GAMMA, x.dtype))];
+  },
+  // celu(x) = where(x > 0, x, alpha*(exp(x/alpha) - 1))
+  Celu: (g, n) => {
+    const x = n.inputs[0]!,
+      a = g.scalar(n.attrs.alpha ?? 1, x.dtype);
+    return [g.where(g.greater(x, g.scalar(0, x.dtype)), x, g.mul(g.sub(g.exp(g.div(x, a)), g.scalar(1, x.dtype)), a))];
+  },
+  // thresholdedrelu(x) = where(x > alpha, x, 0)
+  ThresholdedRelu: (g, n) => {
+    const x = n.inputs[0]!;
+    return [g.where(g.greater(x, g.scalar(n.attrs.alpha ?? 1, x.dtype)), x, g.scalar(0, x.dtype))];
+  },
+  // shrink(x) = where(x < -l, x + b, where(x > l, x - b, 0))
+  Shrink: (g, n) => {
+    const x = n.inputs[0]!,
+      l = n.attrs.lambd ?? 0.5,
+      b = g.scalar(n.attrs.bias ?? 0, x.dtype);
+    const upper = g.where(g.greater(x, g.scalar(l, x.dtype)), g.sub(x, b), g.scalar(0, x.dtype));
+    return [g.where(g.less(x, g.scalar(-l, x.dtype)), g.addv(x, b), upper)];
+  },
+  // softsign(x) = x / (1 + |x|)
+  Softsign: (g, n) => {
+    const x = n.inputs[0]!;
+    return [g.div(x, g.addv(g.abs(x), g.scalar(1, x.dtype)))];
   },
   // mean(a, b, c) = ((a + b) + c) / 3
   Mean: (g, n) => {
