@@ -7,16 +7,23 @@ For each network NAME (mobilenet_v3_small, efficientnet_b0, densenet121, convnex
 DIR/NAME_opsetK.onnx for each opset K (input "input" [2,3,H,W], output "logits"), DIR/NAME_x.npy (two images in [0,1]),
 DIR/NAME_y.npy (int64 labels), DIR/NAME_logits.npy and DIR/NAME_grad.npy (d(sum of cross-entropies)/dx), and DIR/index.json
 listing what was written and the opset each export used (and DIR/NAME.json as each network is done). Weights are seeded random; BN running statistics and ConvNeXt's
-layer scales are drawn too, so that no part of the network is an identity that would hide a mistake.
+layer scales are drawn too, so that no part of the network is an identity that would hide a mistake. Examples where float32 is ill-conditioned
+(a kink within rounding) are redrawn.
 """
 import argparse
+import copy
 import json
 import os
+
+import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_robustness_checkpoint import well_conditioned  # noqa: E402
 
 CLASSES = 10
 BATCH = 2
@@ -88,6 +95,7 @@ def main():
         g = torch.Generator().manual_seed(300 + i)
         x = torch.rand(BATCH, 3, size, size, generator=g)
         y = torch.randint(0, CLASSES, (BATCH,), generator=g)
+        x = well_conditioned(net, copy.deepcopy(net).double(), x, y, g)
         xg = x.clone().requires_grad_(True)
         logits = net(xg)
         (grad,) = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), xg)

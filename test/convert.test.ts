@@ -2,7 +2,7 @@
 // Debian's PyTorch) convert to model.onnx + model.json whose logits and input gradients match PyTorch's; bad input fails cleanly.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -14,8 +14,7 @@ const run = promisify(execFile);
 const PY = "/usr/bin/python3";
 const dir = tmp();
 
-// ‖a − b‖ / ‖b‖: one pixel whose path crosses a ReLU within float noise of its kink differs by 1e-6 of the largest entry
-// (seen once: resnet18 cifar, example 0, pixel 379), which a max-norm bound would call a mismatch
+// ‖a − b‖ / ‖b‖ over the batch
 const maxRel = (a: Tensor, b: Tensor) => (assert.deepEqual(a.shape, b.shape), relErr(a, b));
 
 async function makeCheckpoint(name: string, arch: string, dataset: string, size: number, classes = 10) {
@@ -33,7 +32,14 @@ async function makeCheckpoint(name: string, arch: string, dataset: string, size:
   const args = ["--arch", arch, "--dataset", dataset, "--classes", String(classes), "--out", p("ckpt.pt")];
   const io = ["--x", p("x.npy"), "--logits", p("logits.npy"), "--y", p("y.npy"), "--grad", p("grad.npy")];
   await run(PY, ["scripts/make_robustness_checkpoint.py", ...args, ...io]);
-  return { ckpt: p("ckpt.pt"), x, y, logits: await loadNpy(p("logits.npy")), grad: await loadNpy(p("grad.npy")) };
+  // the maker redraws examples where float32 is ill-conditioned (a kink within rounding), so x is read back
+  return {
+    ckpt: p("ckpt.pt"),
+    x: await loadNpy(p("x.npy")),
+    y,
+    logits: await loadNpy(p("logits.npy")),
+    grad: await loadNpy(p("grad.npy")),
+  };
 }
 
 const cases = [
@@ -95,8 +101,9 @@ test("convert: a missing checkpoint, a wrong --arch, a non-checkpoint: one line 
     : (await makeCheckpoint("r18c", "resnet18", "cifar", 32)).ckpt;
   // a folder holding a user's model: refused without --overwrite, and kept when a conversion with --overwrite fails
   const user = join(dir, "user");
-  cli(["convert", "--from", "robustness", ckpt, "--arch", "resnet18", "--dataset", "cifar", "--out", user]);
+  mkdirSync(user);
   writeFileSync(join(user, "model.onnx"), "the user's model");
+  writeFileSync(join(user, "model.json"), "{}");
   const r1 = cli(["convert", "--from", "robustness", ckpt, "--arch", "resnet18", "--dataset", "cifar", "--out", user]);
   assert.equal(r1.status, 1);
   assert.match(r1.stderr, /^robustlens: --out .*user holds a model \(model\.onnx, model\.json\); pass --overwrite/);
