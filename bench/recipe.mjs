@@ -24,6 +24,7 @@ const { values: opt } = parseArgs({
     interleave: { type: "boolean", default: false },
     rounds: { type: "string", default: "4" },
     chunk: { type: "string", default: "3840" },
+    "fast-recipe": { type: "string", default: "models/recipes/fashion-mnist-l2-fast.sh" },
   },
   strict: false,
 });
@@ -36,7 +37,7 @@ export function recipeArgs(file) {
   const text = readFileSync(file, "utf8").replace(/\\\n/g, " ");
   const line = text.split("\n").find((l) => l.includes("bin/robustlens.js train"));
   if (!line) throw new Error(`${file}: no "bin/robustlens.js train" line`);
-  const words = line.trim().split(/\s+/).slice(2);
+  const words = line.trim().split(/\s+/).slice(3);
   const args = [];
   for (let i = 0; i < words.length; i++) {
     if (words[i] === "--out") i++;
@@ -162,7 +163,7 @@ async function torchSide(recipe, dir) {
   };
 }
 
-const RECIPES = { fast: "models/recipes/fashion-mnist-l2-fast.sh", pgd7: "models/recipes/fashion-mnist-l2.sh" };
+const RECIPES = { fast: opt["fast-recipe"], pgd7: "models/recipes/fashion-mnist-l2.sh" };
 
 /** One pass of a recipe over the first `chunk` images with its real per-epoch evaluation: training s/image and eval s. */
 function chunkRun(recipe, dir, k) {
@@ -237,7 +238,7 @@ try {
   for (const s of sides) {
     const row =
       s === "fast"
-        ? robustlensSide("robustlens-fast", "models/recipes/fashion-mnist-l2-fast.sh", dir)
+        ? robustlensSide("robustlens-fast", RECIPES.fast, dir)
         : s === "pgd7"
           ? robustlensSide("robustlens-pgd7", "models/recipes/fashion-mnist-l2.sh", dir)
           : s === "torch"
