@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { Model, type Tensor, ceLoss, forward, invert, pgd, sliceBatch, tensor } from "../../src/index.js";
 import { loadNpy, nodeExecutor as exec } from "../../src/node.js";
-import { runExperiment } from "./experiments.js";
+import { EXPLORER_DEFAULTS, runExperiment } from "./experiments.js";
 
 const model = (name: string) => new Model(new Uint8Array(readFileSync(`models/${name}/model.onnx`)), name);
 const subset = async (n: number) => sliceBatch((await loadNpy("test/fixtures/fmnist_small/x.npy")) as Tensor<"float32">, 0, n);
@@ -89,4 +89,23 @@ test("a pair inversion reports label agreement judged by the other model, and pa
   assert.ok(mt.maxChangeInside! > 0.01);
   const logits = await forward(exec, b, paint.models[0]!.x);
   assert.ok(Array.from(logits.data as Float32Array).every(Number.isFinite));
+});
+
+test("sketch: a drawn stroke pushed to a class raises its probability for both models; the other model judges each", async () => {
+  const pair = [model("mnist-standard"), model("mnist-l2")];
+  // a vertical bar, pushed to class 8
+  const d = new Float32Array(28 * 28);
+  for (let y = 6; y < 22; y++) d.fill(1, y * 28 + 13, y * 28 + 15);
+  const drawing = tensor("float32", [1, 1, 28, 28], d) as Tensor<"float32">;
+  const r = await runExperiment(exec, pair, { kind: "sketch", drawing, target: 8, ...EXPLORER_DEFAULTS.sketch });
+  for (const o of r.models) {
+    const m = o.metrics as Record<string, number>;
+    assert.ok(m.targetProbAfter! > m.targetProbBefore! + 0.2, `p(8) ${m.targetProbBefore} → ${m.targetProbAfter}`);
+    assert.ok(m.change! > 0.1 && m.change! <= EXPLORER_DEFAULTS.sketch.eps + 1e-4, `‖δ‖ ${m.change}`);
+    assert.ok(m.judgeTargetProb! >= 0 && m.judgeTargetProb! <= 1 && [0, 1].includes(m.judgeTargetRate!));
+  }
+  await assert.rejects(
+    runExperiment(exec, pair, { kind: "sketch", drawing, target: 10, steps: 1, stepSize: 0.1, eps: 3 }),
+    /sketch: class 10 is out of range 0\.\.9/,
+  );
 });

@@ -100,7 +100,9 @@ export const EXPLORER_DEFAULTS = {
   interpolate: { ...VIS_DEFAULTS.interpolate, stepSize: 1, steps: 200 },
   feature: { ...VIS_DEFAULTS.visualizeFeature, steps: 100 },
   paint: synth28("paint"),
-  sketch: synth28("sketch"),
+  // at the scaled ε (2.89, about the robust zoo models' training radius 1.25–2) a robust model resists by construction and
+  // a drawing barely moves: ε 6, step 0.2 (README, "Image synthesis")
+  sketch: { ...synth28("sketch"), eps: 6, stepSize: 0.2 },
   attack: { steps: 20 },
 } as const;
 
