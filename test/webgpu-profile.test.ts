@@ -8,6 +8,7 @@ import {
   type Executor,
   type Graph,
   Model,
+  PROFILES,
   Session,
   type Tensor,
   WEBGPU_PROFILE,
@@ -160,7 +161,9 @@ test("a ResNet training step (training-mode BN, SGD momentum) on the webgpu prof
   const momentum = new Map<string, Tensor>(m.params.map((p) => [p, tensor("float32", weights.get(p)!.shape)]));
   const feeds = { ...stateFeeds(m, weights, momentum), input: x, labels: y, lr: tensor("float32", [], [0.05]) };
   const outs = [];
-  for (const e of [nodeExecutor, exec]) {
+  // the reference is the plain CPU formulation: NCHWc's blocked step is compared with plain Conv in src/runtime/nchwc.test.ts
+  const plainCpu = new NodeExecutor({ profile: PROFILES.cpu });
+  for (const e of [plainCpu, exec]) {
     const step = await compileTrainStep(e, m, n, { momentum: 0.9, weightDecay: 5e-4 });
     try {
       outs.push({ step, out: await step.program.run(feeds) });
