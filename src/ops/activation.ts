@@ -2,25 +2,12 @@
 import type { Builder } from "../builder/builder.js";
 import type { Value } from "../ir/graph.js";
 import type { OpType } from "./attrs.js";
-import type { GradRule, OpDef, OpTable } from "./types.js";
-import { broadcastShapes, foldMap, opLabel } from "./util.js";
+import type { GradRule, OpTable } from "./types.js";
+import { broadcastShapes, foldMap, opLabel, unaryOp } from "./util.js";
 
 const vjp = <K extends OpType>(rule: Extract<GradRule<K>, { kind: "vjp" }>["vjp"]): GradRule<K> => ({ kind: "vjp", vjp: rule });
 
-/** A unary op whose fold reads the node's attributes. */
-function act<K extends OpType>(
-  f: (x: number, a: Readonly<Record<string, number | undefined>>) => number,
-  grad: GradRule<K>,
-  attrs: OpDef<K>["attrs"] = {} as OpDef<K>["attrs"],
-): OpDef<K> {
-  return {
-    attrs,
-    arity: [1, 1],
-    infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }],
-    fold: (c) => foldMap<K>((v) => f(v[0]!, c.node.attrs as Record<string, number | undefined>))(c),
-    grad,
-  };
-}
+const act = unaryOp;
 
 const zero = (g: Builder, like: Value) => g.scalarLike(0, like);
 const c = (g: Builder, v: number, like: Value) => g.scalarLike(v, like);

@@ -3,23 +3,11 @@ import type { OpType } from "./attrs.js";
 import { activationOps } from "./activation.js";
 import { logicOps } from "./logic.js";
 import type { GradRule, OpDef, OpTable } from "./types.js";
-import { broadcastInfer, broadcastShapes, foldMap, opLabel } from "./util.js";
+import { broadcastInfer, broadcastShapes, foldMap, opLabel, unaryOp } from "./util.js";
 
 const none = { kind: "none" } as const;
 
-function unary<K extends OpType>(
-  f: (x: number) => number,
-  grad: GradRule<K>,
-  attrs: OpDef<K>["attrs"] = {} as OpDef<K>["attrs"],
-): OpDef<K> {
-  return {
-    attrs,
-    arity: [1, 1],
-    infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }],
-    fold: foldMap<K>((v) => f(v[0]!)),
-    grad,
-  };
-}
+const unary = unaryOp;
 
 function binary<K extends OpType>(f: (a: number, b: number) => number, grad: GradRule<K>): OpDef<K> {
   return { attrs: {} as OpDef<K>["attrs"], arity: [2, 2], infer: (c) => broadcastInfer(c), fold: foldMap<K>((v) => f(v[0]!, v[1]!)), grad };

@@ -1,7 +1,7 @@
 // Shared shape arithmetic and small JS evaluators used by shape rules and constant folding.
 import type { Dim, Shape, Value } from "../ir/graph.js";
 import type { OpType } from "./attrs.js";
-import type { InferCtx, ValueType } from "./types.js";
+import type { GradRule, InferCtx, OpDef, ValueType } from "./types.js";
 import { type DType, type Tensor, allocData, formatShape, numberAt, sizeOf, tensor, toInt64 } from "../ir/tensor.js";
 
 export function opLabel(op: string, name: string): string {
@@ -123,5 +123,20 @@ export function foldMap<K extends OpType>(f: (v: number[]) => number, dtype?: (c
     const ts = ctx.consts.filter((t): t is Tensor => t !== undefined);
     if (ts.some((t) => sizeOf(t.shape) > FOLD_LIMIT)) return undefined;
     return [mapBroadcast(ts, dtype ? dtype(ctx) : ts[0]!.dtype, f, opLabel(ctx.node.op, ctx.node.name))];
+  };
+}
+
+/** A one-input op of the input's type and shape, folded elementwise by f (which may read the node's attributes). */
+export function unaryOp<K extends OpType>(
+  f: (x: number, a: Readonly<Record<string, number | undefined>>) => number,
+  grad: GradRule<K>,
+  attrs: OpDef<K>["attrs"] = {} as OpDef<K>["attrs"],
+): OpDef<K> {
+  return {
+    attrs,
+    arity: [1, 1],
+    infer: (c) => [{ dtype: c.inputs[0]!.dtype, shape: c.inputs[0]!.shape }],
+    fold: (c) => foldMap<K>((v) => f(v[0]!, c.node.attrs as Record<string, number | undefined>))(c),
+    grad,
   };
 }
