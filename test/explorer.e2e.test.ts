@@ -1,5 +1,5 @@
 // The explorer in Debian's Chromium (playwright-core): page load, URL autorun, inversion against the Node library,
-// attacks, the paint brush, dropped models, and WebGPU against wasm.
+// attacks, sketches and painting drawn with the mouse, dropped models, and WebGPU against wasm.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -111,24 +111,92 @@ test("an L2 attack run lowers accuracy, far more for the standard model than for
   await page.close();
 });
 
-test("painting: brushing a region with the mouse and running adds the feature there and nowhere else", async () => {
-  const { page } = await open("experiment=paint&models=mnist-l2&targets=0&steps=40&stepSize=0.5");
-  await page.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 120_000 });
-  const pad = page.locator("#brushHolder canvas");
-  await page.locator("#clearBrush").click();
-  const box = (await pad.boundingBox())!;
-  // a stroke across the middle of the image
-  await page.mouse.move(box.x + box.width * 0.25, box.y + box.height * 0.5);
+/** Drags the mouse along points given as fractions of a canvas's box. */
+async function drag(page: Page, selector: string, points: [number, number][]): Promise<void> {
+  const box = (await page.locator(selector).boundingBox())!;
+  const at = ([fx, fy]: [number, number]) => [box.x + box.width * fx, box.y + box.height * fy] as const;
+  await page.mouse.move(...at(points[0]!));
   await page.mouse.down();
-  for (let i = 0; i <= 10; i++) await page.mouse.move(box.x + box.width * (0.25 + 0.05 * i), box.y + box.height * 0.5);
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
   await page.mouse.up();
+}
+
+/** Per panel: lit pixels of the reference canvas (the start) and pixels where the result canvas differs from it. */
+const canvasChange = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll(".panel")].map((panel) => {
+      const [now, ref] = [...panel.querySelectorAll("canvas")].slice(0, 2) as HTMLCanvasElement[];
+      const px = (c: HTMLCanvasElement) => c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      const a = px(now!),
+        b = px(ref!);
+      let lit = 0,
+        changed = 0;
+      for (let i = 0; i < b.length; i += 4) {
+        if (b[i]! > 128) lit++;
+        if (Math.abs(a[i]! - b[i]!) > 8) changed++;
+      }
+      return { lit, changed, same: now!.width === ref!.width && now!.height === ref!.height };
+    }),
+  );
+
+test("sketch: a stroke drawn with the mouse is turned into class 8 step by step by both models, side by side", async () => {
+  const { page, errors } = await open("experiment=sketch&models=mnist-standard,mnist-l2&class=8");
+  await page.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 120_000 });
+  assert.equal(await page.locator("#source").inputValue(), "draw");
+  assert.equal(await page.locator("#cls").inputValue(), "8");
+  // a vertical bar (a "1"), to become an 8
+  await drag(page, "#drawHolder canvas", [
+    [0.5, 0.2],
+    [0.5, 0.5],
+    [0.5, 0.8],
+  ]);
   await page.locator("#run").click();
   const { status, error, result } = await finished(page);
   assert.equal(status, "done", error);
-  const m = result!.models[0]!.metrics as Record<string, number>;
-  assert.ok(m.featureAfter! > m.featureBefore! + 0.1, `feature ${m.feature}: ${m.featureBefore} → ${m.featureAfter}`);
-  assert.ok(m.maxChangeInside! > 0.01);
-  assert.equal(m.maxChangeOutside, 0);
+  assert.equal(result!.steps, 60);
+  for (const [k, name] of ["mnist-standard", "mnist-l2"].entries()) {
+    const m = result!.models[k]!.metrics as Record<string, number>;
+    assert.equal(result!.models[k]!.name, name);
+    assert.ok(m.targetProbAfter! > m.targetProbBefore! + 0.3, `${name}: p(8) ${m.targetProbBefore} → ${m.targetProbAfter}`);
+    assert.ok(Number.isFinite(m.judgeTargetProb!), `${name}: judge`);
+  }
+  // the class bars were drawn per step, and each result canvas differs from the drawing it started from
+  assert.ok(
+    (await page
+      .locator(".panel canvas")
+      .nth(2)
+      .evaluate((c) => (c as HTMLCanvasElement).height)) > 0,
+  );
+  for (const c of await canvasChange(page)) {
+    assert.ok(c.same && c.lit >= 10, `drawing shown: ${JSON.stringify(c)}`);
+    assert.ok(c.changed >= 20, `result differs from the drawing: ${JSON.stringify(c)}`);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("painting with features: a region brushed with the mouse gets the feature, both models side by side, nothing outside changes", async () => {
+  const { page, errors } = await open("experiment=paint&models=mnist-standard,mnist-l2&targets=0");
+  await page.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 120_000 });
+  await page.locator("#clearBrush").click();
+  // a stroke across the middle of the image
+  await drag(
+    page,
+    "#brushHolder canvas",
+    Array.from({ length: 11 }, (_, i) => [0.25 + 0.05 * i, 0.5] as [number, number]),
+  );
+  await page.locator("#run").click();
+  const { status, error, result } = await finished(page);
+  assert.equal(status, "done", error);
+  assert.equal(result!.steps, 140);
+  for (const [k, name] of ["mnist-standard", "mnist-l2"].entries()) {
+    const m = result!.models[k]!.metrics as Record<string, number>;
+    assert.ok(m.featureAfter! > m.featureBefore! + 0.1, `${name} feature ${m.feature}: ${m.featureBefore} → ${m.featureAfter}`);
+    assert.ok(m.maxChangeInside! > 0.01, `${name}: inside ${m.maxChangeInside}`);
+    assert.equal(m.maxChangeOutside, 0, name);
+  }
+  for (const c of await canvasChange(page)) assert.ok(c.same && c.changed >= 5, `painted pixels: ${JSON.stringify(c)}`);
+  assert.deepEqual(errors, []);
   await page.close();
 });
 

@@ -50,6 +50,13 @@ test("every synthesis task lowers its objective (robust model, few images, few s
   lowered(gen, "generate");
   const ip = await inpaint(session, m, imgs, ys, defaultInpaintMask(28, 28), { steps: 10, stepSize: 0.05 });
   lowered(ip, "inpaint");
+  // the default confines steps to the hole; the paper's unconfined form also moves the known pixels
+  const outsideChange = (r: typeof ip) =>
+    Math.max(...Array.from(r.x.data, (v, i) => (r.mask.data[i]! > 0 ? 0 : Math.abs(v - r.corrupted.data[i]!))));
+  assert.equal(outsideChange(ip), 0);
+  const free = await inpaint(session, m, imgs, ys, defaultInpaintMask(28, 28), { steps: 10, stepSize: 0.05, region: "image" });
+  lowered(free, "inpaint (unconfined)");
+  assert.ok(outsideChange(free) > 1e-3, `unconfined: outside change ${outsideChange(free)}`);
   lowered(await superResolve(session, m, imgs, ys, few), "super-resolve");
   const tr = await translate(session, m, imgs, 8, few);
   lowered(tr, "translate");
