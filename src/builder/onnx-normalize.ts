@@ -145,7 +145,11 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
     case "ReduceMax":
     case "ReduceMin":
     case "ReduceL2":
-    case "ReduceProd": {
+    case "ReduceProd":
+    case "ReduceL1":
+    case "ReduceSumSquare":
+    case "ReduceLogSum":
+    case "ReduceLogSumExp": {
       // opset 18 moved axes to an input; opset 17 wants the attribute, so the input must be constant
       const noop = take(attrs, "noop_with_empty_axes");
       if (inputs[1]) {

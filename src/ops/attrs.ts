@@ -117,6 +117,10 @@ export interface OpAttrMap {
   ReduceMin: ReduceAttrs;
   ReduceL2: ReduceAttrs;
   ReduceProd: ReduceAttrs;
+  ReduceL1: ReduceAttrs;
+  ReduceSumSquare: ReduceAttrs;
+  ReduceLogSum: ReduceAttrs;
+  ReduceLogSumExp: ReduceAttrs;
   Softmax: { axis?: number };
   LogSoftmax: { axis?: number };
   ArgMax: { axis?: number; keepdims?: number; select_last_index?: number };
@@ -137,6 +141,8 @@ export interface OpAttrMap {
   ScatterElements: { axis?: number; reduction?: string };
   Split: { axis?: number; num_outputs?: number };
   Tile: None;
+  DepthToSpace: { blocksize: number; mode?: string };
+  SpaceToDepth: { blocksize: number };
   // shape and constants
   Shape: { start?: number; end?: number };
   Size: None;

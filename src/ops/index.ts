@@ -4,6 +4,7 @@ import { convOps } from "./conv.js";
 import { elementwiseOps } from "./elementwise.js";
 import { matmulOps } from "./matmul.js";
 import { movementOps } from "./movement.js";
+import { spaceOps } from "./movement-space.js";
 import { normOps } from "./norm.js";
 import { poolOps } from "./pool.js";
 import { reduceOps } from "./reduce.js";
@@ -18,6 +19,7 @@ export const OPS: { readonly [K in OpType]: OpDef<K> } = {
   ...normOps,
   ...reduceOps,
   ...movementOps,
+  ...spaceOps,
   ...shapeOps,
 };
 

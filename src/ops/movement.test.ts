@@ -269,3 +269,21 @@ test("gradient errors: reflect Pad, ScatterElements, and a Reshape to a wrong si
   );
   assert.throws(() => g.squeeze(x, [0]), /^Error: Squeeze "squeeze": cannot squeeze axis 0 of "x" float32\[2,3\] \(size 2\)$/);
 });
+
+test("Reshape/Squeeze/Unsqueeze gradients on zero-size tensors keep the 0 dims (was: allowzero 0 copied them)", async () => {
+  const { grad } = await import("../autodiff/grad.js");
+  const { nodeExecutor } = await import("../runtime/node.js");
+  const { tensor } = await import("../ir/tensor.js");
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const x = graph.addInput("x", "float32", [3, 0, 4]);
+  const r = g.one("Reshape", [x, g.int64s([0, 3, 4])], { allowzero: 1 });
+  const y = g.squeeze(g.unsqueeze(r, [0]), [0]);
+  const loss = g.reduceSum(g.mul(y, y), [], false);
+  graph.outputs = [loss];
+  const gr = grad(graph, { loss, wrt: ["x"] });
+  const prog = await nodeExecutor.compile(gr.graph);
+  const out = await prog.run({ x: tensor("float32", [3, 0, 4], []) });
+  await prog.dispose();
+  assert.deepEqual(out[gr.grads[0]!.name]!.shape, [3, 0, 4]);
+});

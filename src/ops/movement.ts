@@ -1,4 +1,5 @@
 // Movement ops that only rearrange or reinterpret data (Reshape family, Transpose, Concat, Expand); the rest are re-exported.
+import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { type Tensor, allocData, formatShape, sizeOf, tensor } from "../ir/tensor.js";
 import type { OpType } from "./attrs.js";
@@ -191,6 +192,12 @@ const reshapeShape = (ctx: InferCtx<"Reshape">): Dim[] | null => {
   return target ? reshapeDims(ctx, target) : freshShape(ctx, vectorLength(ctx.inputs[1]!));
 };
 
+/** dy reshaped to x's shape; allowzero where x may hold a 0 dim (Shape(x) has no -1, so 0 must mean 0, not "copy"). */
+function reshapeBack(g: Builder, dy: Value, x: Value): Value {
+  const maybeZero = !x.shape || x.shape.some((d) => d === 0 || typeof d === "string");
+  return maybeZero ? g.one("Reshape", [dy, g.shapeOf(x)], { allowzero: 1 }) : g.reshape(dy, g.shapeOf(x));
+}
+
 export const movementOps: OpTable<Ks> = {
   // d flatten: dx = reshape(dy, shape(x))
   Flatten: {
@@ -198,7 +205,7 @@ export const movementOps: OpTable<Ks> = {
     arity: [1, 1],
     infer: (ctx) => same(ctx.inputs[0]!, flattenShape(ctx)),
     fold: refold(flattenShape),
-    grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [g.reshape(dy!, g.shapeOf(x[0]!))] },
+    grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [reshapeBack(g, dy!, x[0]!)] },
   },
   // d reshape: dx = reshape(dy, shape(x))
   Reshape: {
@@ -207,7 +214,7 @@ export const movementOps: OpTable<Ks> = {
     arity: [2, 2],
     infer: (ctx) => same(ctx.inputs[0]!, reshapeShape(ctx)),
     fold: refold(reshapeShape),
-    grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [g.reshape(dy!, g.shapeOf(x[0]!)), null] },
+    grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [reshapeBack(g, dy!, x[0]!), null] },
   },
   // d transpose: dx = transpose(dy, inverse(perm))
   Transpose: {
@@ -250,7 +257,7 @@ export const movementOps: OpTable<Ks> = {
     arity: [1, 2],
     infer: (ctx) => same(ctx.inputs[0]!, squeezeShape(ctx)),
     fold: refold(squeezeShape),
-    grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [g.reshape(dy!, g.shapeOf(x[0]!)), null] },
+    grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [reshapeBack(g, dy!, x[0]!), null] },
   },
   // d unsqueeze: dx = reshape(dy, shape(x))
   Unsqueeze: {
@@ -259,7 +266,7 @@ export const movementOps: OpTable<Ks> = {
     arity: [2, 2],
     infer: (ctx) => same(ctx.inputs[0]!, unsqueezeShape(ctx)),
     fold: refold(unsqueezeShape),
-    grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [g.reshape(dy!, g.shapeOf(x[0]!)), null] },
+    grad: { kind: "vjp", vjp: ({ g, x }, [dy]) => [reshapeBack(g, dy!, x[0]!), null] },
   },
   // d concat: dx_i = split(dy, sizes along axis)_i
   Concat: {

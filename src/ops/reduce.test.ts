@@ -59,3 +59,24 @@ test("TopK gradient (float32, distinct values) on either axis, largest and small
   assert.deepEqual([vals!.shape, idx!.shape, idx!.dtype], [["N", 3], ["N", 3], "int64"]);
   assert.throws(() => g.add("TopK", [graph.addInput("y", "float32", [2, 2]), g.int64s([3])], {}), /TopK .*K = 3 exceeds axis 1 of size 2/);
 });
+
+for (const op of ["ReduceL1", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"] as const) {
+  for (const keepdims of [0, 1]) {
+    test(`${op} keepdims ${keepdims}: gradient matches finite differences (float32)`, async () => {
+      await checkGradient({
+        // positive and off 0: ReduceLogSum needs a positive sum, ReduceL1 a point off its kink
+        inputs: { x: randomTensor("float32", [2, 3, 4], { lo: 0.2, hi: 1.5, seed: 31 }) },
+        build: (g, v) => g.one(op, [v.x!], { axes: [1], keepdims }),
+      });
+    });
+  }
+}
+
+test("a full ReduceSum without keepdims is a scalar even when the input's rank is unknown (was: shape [?])", () => {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const x = graph.addInput("x", "float32", null);
+  assert.deepEqual(g.one("ReduceSum", [x], { keepdims: 0 }).shape, []);
+  assert.deepEqual(g.one("ReduceMean", [x], { keepdims: 0 }).shape, []);
+  assert.equal(g.one("ReduceSum", [x], { keepdims: 1 }).shape, null);
+});

@@ -23,6 +23,9 @@ function reduceInfer<K extends OpType>(ctx: InferCtx<K>): ValueType[] {
   const x = ctx.inputs[0]!;
   const attrs = ctx.node.attrs as { keepdims?: number; noop_with_empty_axes?: number; axes?: number[] };
   const axes = axesOf(ctx.node as never, x, ctx.inputs[1]);
+  // reducing every axis without keepdims gives a scalar whatever the rank
+  const everyAxis = ctx.node.op === "ReduceSum" ? !ctx.inputs[1] || ctx.inputs[1].shape?.[0] === 0 : !attrs.axes?.length;
+  if (everyAxis && !attrs.noop_with_empty_axes && (attrs.keepdims ?? 1) === 0) return [{ dtype: x.dtype, shape: [] }];
   if (!x.shape || axes === undefined) return [{ dtype: x.dtype, shape: null }];
   if (axes.length === 0 && attrs.noop_with_empty_axes) return [{ dtype: x.dtype, shape: x.shape }];
   const all = axes.length === 0;
@@ -86,7 +89,21 @@ function softmaxAxis(ctx: VjpCtx<"Softmax" | "LogSoftmax">): number {
   return normAxis(ctx.node.attrs.axis ?? -1, ctx.x[0]!.rank!, opLabel(ctx.node.op, ctx.node.name));
 }
 
-type Ks = "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceL2" | "ReduceProd" | "Softmax" | "LogSoftmax" | "ArgMax" | "TopK";
+type Ks =
+  | "ReduceSum"
+  | "ReduceMean"
+  | "ReduceMax"
+  | "ReduceMin"
+  | "ReduceL2"
+  | "ReduceProd"
+  | "ReduceL1"
+  | "ReduceSumSquare"
+  | "ReduceLogSum"
+  | "ReduceLogSumExp"
+  | "Softmax"
+  | "LogSoftmax"
+  | "ArgMax"
+  | "TopK";
 
 export const reduceOps: OpTable<Ks> = {
   // d sum(x) = expand(dy)
@@ -110,6 +127,26 @@ export const reduceOps: OpTable<Ks> = {
       const zero = g.scalarLike(0, dy!);
       const safe = g.where(g.equal(yk, zero), g.scalarLike(1, dy!), yk);
       return [g.mul(keptDims(c as VjpCtx<OpType>, dy!), g.where(g.equal(yk, zero), zero, g.div(x[0]!, safe)))];
+    },
+  }),
+  // d sum|x| = expand(dy) * sign(x)   NOTE: 0 at x = 0
+  ReduceL1: reduceOp({ kind: "vjp", vjp: (c, [dy]) => [c.g.mul(expandBack(c as VjpCtx<OpType>, dy!), c.g.sign(c.x[0]!))] }),
+  // d sum x^2 = 2 x expand(dy)
+  ReduceSumSquare: reduceOp({
+    kind: "vjp",
+    vjp: (c, [dy]) => [c.g.mul(expandBack(c as VjpCtx<OpType>, dy!), c.g.mul(c.x[0]!, c.g.scalarLike(2, dy!)))],
+  }),
+  // d log sum x = expand(dy / exp(y))
+  ReduceLogSum: reduceOp({
+    kind: "vjp",
+    vjp: (c, [dy]) => [expandBack(c as VjpCtx<OpType>, c.g.div(dy!, c.g.exp(c.y[0]!)))],
+  }),
+  // d log sum exp x = expand(dy) * exp(x - y)
+  ReduceLogSumExp: reduceOp({
+    kind: "vjp",
+    vjp: (c, [dy]) => {
+      const ctx = c as VjpCtx<OpType>;
+      return [c.g.mul(expandBack(ctx, dy!), c.g.exp(c.g.sub(c.x[0]!, keptDims(ctx, c.y[0]!))))];
     },
   }),
   ReduceProd: reduceOp({ kind: "error", why: "ReduceProd has no gradient rule (its gradient is undefined at zeros)" }),
