@@ -38,9 +38,6 @@ async function ready(name: string): Promise<{ exports: { asked: number; opset: n
   }
 }
 
-// ops that branch `ops` delivers: until it is merged, a refusal naming one of them is reported as TODO (the error shown)
-const AWAITED = /unsupported op "(HardSigmoid|HardSwish|LayerNormalization)"/;
-
 for (const name of NETS) {
   for (const asked of OPSETS) {
     test(`${name} at opset ${asked}: logits and input gradients match PyTorch within ${TOLERANCE}`, async (t) => {
@@ -59,10 +56,6 @@ for (const name of NETS) {
         t.diagnostic(`opset ${opset}: logits ${le.toExponential(1)}, input gradient ${ge.toExponential(1)} (‖a−b‖/‖b‖)`);
         assert.ok(le <= TOLERANCE, `${file}: logits differ by ${le}`);
         assert.ok(ge <= TOLERANCE, `${file}: input gradients differ by ${ge}`);
-      } catch (e) {
-        const m = AWAITED.exec(String((e as Error).message));
-        if (m) t.todo(`awaits op ${m[1]} (branch ops)`);
-        throw e;
       } finally {
         await session.dispose();
       }
