@@ -57,8 +57,8 @@ for (let i = 0; i < n; i++) {
 }
 const folder = join(dir, "images");
 for (let i = 0; i < n; i++) {
-  mkdirSync(join(folder, "test", `class${i % 2}`), { recursive: true });
-  await sharp(images[i]).toFile(join(folder, "test", `class${i % 2}`, `${i}.png`));
+  mkdirSync(join(folder, `class${i % 2}`), { recursive: true });
+  await sharp(images[i]).toFile(join(folder, `class${i % 2}`, `${i}.png`));
 }
 const x = new Float32Array(n * 3 * 224 * 224);
 for (let i = 0; i < n; i++) {
