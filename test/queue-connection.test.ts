@@ -1,7 +1,7 @@
 // The queue's Redis connection on its own: URL checks, refusals in one line, passwords kept out of messages.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { connect, queueTarget } from "../src/cli/queue/connection.js";
+import { connect, queueTarget, tlsOptions } from "../src/cli/queue/connection.js";
 import { cli } from "./helpers.js";
 import { freePort, startRedis } from "./queue-helpers.js";
 
@@ -56,4 +56,22 @@ test("eval: a shard size that splits batches, or --shard-size without --queue, i
   const b = cli([...base, "--shard-size", "32"]);
   assert.equal(b.status, 1);
   assert.match(b.stderr, /^robustlens: --shard-size needs --queue URL/);
+});
+
+test("TLS settings: PEM files from ROBUSTLENS_QUEUE_CA/CERT/KEY for rediss:// only; unreadable files and half a client pair refused in one line", () => {
+  const ca = "test/fixtures/fmnist_small/README.md";
+  assert.equal(tlsOptions(queueTarget("redis://127.0.0.1:6379"), {}), undefined);
+  assert.deepEqual(Object.keys(tlsOptions(queueTarget("rediss://127.0.0.1:6380"), { ROBUSTLENS_QUEUE_CA: ca })!), ["ca"]);
+  assert.throws(
+    () => tlsOptions(queueTarget("redis://127.0.0.1:6379"), { ROBUSTLENS_QUEUE_CA: ca }),
+    /^Error: ROBUSTLENS_QUEUE_CA is set but --queue redis:\/\/127\.0\.0\.1:6379 is not TLS \(use rediss:\/\/\)$/,
+  );
+  assert.throws(
+    () => tlsOptions(queueTarget("rediss://127.0.0.1:6380"), { ROBUSTLENS_QUEUE_CA: "/nonexistent/ca.pem" }),
+    /^Error: ROBUSTLENS_QUEUE_CA \/nonexistent\/ca\.pem: cannot read it \(ENOENT\)$/,
+  );
+  assert.throws(
+    () => tlsOptions(queueTarget("rediss://127.0.0.1:6380"), { ROBUSTLENS_QUEUE_CERT: ca }),
+    /ROBUSTLENS_QUEUE_CERT and ROBUSTLENS_QUEUE_KEY go together/,
+  );
 });

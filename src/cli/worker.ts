@@ -63,7 +63,13 @@ export async function workerCommand(f: WorkerFlags): Promise<void> {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  log("stopping: finishing the shards in progress");
+  log("stopping: finishing the shards in progress (signal again to stop at once)");
+  const now = () => {
+    log("stopped at once: its shards in progress run again elsewhere after --lock-duration");
+    process.exit(130);
+  };
+  process.once("SIGINT", now);
+  process.once("SIGTERM", now);
   await worker.close();
   await threads.close();
   await conn.close();
