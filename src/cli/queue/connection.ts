@@ -108,12 +108,13 @@ export async function connect(t: QueueTarget, role: "submitter" | "worker", time
           if (redis.status === "wait") await redis.connect();
           await redis.ping();
         })(),
-        Math.max(1, deadline - Date.now()),
+        // in slices: a worker's PING waits through reconnections, and the reasons they fail arrive meanwhile
+        Math.max(1, Math.min(1000, deadline - Date.now())),
         `no answer within ${timeoutMs / 1000} s (not a Redis server, or TLS on one side only: rediss:// needs a TLS port)`,
       );
       return { redis, lastError: () => last, close };
     } catch (e) {
-      const why = e instanceof NoAnswer ? e.message : (last ?? redisReason(e));
+      const why = e instanceof NoAnswer ? (last ?? e.message) : (last ?? redisReason(e));
       // nobody listening: give it a moment (a Redis restarting), not the whole timeout
       const refused = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(last ?? why) && Date.now() > started + 2000;
       if (fatal(why) || fatal(last ?? "") || refused || Date.now() >= deadline) {
