@@ -23,6 +23,7 @@ export async function workerCommand(f: WorkerFlags): Promise<void> {
   const name = `${hostname()}:${process.pid}`;
   const log = (line: string) => process.stderr.write(`robustlens worker ${name}: ${line}\n`);
   const threads = new ShardThreads({ allow, device: f.device });
+  await threads.warm(f.concurrency);
   const worker = new Worker(
     QUEUE_NAME,
     async (job) => {

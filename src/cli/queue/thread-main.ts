@@ -9,6 +9,7 @@ const init = workerData as ThreadInit;
 selectDevice(init.device);
 const run = handlers(new InputCache(await AllowedRoots.of(init.allow)));
 const port = parentPort!;
+port.postMessage("ready");
 
 port.on("message", async (m: { kind: string; data: unknown }) => {
   let reply: ThreadReply;

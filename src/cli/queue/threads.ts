@@ -20,8 +20,14 @@ export class ShardThreads {
 
   constructor(private readonly init: ThreadInit) {}
 
-  run(kind: string, data: unknown): Promise<unknown> {
-    const t = this.idle.pop() ?? this.spawn();
+  /** Starts `n` threads now (imports, runtime start-up), so the first shards do not wait for them. */
+  async warm(n: number): Promise<void> {
+    const ts = await Promise.all(Array.from({ length: n }, () => this.spawn()));
+    this.idle.push(...ts);
+  }
+
+  async run(kind: string, data: unknown): Promise<unknown> {
+    const t = this.idle.pop() ?? (await this.spawn());
     return new Promise((resolve, reject) => {
       const settle = (then: () => void) => {
         t.off("message", onMessage);
@@ -53,10 +59,28 @@ export class ShardThreads {
     });
   }
 
-  private spawn(): Thread {
+  /** A new thread, once it has set up (its first message). */
+  private spawn(): Promise<Thread> {
     const t = new Thread(new URL("./thread-main.js", import.meta.url), { workerData: this.init });
     this.all.add(t);
-    return t;
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        this.all.delete(t);
+        reject(new Error(`a shard thread did not start: ${why}`));
+      };
+      t.once("message", () => {
+        t.removeAllListeners("error").removeAllListeners("exit");
+        // for good: a thread that dies while idle leaves the pool (a shard's own listeners report it mid-shard)
+        t.on("error", () => undefined);
+        t.on("exit", () => {
+          this.all.delete(t);
+          this.idle = this.idle.filter((x) => x !== t);
+        });
+        resolve(t);
+      });
+      t.once("error", (e) => fail(oneLine(e)));
+      t.once("exit", (code) => fail(`it exited with code ${code}`));
+    });
   }
 
   async close(): Promise<void> {
