@@ -19,7 +19,7 @@ const reportArgs = (out: string, dir = fx) => [
 ];
 
 interface Metrics {
-  shards?: { queue: string; shards: { model: string; experiments: string[]; worker: string; attempts: number; reused: boolean }[] };
+  shards?: { queue: string; list: { model: string; experiments: string[]; worker: string; attempts: number; reused: boolean }[] };
   [k: string]: unknown;
 }
 const json = (p: string) => JSON.parse(readFileSync(p, "utf8")) as Record<string, unknown>;
@@ -73,7 +73,7 @@ test("report --queue over 3 workers equals the local report: metrics, every figu
   }
 
   // 11 shards per model: feature addition reads the features experiment's results, so it runs in that shard
-  const list = m.shards!.shards;
+  const list = m.shards!.list;
   assert.equal(list.length, 22);
   assert.deepEqual(
     list.filter((s) => s.model === "fmnist_small").map((s) => s.experiments.join("+")),
@@ -103,7 +103,7 @@ test("report --queue over 3 workers equals the local report: metrics, every figu
   const again = await robustlens([...reportArgs(join(work, "again")), "--queue", redis.url]).done;
   assert.equal(again.status, 0, again.stderr);
   const m2 = json(join(work, "again", "metrics.json")) as Metrics;
-  assert.ok(m2.shards!.shards.every((s) => s.reused));
+  assert.ok(m2.shards!.list.every((s) => s.reused));
   assert.deepEqual(numbers(m2), json(join(local, "metrics.json")));
   assert.deepEqual(
     workers.map((w) => (w.stderr().match(/report-\S+ started/g) ?? []).length),

@@ -138,9 +138,9 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
 
 /** Where each shard of a queued report ran, one line for the page. */
 function shardNote(l: ReportLayout): string {
-  const workers = new Set(l.shards.map((s) => s.worker));
-  const reused = l.shards.filter((s) => s.reused).length;
-  return `Sharded: ${l.shards.length} shards (one per model and experiment) on ${l.queue}, ${workers.size} worker${workers.size === 1 ? "" : "s"}${reused ? `, ${reused} reused from an earlier submission` : ""}; the layout is in metrics.json (shards).`;
+  const workers = new Set(l.list.map((s) => s.worker));
+  const reused = l.list.filter((s) => s.reused).length;
+  return `Sharded: ${l.list.length} shards (one per model and experiment) on ${l.queue}, ${workers.size} worker${workers.size === 1 ? "" : "s"}${reused ? `, ${reused} reused from an earlier submission` : ""}; the layout is in metrics.json (shards).`;
 }
 
 function notes(s: ReportSteps, scale: number, f: ReportFlags, runs: readonly ModelRun[]): string[] {

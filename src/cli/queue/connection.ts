@@ -114,10 +114,11 @@ export async function connect(t: QueueTarget, role: "submitter" | "worker", time
       );
       return { redis, lastError: () => last, close };
     } catch (e) {
-      const why = e instanceof NoAnswer ? (last ?? e.message) : (last ?? redisReason(e));
+      const noAnswer = e instanceof NoAnswer;
+      const why = last ?? (noAnswer ? e.message : redisReason(e));
       // nobody listening: give it a moment (a Redis restarting), not the whole timeout
-      const refused = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(last ?? why) && Date.now() > started + 2000;
-      if (fatal(why) || fatal(last ?? "") || refused || Date.now() >= deadline) {
+      const refused = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(why) && Date.now() > started + 2000;
+      if (fatal(last ?? "") || (!noAnswer && fatal(why)) || refused || Date.now() >= deadline) {
         await close();
         const reason = fatal(last ?? "") ? last! : why;
         const hint = /NOAUTH|WRONGPASS/.test(reason) ? " (put the password in the URL: redis://[user]:PASSWORD@host:port)" : "";

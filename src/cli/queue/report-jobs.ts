@@ -60,7 +60,7 @@ export type ShardedResults = Map<string, ExperimentResult>[];
 
 export interface ReportLayout {
   queue: string;
-  shards: { model: string; experiments: string[]; job: string; worker: string | null; attempts: number; reused: boolean }[];
+  list: { model: string; experiments: string[]; job: string; worker: string | null; attempts: number; reused: boolean }[];
 }
 
 /** Runs every (model, experiment group) on the queue's workers and returns each model's results by experiment id. */
@@ -106,7 +106,7 @@ export async function reportSharded(
     results,
     layout: {
       queue: run.queue,
-      shards: run.shards.map((s, i) => ({
+      list: run.shards.map((s, i) => ({
         model: models[Math.floor(i / groups.length)]!.name,
         experiments: groups[i % groups.length]!,
         job: s.job,
