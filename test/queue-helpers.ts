@@ -22,14 +22,36 @@ const canConnect = (port: number): Promise<boolean> =>
 
 export interface RedisServer {
   port: number;
+  pid: number;
   url: string;
   stop(): Promise<void>;
 }
 
-/** redis-server on 127.0.0.1 without persistence (a restart loses everything), optionally with a password. */
-export async function startRedis(o: { port?: number; password?: string } = {}): Promise<RedisServer> {
+/** PEM files of a TLS Redis: its certificate and key, and the CA that clients must present certificates from. */
+export interface RedisTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/** redis-server on 127.0.0.1 without persistence (a restart loses everything), optionally with a password, or TLS only. */
+export async function startRedis(o: { port?: number; password?: string; tls?: RedisTls } = {}): Promise<RedisServer> {
   const port = o.port ?? (await freePort());
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  const args = o.tls
+    ? [
+        "--port",
+        "0",
+        "--tls-port",
+        String(port),
+        "--tls-cert-file",
+        o.tls.cert,
+        "--tls-key-file",
+        o.tls.key,
+        "--tls-ca-cert-file",
+        o.tls.ca,
+      ]
+    : ["--port", String(port)];
+  args.push("--bind", "127.0.0.1", "--save", "", "--appendonly", "no");
   if (o.password) args.push("--requirepass", o.password);
   const p = spawn("redis-server", args, { stdio: "ignore" });
   for (let i = 0; !(await canConnect(port)); i++) {
@@ -38,7 +60,8 @@ export async function startRedis(o: { port?: number; password?: string } = {}): 
   }
   return {
     port,
-    url: `redis://${o.password ? `:${o.password}@` : ""}127.0.0.1:${port}`,
+    pid: p.pid!,
+    url: `${o.tls ? "rediss" : "redis"}://${o.password ? `:${o.password}@` : ""}127.0.0.1:${port}`,
     stop: () => stop(p, "SIGKILL"),
   };
 }
@@ -59,9 +82,9 @@ export interface Proc {
   done: Promise<{ status: number | null; stdout: string; stderr: string }>;
 }
 
-/** `robustlens ARGS` as a child process, its output collected. */
-export function robustlens(args: readonly string[]): Proc {
-  const p = spawn(process.execPath, ["bin/robustlens.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** `robustlens ARGS` as a child process (with `env` added to this one's), its output collected. */
+export function robustlens(args: readonly string[], env: Record<string, string> = {}): Proc {
+  const p = spawn(process.execPath, ["bin/robustlens.js", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let out = "",
     err = "";
   const waiters: { re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }[] = [];
@@ -90,8 +113,8 @@ export function robustlens(args: readonly string[]): Proc {
 }
 
 /** A worker on `url` reading only under `allow`, with a short lock so a killed worker's shard comes back quickly. */
-export async function startWorker(url: string, allow: readonly string[]): Promise<Proc> {
-  const w = robustlens(["worker", "--queue", url, "--allow", allow.join(","), "--lock-duration", "3000"]);
+export async function startWorker(url: string, allow: readonly string[], env: Record<string, string> = {}): Promise<Proc> {
+  const w = robustlens(["worker", "--queue", url, "--allow", allow.join(","), "--lock-duration", "3000"], env);
   await w.waitFor(/waiting for shards/);
   return w;
 }

@@ -137,7 +137,7 @@ test("a poisoned shard (an image that makes the logits non-finite) fails the job
   );
 });
 
-test("workers refuse models outside --allow, naming the path; the submitter exits 1", async () => {
+test("workers refuse models and data outside --allow, naming the path; the submitter exits 1", async () => {
   const outside = realpathSync(tmp());
   copyFileSync(model, join(outside, "model.onnx"));
   // seed 3: a job no earlier test finished (finished shards of the same bytes would be reused without reading anything)
@@ -146,6 +146,13 @@ test("workers refuse models outside --allow, naming the path; the submitter exit
   assert.equal(r.status, 1);
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`model ${join(outside, "model.onnx")} is outside the folders this worker may read \\(--allow `));
+  // and data: the same images copied outside (seed 4: a new job)
+  for (const f of ["x.npy", "labels.npy"]) copyFileSync(join(fx, f), join(outside, f));
+  const outData = `npy:${join(outside, "x.npy")},${join(outside, "labels.npy")}?limit=64`;
+  const d = await robustlens(sharded(4, join(work, "refused-data.json"), redis.url).map((a) => (a === data ? outData : a))).done;
+  assert.equal(d.status, 1);
+  assert.equal(d.stderr.trim().split("\n").length, 1, d.stderr);
+  assert.match(d.stderr, new RegExp(`data ${join(outside, "x.npy")} is outside the folders this worker may read \\(--allow `));
 });
 
 test("a password-protected Redis: workers and submitter with the password in the URL equal the local run; it appears nowhere", async () => {

@@ -1,6 +1,7 @@
 // Registration of the representation commands (invert, interpolate, visualize, add-feature, saliency, report).
 import type { Command } from "commander";
 import { LIMITS, finite, options, parse, searchGroup as search } from "./options.js";
+import { queueTimeoutOption } from "./queue/flags.js";
 
 const IMAGES =
   "PNG/JPEG files or folders (comma-separated), X.npy[:INDICES], or a dataset SPEC[:INDICES] (test split), e.g. fashion-mnist:0-9";
@@ -47,7 +48,8 @@ export function registerVisCommands(program: Command): void {
       .option("--queue <url>", "run the searches as shards on `robustlens worker`s: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://")
       .addOption(
         options.count("--shard-size <n>", "features per shard, a multiple of --batch-size (default: one batch)", LIMITS.batchSize * 1024),
-      ),
+      )
+      .addOption(queueTimeoutOption()),
     "200 steps, α = 1",
   ).action(async (o) => (await import("./features.js")).visualizeCommand(o));
   search(
@@ -87,5 +89,10 @@ export function registerVisCommands(program: Command): void {
       "auto",
     )
     .option("--eval-eps <list>", "L2 radii of the built-in eval (PGD-20, first 200 images)", "0.25,0.5,1,2")
+    .option(
+      "--queue <url>",
+      "run the experiments (one shard per model and experiment) and the built-in eval on `robustlens worker`s: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://",
+    )
+    .addOption(queueTimeoutOption())
     .action(async (o) => (await import("./report.js")).reportCommand(o));
 }

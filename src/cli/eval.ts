@@ -26,6 +26,8 @@ export interface EvalOptions extends AttackFlags {
   queue?: string;
   /** Images per shard (a multiple of --batch-size). */
   shardSize?: number;
+  /** Seconds to wait for an unreachable Redis. */
+  queueTimeout?: number;
 }
 
 export async function evalCommand(o: EvalOptions): Promise<void> {

@@ -8,6 +8,7 @@ import { selectDevice } from "./device.js";
 import { endCommand } from "./lifetime.js";
 import { LIMITS, METHODS, UsageError, attackGroup, numberList, options, parse } from "./options.js";
 import { ADV_KINDS, BALL_KINDS } from "../train/adv.js";
+import { queueTimeoutOption } from "./queue/flags.js";
 
 const DATA =
   "labelled images (test split): mnist, fashion-mnist, cifar10:DIR, folder:DIR, npy:X.npy,Y.npy; options after ?, e.g. fashion-mnist?limit=1000";
@@ -74,7 +75,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--queue <url>", "run the images as shards on `robustlens worker`s: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS)")
       .addOption(
         options.count("--shard-size <n>", "images per shard, a multiple of --batch-size (default 4 batches)", LIMITS.batchSize * 1024),
-      ),
+      )
+      .addOption(queueTimeoutOption()),
     { steps: 20, batchSize: 64 },
   ).action(async (o) => (await import("./eval.js")).evalCommand(o));
   program
@@ -84,7 +86,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .requiredOption("--allow <dirs>", "comma-separated folders whose models and data this worker may read (nothing else)")
     .addOption(options.count("--concurrency <c>", "shards run at once in this process", 64, 1))
     .addOption(options.count("--lock-duration <ms>", "a shard's lock; a killed worker's shard runs again after it", 3_600_000, 30_000))
-    .action(async (o) => (await import("./worker.js")).workerCommand(o));
+    .action(async (o, cmd: Command) => (await import("./worker.js")).workerCommand({ ...o, device: cmd.optsWithGlobals().device }));
   program
     .command("data")
     .description("standard datasets: download them for --data")

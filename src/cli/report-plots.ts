@@ -18,6 +18,14 @@ export type RobustnessSource = (typeof ROBUSTNESS_SOURCES)[number];
 /** Settings of the built-in eval (when a model ships no eval.json): short, so a report stays quick. */
 export const BUILTIN_EVAL = { attacks: "pgd", steps: 20, limit: 200 } as const;
 
+const BUILTIN_BATCH = 100;
+
+/** report --queue: where the built-in eval's shards go. */
+export interface ReportQueue {
+  url: string;
+  timeoutS?: number;
+}
+
 /** Each model's eval.json beside its model file, or undefined where one is missing. */
 export const shippedEvalPath = (modelPath: string): string => join(dirname(modelPath), "eval.json");
 
@@ -48,6 +56,7 @@ export async function evalReports(
   dir: string,
   data: string,
   eps: string,
+  queue?: ReportQueue,
 ): Promise<{ name: string; report: EvalReport }[]> {
   if (how === "shipped")
     return Promise.all(models.map(async (m) => ({ name: m.name, report: await readEvalReport(shippedEvalPath(m.path)) })));
@@ -67,10 +76,12 @@ export async function evalReports(
       steps: BUILTIN_EVAL.steps,
       restarts: 1,
       limit: BUILTIN_EVAL.limit,
-      batchSize: 100,
+      batchSize: BUILTIN_BATCH,
       out: file,
       seed: 0,
       plot: false,
+      // with report --queue the built-in eval runs on the workers too, one shard per batch
+      ...(queue ? { queue: queue.url, queueTimeout: queue.timeoutS, shardSize: BUILTIN_BATCH } : {}),
     });
     out.push({ name: m.name, report: await readEvalReport(file) });
   }
@@ -80,7 +91,15 @@ export async function evalReports(
 /** Writes the plots under DIR/figures and returns the page's plot sections; objective plots are attached to their figures. */
 export async function writeReportPlots(
   dir: string,
-  o: { models: LoadedModel[]; runs: ModelRun[]; figures: Figure[]; source: RobustnessSource; data: string; eps: string },
+  o: {
+    models: LoadedModel[];
+    runs: ModelRun[];
+    figures: Figure[];
+    source: RobustnessSource;
+    data: string;
+    eps: string;
+    queue?: ReportQueue;
+  },
 ): Promise<PlotSection[]> {
   const names = o.models.map((m) => m.name);
   for (const [figure, plots] of objectivePlots(o.runs)) {
@@ -102,7 +121,7 @@ export async function writeReportPlots(
     o.models.map((m) => m.path),
   );
   if (how !== "none") {
-    const reports = await evalReports(how, o.models, dir, o.data, o.eps);
+    const reports = await evalReports(how, o.models, dir, o.data, o.eps, o.queue);
     const src = "figures/robustness.svg";
     const from = how === "shipped" ? "from the models' eval.json" : `built-in eval: L2 PGD-${BUILTIN_EVAL.steps}`;
     await writePlot(join(dir, src), robustnessPlot(reports, from));

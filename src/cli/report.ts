@@ -3,17 +3,16 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeAtomic } from "../data/node/atomic.js";
 import { gridRows } from "../image/grid.js";
-import { loadImages } from "../image/node/load-images.js";
 import { writePng } from "../image/node/png.js";
 import { renderReport } from "../report/html.js";
-import { type ReportInputs, type ReportSteps, reportSteps } from "../report/experiments.js";
+import { type ReportSteps, reportSteps } from "../report/experiments.js";
 import { type ModelRun, metricRows, reportFigures, reportNumbers, reportWork, runReport } from "../report/run.js";
-import { syntheticShapes } from "../report/shapes.js";
 import { session } from "./session.js";
-import { pickBatch } from "../ir/batch.js";
+import type { ReportLayout } from "./queue/report-jobs.js";
 import { UsageError } from "./options.js";
 import { checkOutputs } from "./paths.js";
 import { progress } from "./progress.js";
+import { PAIRS, reportImages } from "./report-inputs.js";
 import { ROBUSTNESS_SOURCES, type RobustnessSource, parseEpsList, writeReportPlots } from "./report-plots.js";
 import { gridScale, loadModel } from "./vis-common.js";
 
@@ -28,10 +27,13 @@ export interface ReportFlags {
   count: number;
   robustness?: string;
   evalEps?: string;
+  /** Run the experiments as shards on queue workers at this Redis URL (robustlens worker). */
+  queue?: string;
+  /** Seconds to wait for an unreachable Redis. */
+  queueTimeout?: number;
 }
 
-const DATA_LIMIT = 2000;
-const PAIRS = 2;
+export { onePerClass } from "./report-inputs.js";
 
 export async function reportCommand(f: ReportFlags): Promise<void> {
   const started = Date.now();
@@ -42,6 +44,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   if (!ROBUSTNESS_SOURCES.includes(source))
     throw new UsageError(`--robustness must be one of ${ROBUSTNESS_SOURCES.join(", ")}, got "${f.robustness}"`);
   parseEpsList(f.evalEps ?? "0.25,0.5,1,2");
+  if (f.queue) (await import("./queue/connection.js")).queueTarget(f.queue);
   const paths = f.models.split(",").filter(Boolean);
   if (paths.length === 0) throw new UsageError("--models: give at least one model");
   await checkOutputs(
@@ -58,41 +61,32 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
     }
   }
   const judge = f.judge ? await loadModel(f.judge) : undefined;
-  const data = await loadImages(f.data, shape, { limit: DATA_LIMIT });
-  if (!data.labels) throw new Error(`--data "${f.data}" has no labels`);
-  const labels = Array.from(data.labels);
-  const targetIdx = onePerClass(labels, count);
-  if (targetIdx.length < 2 * PAIRS) throw new Error(`--data "${f.data}": need at least ${2 * PAIRS} images, got ${labels.length}`);
-  const ood = f.ood ? await loadImages(f.ood, shape, { limit: count }) : syntheticShapes(count, shape.channels, shape.height, shape.width);
-  const targets = pickBatch(data.x, targetIdx);
-  const inputs: ReportInputs = {
-    targets,
-    targetLabels: targetIdx.map((i) => labels[i]!),
-    ood: ood.x,
-    from: pickBatch(
-      data.x,
-      Array.from({ length: PAIRS }, (_, p) => targetIdx[2 * p]!),
-    ),
-    to: pickBatch(
-      data.x,
-      Array.from({ length: PAIRS }, (_, p) => targetIdx[2 * p + 1]!),
-    ),
-    data: data.x,
-    dataLabels: labels,
-  };
+  const images = await reportImages(f, shape);
+  const { inputs, targetIdx } = images;
+  const labels = inputs.dataLabels;
   const cfg = { scale, features: 5, topK: 5, addCount: 5 };
-  const per = reportWork(cfg);
-  const bar = progress(per * models.length, "report");
-  let t0 = Date.now();
-  const runs = await runReport(session, models, inputs, cfg, {
-    judges: judge ? models.map(() => judge) : undefined,
-    onModel: (k, d) => bar.update(k * per + d, { model: models[k]!.name }),
-    onModelDone: (k) => {
-      process.stderr.write(`report: ${models[k]!.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-      t0 = Date.now();
-    },
-  });
-  bar.stop();
+  const judges = judge ? models.map(() => judge) : undefined;
+  let runs: ModelRun[], layout: ReportLayout | undefined;
+  if (f.queue) {
+    // the experiments run on queue workers; judging (forward passes) and writing stay here
+    const q = await import("./queue/report-jobs.js");
+    const sharded = await q.reportSharded({ ...f, queue: f.queue }, models, images, cfg);
+    layout = sharded.layout;
+    runs = await runReport(session, models, inputs, cfg, { judges, experiments: q.replayed(models, sharded.results) });
+  } else {
+    const per = reportWork(cfg);
+    const bar = progress(per * models.length, "report");
+    let t0 = Date.now();
+    runs = await runReport(session, models, inputs, cfg, {
+      judges,
+      onModel: (k, d) => bar.update(k * per + d, { model: models[k]!.name }),
+      onModelDone: (k) => {
+        process.stderr.write(`report: ${models[k]!.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        t0 = Date.now();
+      },
+    });
+    bar.stop();
+  }
 
   // the CLI only writes files: one grid PNG per (experiment, model), the page, the numbers
   const dir = resolve(f.out);
@@ -103,8 +97,16 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
     for (const [id, r] of run.results) if (r.rows) await writePng(join(dir, src(id, k)), gridRows(r.rows, { scale: scaleOf }));
   }
   const figures = reportFigures(runs, src);
-  const plots = await writeReportPlots(dir, { models, runs, figures, source, data: f.data, eps: f.evalEps ?? "0.25,0.5,1,2" });
-  const classes = models[0]!.classes ?? data.classes;
+  const plots = await writeReportPlots(dir, {
+    models,
+    runs,
+    figures,
+    source,
+    data: f.data,
+    eps: f.evalEps ?? "0.25,0.5,1,2",
+    queue: f.queue === undefined ? undefined : { url: f.queue, timeoutS: f.queueTimeout },
+  });
+  const classes = models[0]!.classes ?? images.classes;
   const steps = reportSteps(scale);
   const doc = {
     title: f.title ?? `robustlens report: ${models.map((m) => m.name).join(" vs ")}`,
@@ -113,7 +115,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
     metrics: metricRows(runs),
     figures,
     plots,
-    notes: notes(steps, scale, f, runs),
+    notes: [...notes(steps, scale, f, runs), ...(layout ? [shardNote(layout)] : [])],
   };
   await writeAtomic(join(dir, "index.html"), renderReport(doc));
   const numbers = reportNumbers(runs);
@@ -124,6 +126,7 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
         data: f.data,
         steps,
         models: models.map((m, k) => ({ name: m.name, path: m.path, judge: numbers[k]!.judge, ...numbers[k]!.experiments })),
+        ...(layout ? { shards: layout } : {}),
       },
       null,
       2,
@@ -133,18 +136,11 @@ export async function reportCommand(f: ReportFlags): Promise<void> {
   console.log(`report written to ${join(dir, "index.html")} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-/** The first image of each class in class order, then further images, until `count`. */
-export function onePerClass(labels: readonly number[], count: number): number[] {
-  const first = new Map<number, number>();
-  labels.forEach((y, i) => {
-    if (!first.has(y)) first.set(y, i);
-  });
-  const out = [...first.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([, i]) => i)
-    .slice(0, count);
-  for (let i = 0; out.length < Math.min(count, labels.length); i++) if (!out.includes(i)) out.push(i);
-  return out;
+/** Where each shard of a queued report ran, one line for the page. */
+function shardNote(l: ReportLayout): string {
+  const workers = new Set(l.list.map((s) => s.worker));
+  const reused = l.list.filter((s) => s.reused).length;
+  return `Sharded: ${l.list.length} shards (one per model and experiment) on ${l.queue}, ${workers.size} worker${workers.size === 1 ? "" : "s"}${reused ? `, ${reused} reused from an earlier submission` : ""}; the layout is in metrics.json (shards).`;
 }
 
 function notes(s: ReportSteps, scale: number, f: ReportFlags, runs: readonly ModelRun[]): string[] {

@@ -3,32 +3,34 @@ import { hostname } from "node:os";
 import { Worker } from "bullmq";
 import { escapeControl } from "../util/text.js";
 import { QUEUE_NAME, connect, queueTarget, redisReason } from "./queue/connection.js";
-import { handlers } from "./queue/handlers.js";
-import { AllowedRoots, InputCache } from "./queue/inputs.js";
+import { AllowedRoots } from "./queue/inputs.js";
+import { ShardThreads } from "./queue/threads.js";
 
 export interface WorkerFlags {
   queue: string;
   allow: string;
   concurrency: number;
   lockDuration: number;
+  /** The global --device, for the shard threads. */
+  device: string;
 }
 
 export async function workerCommand(f: WorkerFlags): Promise<void> {
   const target = queueTarget(f.queue);
-  const inputs = new InputCache(await AllowedRoots.of(f.allow.split(",").filter(Boolean)));
+  const allow = f.allow.split(",").filter(Boolean);
+  await AllowedRoots.of(allow); // refuses a missing folder here, before connecting
   const conn = await connect(target, "worker");
   const name = `${hostname()}:${process.pid}`;
   const log = (line: string) => process.stderr.write(`robustlens worker ${name}: ${line}\n`);
-  const run = handlers(inputs);
+  const threads = new ShardThreads({ allow, device: f.device });
+  await threads.warm(f.concurrency);
   const worker = new Worker(
     QUEUE_NAME,
     async (job) => {
-      const handler = run[job.name];
-      if (!handler) throw new Error(`worker ${name}: unknown job kind "${job.name}" (this worker runs ${Object.keys(run).join(", ")})`);
       log(`${job.id} started (attempt ${job.attemptsStarted})`);
       const t0 = performance.now();
       try {
-        const result = await handler(job.data);
+        const result = await threads.run(job.name, job.data);
         log(`${job.id} done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
         return result;
       } catch (e) {
@@ -62,7 +64,14 @@ export async function workerCommand(f: WorkerFlags): Promise<void> {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  log("stopping: finishing the shards in progress");
+  log("stopping: finishing the shards in progress (signal again to stop at once)");
+  const now = () => {
+    log("stopped at once: its shards in progress run again elsewhere after --lock-duration");
+    process.exit(130);
+  };
+  process.once("SIGINT", now);
+  process.once("SIGTERM", now);
   await worker.close();
+  await threads.close();
   await conn.close();
 }

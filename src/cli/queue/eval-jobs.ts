@@ -32,7 +32,7 @@ export function checkQueueFlags(url: string, shardSize: number | undefined, batc
 }
 
 export async function evalSharded(
-  o: { queue?: string; shardSize?: number; data: string; model: string },
+  o: { queue?: string; queueTimeout?: number; shardSize?: number; data: string; model: string },
   w: { data: LabeledImages; n: number; plan: EvalPlan },
 ): Promise<{ counts: EvalCounts; shards: unknown }> {
   const size = shardSizeOf(o.shardSize, w.plan.batchSize);
@@ -45,7 +45,10 @@ export async function evalSharded(
   }
   // the id hashes what fixes the numbers (content, not paths): the same model and images reuse finished shards
   const content = { model: model.sha256, data: data.sha256, n: w.n, plan: w.plan };
-  const run = await runShards<EvalShard, EvalCounts>(o.queue!, "eval", content, shards, { label: "eval shards" });
+  const run = await runShards<EvalShard, EvalCounts>(o.queue!, "eval", content, shards, {
+    label: "eval shards",
+    downTimeoutS: o.queueTimeout,
+  });
   const counts: EvalCounts = { images: 0, clean: 0, correct: new Array(w.plan.runs.length).fill(0) };
   for (const s of run.shards) {
     counts.images += s.result.images;

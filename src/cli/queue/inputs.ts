@@ -41,6 +41,24 @@ export function absoluteSpec(spec: string, cwd: string): { spec: string; paths: 
   return { spec: paths.length ? `${s.kind}:${paths.join(",")}${query}` : spec, paths };
 }
 
+/** An IMAGES argument (see loadImages: SPEC[:INDICES], X.npy[:INDICES], FILE_OR_DIR[,...]) with absolute paths, and those paths. */
+export function absoluteImages(arg: string, cwd: string): { arg: string; paths: string[] } {
+  // a last ":" segment of digits, commas and dashes is an index list (loadImages reads it so too)
+  const colon = arg.lastIndexOf(":");
+  const indexed = colon >= 0 && /^[\d,-]+$/.test(arg.slice(colon + 1));
+  const source = indexed ? arg.slice(0, colon) : arg;
+  const tail = indexed ? arg.slice(colon) : "";
+  if (/^(mnist|fashion-mnist|cifar10|folder|npy)(:|\?|$)/.test(source)) {
+    const s = absoluteSpec(source, cwd);
+    return { arg: s.spec + tail, paths: s.paths };
+  }
+  const paths = source
+    .split(",")
+    .filter(Boolean)
+    .map((p) => resolve(cwd, p));
+  return { arg: paths.join(",") + tail, paths };
+}
+
 export async function modelRef(path: string): Promise<ModelRef> {
   const abs = resolve(path);
   return { path: abs, sha256: sha256(new Uint8Array(await readFile(abs))) };
@@ -83,8 +101,17 @@ export class AllowedRoots {
 export class InputCache {
   private models = new Map<string, Model>();
   private data = new Map<string, LabeledImages>();
+  private other = new Map<string, unknown>();
 
-  constructor(private readonly allow: AllowedRoots) {}
+  constructor(readonly allow: AllowedRoots) {}
+
+  /** `load()`'s value, kept under `key` (a content hash) for the next shards. */
+  async memo<V>(key: string, load: () => Promise<V>): Promise<V> {
+    if (this.other.has(key)) return this.other.get(key) as V;
+    const v = await load();
+    keep(this.other, key, v);
+    return v;
+  }
 
   async model(ref: ModelRef): Promise<Model> {
     const key = `${ref.path}\0${ref.sha256}`;

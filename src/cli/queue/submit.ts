@@ -3,7 +3,8 @@ import { hostname } from "node:os";
 import { type Job, Queue } from "bullmq";
 import { escapeControl } from "../../util/text.js";
 import { progress } from "../progress.js";
-import { QUEUE_NAME, type QueueTarget, connect, queueTarget, redisReason } from "./connection.js";
+import { CONNECT_TIMEOUT_MS, QUEUE_NAME, type QueueTarget, connect, queueTarget, redisReason, within } from "./connection.js";
+import { QUEUE_TIMEOUT_S } from "./flags.js";
 import { sha256 } from "./inputs.js";
 
 export interface ShardSpec<D> {
@@ -56,7 +57,8 @@ export async function runShards<D, R>(
   o: SubmitOptions,
 ): Promise<{ queue: string; shards: ShardRecord<R>[] }> {
   const target = queueTarget(url);
-  const conn = await connect(target, "submitter");
+  const limit = o.downTimeoutS ?? QUEUE_TIMEOUT_S;
+  const conn = await connect(target, "submitter", Math.min(CONNECT_TIMEOUT_MS, limit * 1000));
   const queue = new Queue(QUEUE_NAME, { connection: conn.redis });
   queue.on("error", () => undefined); // reported by the poll loop below
   const ids = shards.map((s) => shardJobId(kind, content, s.key));
@@ -116,7 +118,6 @@ export async function runShards<D, R>(
       } catch (e) {
         if (e instanceof ShardFailed) throw e;
         down ??= { since: Date.now(), why: conn.lastError() ?? redisReason(e) };
-        const limit = o.downTimeoutS ?? 30;
         if (Date.now() - down.since > limit * 1000) {
           bar.stop();
           throw new Error(
@@ -131,7 +132,8 @@ export async function runShards<D, R>(
     bar.stop();
     return { queue: target.display, shards: shards.map((_, k) => done.get(k)!) };
   } finally {
-    await queue.close().catch(() => undefined);
+    // bounded: closing waits on Redis, which may be the thing that went away
+    await within(queue.close(), 2000, "").catch(() => undefined);
     await conn.close();
   }
 }

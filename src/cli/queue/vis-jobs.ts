@@ -55,7 +55,7 @@ const unb64 = (s: string) => {
 };
 
 export async function visualizeSharded(
-  f: { queue: string; shardSize?: number; model: string; seed: string },
+  f: { queue: string; queueTimeout?: number; shardSize?: number; model: string; seed: string },
   model: Model,
   features: number[],
   seed: "noise" | "gray",
@@ -76,7 +76,10 @@ export async function visualizeSharded(
     shards.push({ label: `features ${features[a]}-${features[b - 1]}`, key: `${a}-${b}`, data });
   }
   const content = { model: ref.sha256, features, seed, options };
-  const run = await runShards<VisShard, VisResult>(f.queue, "visualize", content, shards, { label: "visualize shards" });
+  const run = await runShards<VisShard, VisResult>(f.queue, "visualize", content, shards, {
+    label: "visualize shards",
+    downTimeoutS: f.queueTimeout,
+  });
   const xs = run.shards.map((s) => tensor("float32", s.result.shape, unb64(s.result.x)) as Tensor<"float32">);
   const objective = new Float32Array(features.length);
   let at = 0;
