@@ -88,7 +88,8 @@ export function workloadFlops(name, f32) {
 function liftedTarget(evalGraph, names) {
   const lifted = evalGraph.clone().graph;
   lifted.liftInitializers(names);
-  return { inputName: lifted.inputs[0].name, graph: () => lifted.clone().graph, checkInput: (x) => x.shape[0] };
+  const stableInputs = process.env.BENCH_NO_HOIST === "1" ? undefined : names;
+  return { inputName: lifted.inputs[0].name, graph: () => lifted.clone().graph, checkInput: (x) => x.shape[0], stableInputs };
 }
 
 /** Sets up workload `name` on model `key`; returns { check(), run(), user?(), dispose() }. `save(name, tensor)` shares files with the PyTorch side. */

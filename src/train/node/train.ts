@@ -119,6 +119,8 @@ function evalTarget(m: TrainableModel): AttackTarget & { graphFor(): Graph } {
   const [, ...rest] = lifted.inputs[0]!.shape!;
   return {
     inputName: lifted.inputs[0]!.name,
+    // the weights stay the same over an attack's steps and an evaluation's batches: their NCHWc reorders run once
+    stableInputs: [...m.params, ...m.buffers],
     graph: () => lifted.clone().graph,
     graphFor: () => lifted,
     checkInput: (x) => {
@@ -187,7 +189,7 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
     session.cached(target, `eval|${n}`, (e) => {
       const g = target.graph(n);
       g.outputs = [g.outputs[0]!];
-      return e.compile(g.prune());
+      return e.compile(g.prune(), { stableInputs: target.stableInputs });
     });
   const weightFeeds = () => Object.fromEntries([...m.params, ...m.buffers].map((k) => [k, weights.get(k)!]));
   const perEpoch = Math.floor(o.train.size / o.batchSize);
