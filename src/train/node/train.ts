@@ -99,9 +99,10 @@ function archOf(o: TrainOptions, weights: Map<string, Tensor> | undefined) {
 function trainable(o: TrainOptions, weights?: Map<string, Tensor>): TrainableModel & { init: Map<string, Tensor> } {
   const common = archOf(o, weights);
   const tr = buildModel({ ...common, mode: "train" });
-  const ev = buildModel({ ...common, mode: "eval" });
   const init = new Map<string, Tensor>();
   for (const v of tr.graph.initializers) if (tr.params.includes(v.name) || tr.buffers.includes(v.name)) init.set(v.name, v.data!);
+  // the eval graph shares the train graph's tensors (a second seeded init would be a duplicate copy of every weight)
+  const ev = buildModel({ ...common, weights: init, mode: "eval" });
   return {
     trainGraph: tr.graph,
     evalGraph: ev.graph,
