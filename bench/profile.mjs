@@ -6,6 +6,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
+import onnxProto from "onnx-proto";
 import { importOnnx } from "robustlens";
 import { nodeExecutor } from "robustlens/node";
 import { prepareAssets } from "./assets.mjs";
@@ -54,11 +55,13 @@ const roles = [];
  */
 function convRoles(bytes) {
   const forwardNames = new Set(importOnnx(readFileSync(join(assets, `${a.model}.onnx`))).nodes.map((n) => n.name));
-  const g = importOnnx(bytes);
+  // read as a proto: the compiled model may hold com.microsoft.nchwc nodes, which importOnnx refuses
+  const nodes = onnxProto.onnx.ModelProto.decode(bytes).graph.node;
+  const producer = new Map(nodes.flatMap((n) => n.output.map((o) => [o, n])));
   const role = new Map();
-  for (const n of g.nodes) {
+  for (const n of nodes) {
     if (forwardNames.has(n.name)) role.set(n.name, "forward");
-    else if (n.op === "Conv" && n.inputs[0]?.producer?.op === "Transpose") role.set(n.name, "weight gradient");
+    else if (n.opType === "Conv" && producer.get(n.input[0])?.opType === "Transpose") role.set(n.name, "weight gradient");
     else role.set(n.name, "input gradient");
   }
   return role;

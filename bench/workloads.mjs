@@ -88,12 +88,112 @@ export function workloadFlops(name, f32) {
 function liftedTarget(evalGraph, names) {
   const lifted = evalGraph.clone().graph;
   lifted.liftInitializers(names);
-  return { inputName: lifted.inputs[0].name, graph: () => lifted.clone().graph, checkInput: (x) => x.shape[0] };
+  const stableInputs = process.env.BENCH_NO_HOIST === "1" ? undefined : names;
+  return { inputName: lifted.inputs[0].name, graph: () => lifted.clone().graph, checkInput: (x) => x.shape[0], stableInputs };
+}
+
+/**
+ * The training workloads, in a function of their own so that their closures keep only what `robustlens train` keeps (the
+ * model's graphs, weights, momentum), not the ONNX bytes and the imported Model of the other workloads.
+ */
+async function makeTrainWorkload(name, key, { exec, assets, save }) {
+  const arch = archOptions(new Uint8Array(readFileSync(join(assets, `${key}.onnx`))));
+  const x = await loadNpy(join(assets, `${key}_x.npy`)),
+    y = await loadNpy(join(assets, `${key}_y.npy`));
+  const spec = { kind: "l2", eps: MODELS[key].eps };
+  const names = buildModel({ ...arch, weights: undefined, mode: "train" });
+  const keep = new Set([...names.params, ...names.buffers]);
+  const weightsIn = new Map([...arch.weights].filter(([k]) => keep.has(k)));
+  const tr = buildModel({ ...arch, weights: weightsIn, mode: "train" });
+  const ev = buildModel({ ...arch, weights: weightsIn, mode: "eval" });
+  const m = {
+    trainGraph: tr.graph,
+    evalGraph: ev.graph,
+    params: tr.params,
+    buffers: tr.buffers,
+    runningStatOutputs: tr.runningStatOutputs,
+  };
+  const target = liftedTarget(ev.graph, [...m.params, ...m.buffers]);
+  const sgd = { momentum: 0.9, weightDecay: 5e-4 };
+  const steps = await compileTrainStep(exec, m, BATCH, sgd);
+  const session = new Session(exec);
+  await attackPrograms(session, target, BATCH, ceLoss(y), threatModel(spec));
+  const weights = new Map(weightsIn),
+    momentum = new Map(m.params.map((p) => [p, tensor("float32", weights.get(p).shape)]));
+  const lr = tensor("float32", [], [MODELS[key].lr]);
+  let k = 0;
+  const step = async (seed, pgdSteps = 7) => {
+    const wf = Object.fromEntries([...m.params, ...m.buffers].map((n) => [n, weights.get(n)]));
+    // train-step (profiling only): the update alone, on the clean batch
+    const r =
+      name === "train-step"
+        ? { x }
+        : await pgd(session, target, x, {
+            threat: spec,
+            steps: pgdSteps,
+            stepSize: MODELS[key].trainStep,
+            loss: ceLoss(y),
+            randomStart: true,
+            keep: "last",
+            seed,
+            feeds: wf,
+          });
+    const out = await steps.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: r.x, labels: y, lr });
+    m.params.forEach((p, i) => {
+      weights.set(p, out[steps.params[i]]);
+      momentum.set(p, out[steps.momentum[i]]);
+    });
+    m.buffers.forEach((b, i) => weights.set(b, out[steps.buffers[i]]));
+    return { x_adv: r.x, loss: out[steps.loss] };
+  };
+  if (name === "attack-step") {
+    // (profiling and A/B only) one PGD iteration of the training attack on the current weights, as pgd() calls it
+    const p = await attackPrograms(session, target, BATCH, ceLoss(y), threatModel(spec));
+    const start = threatModel(spec).randomStart(x, exampleNoise(0, 0, 0));
+    const wf = Object.fromEntries([...m.params, ...m.buffers].map((n) => [n, weights.get(n)]));
+    const feeds = {
+      ...ceLoss(y).feeds,
+      ...wf,
+      [target.inputName]: start,
+      x0: x,
+      best_x: start,
+      best_obj: tensor("float32", [BATCH], new Float32Array(BATCH).fill(-Infinity)),
+      alpha: tensor("float32", [BATCH, 1, 1, 1], new Float32Array(BATCH).fill(MODELS[key].trainStep)),
+    };
+    return {
+      check: async () => {
+        const o = await p.step.run(feeds);
+        return { x_next: o[p.names.xNext], obj: o[p.names.obj] };
+      },
+      run: () => p.step.run(feeds),
+      dispose: async () => {
+        await steps.program.dispose();
+        await session.dispose();
+      },
+    };
+  }
+  return {
+    check: async () => {
+      // the PyTorch side starts from the same random start (pgd() draws example i's from (seed, restart 0, i) exactly so)
+      await save("start", threatModel(spec).randomStart(x, exampleNoise(0, 0, 0)));
+      const r = await step(0, 1); // the first PGD iteration, then the update
+      // the first conv, the classifier and (ResNet) the first BN's running mean after the update
+      const shown = ["conv1.weight", "linear.weight", "bn1.running_mean"].filter((k) => weights.has(k));
+      return { x_adv: r.x_adv, loss: r.loss, ...Object.fromEntries(shown.map((k) => [k, weights.get(k)])) };
+    },
+    run: () => step(++k),
+    dispose: async () => {
+      await steps.program.dispose();
+      await session.dispose();
+    },
+  };
 }
 
 /** Sets up workload `name` on model `key`; returns { check(), run(), user?(), dispose() }. `save(name, tensor)` shares files with the PyTorch side. */
 export async function makeWorkload(name, key, { exec, assets, save }) {
   if (name === "r50-step") return makeR50Workload({ exec, assets });
+  if (name === "adv-train-step" || name === "train-step" || name === "attack-step")
+    return makeTrainWorkload(name, key, { exec, assets, save });
   const bytes = new Uint8Array(readFileSync(join(assets, `${key}.onnx`)));
   const model = new Model(bytes, `${key}.onnx`);
   const load = (f) => loadNpy(join(assets, `${key}_${f}.npy`));
@@ -155,70 +255,6 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
       run: () => pgd(session, model, x, o),
       user: () => pgd(exec, model, x, o),
       dispose: () => session.dispose(),
-    };
-  }
-
-  if (name === "adv-train-step" || name === "train-step") {
-    const arch = archOptions(bytes);
-    const names = buildModel({ ...arch, weights: undefined, mode: "train" });
-    const keep = new Set([...names.params, ...names.buffers]);
-    const weightsIn = new Map([...arch.weights].filter(([k]) => keep.has(k)));
-    const tr = buildModel({ ...arch, weights: weightsIn, mode: "train" });
-    const ev = buildModel({ ...arch, weights: weightsIn, mode: "eval" });
-    const m = {
-      trainGraph: tr.graph,
-      evalGraph: ev.graph,
-      params: tr.params,
-      buffers: tr.buffers,
-      runningStatOutputs: tr.runningStatOutputs,
-    };
-    const target = liftedTarget(ev.graph, [...m.params, ...m.buffers]);
-    const sgd = { momentum: 0.9, weightDecay: 5e-4 };
-    const steps = await compileTrainStep(exec, m, BATCH, sgd);
-    const session = new Session(exec);
-    await attackPrograms(session, target, BATCH, ceLoss(y), threatModel(spec));
-    const weights = new Map(weightsIn),
-      momentum = new Map(m.params.map((p) => [p, tensor("float32", weights.get(p).shape)]));
-    const lr = tensor("float32", [], [MODELS[key].lr]);
-    let k = 0;
-    const step = async (seed, pgdSteps = 7) => {
-      const wf = Object.fromEntries([...m.params, ...m.buffers].map((n) => [n, weights.get(n)]));
-      // train-step (profiling only): the update alone, on the clean batch
-      const r =
-        name === "train-step"
-          ? { x }
-          : await pgd(session, target, x, {
-              threat: spec,
-              steps: pgdSteps,
-              stepSize: MODELS[key].trainStep,
-              loss: ceLoss(y),
-              randomStart: true,
-              keep: "last",
-              seed,
-              feeds: wf,
-            });
-      const out = await steps.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: r.x, labels: y, lr });
-      m.params.forEach((p, i) => {
-        weights.set(p, out[steps.params[i]]);
-        momentum.set(p, out[steps.momentum[i]]);
-      });
-      m.buffers.forEach((b, i) => weights.set(b, out[steps.buffers[i]]));
-      return { x_adv: r.x, loss: out[steps.loss] };
-    };
-    return {
-      check: async () => {
-        // the PyTorch side starts from the same random start (pgd() draws example i's from (seed, restart 0, i) exactly so)
-        await save("start", threatModel(spec).randomStart(x, exampleNoise(0, 0, 0)));
-        const r = await step(0, 1); // the first PGD iteration, then the update
-        // the first conv, the classifier and (ResNet) the first BN's running mean after the update
-        const shown = ["conv1.weight", "linear.weight", "bn1.running_mean"].filter((k) => weights.has(k));
-        return { x_adv: r.x_adv, loss: r.loss, ...Object.fromEntries(shown.map((k) => [k, weights.get(k)])) };
-      },
-      run: () => step(++k),
-      dispose: async () => {
-        await steps.program.dispose();
-        await session.dispose();
-      },
     };
   }
 

@@ -1,6 +1,6 @@
 // Node-only additions: the onnxruntime-node executor and .npy files.
 export * from "./index.js";
-export { NodeExecutor, nodeExecutor, type NodeExecutorOptions } from "./runtime/node.js";
+export { NodeExecutor, nodeExecutor, nchwcBlockOfCpu, type NodeExecutorOptions } from "./runtime/node.js";
 export { loadNpy, saveNpy } from "./data/node/npy-file.js";
 export { checkGradient, randomTensor, distinctTensor } from "./testing/gradcheck.js";
 export { loadDataset } from "./data/node/load.js";

@@ -16,6 +16,8 @@ export interface AttackTarget {
   graph(n: number): Graph;
   /** Checks an image batch and returns its size. */
   checkInput(x: Tensor, what?: string): number;
+  /** Inputs fed the same tensors at every step of an attack (weights fed as inputs): see CompileOptions.stableInputs. */
+  readonly stableInputs?: readonly string[];
 }
 
 /** What the update rule sees in the step graph. */
@@ -121,7 +123,7 @@ export async function attackPrograms(
       const extra = Object.entries(outs).filter(([role]) => role !== "xNext");
       graph.outputs = [outs.xNext, obj, logits, ...extra.map(([, v]) => v)];
       graph.prune();
-      const step = await exec.compile(graph);
+      const step = await exec.compile(graph, { stableInputs: target.stableInputs });
       const names = {
         xNext: outs.xNext.name,
         obj: obj.name,

@@ -6,6 +6,12 @@ import { type BackendProfile, CPU_PROFILE } from "../ops/profile.js";
 export interface CompileOptions {
   /** Threads for one op; default: all cores. */
   intraOpThreads?: number;
+  /**
+   * Inputs fed the same tensor objects over many runs (a model's weights during an attack). A backend may compute what
+   * depends on them alone once per new tensors and reuse it while the same objects come back, so a stable input's tensor
+   * must not be changed in place between runs.
+   */
+  stableInputs?: readonly string[];
 }
 
 export interface Program {

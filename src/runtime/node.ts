@@ -5,7 +5,7 @@ import * as ort from "onnxruntime-node";
 import type { Graph } from "../ir/graph.js";
 import { Builder } from "../builder/builder.js";
 import { graphToModelProto, toOnnxBytes } from "../builder/onnx-export.js";
-import { onnx } from "../builder/onnx-tensor.js";
+import { type IModel, onnx } from "../builder/onnx-tensor.js";
 import { type DType, type Tensor, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 import { fitGraph } from "./fit.js";
@@ -13,6 +13,7 @@ import { Graph as IrGraph } from "../ir/graph.js";
 import { type BackendName, type BackendProfile, PROFILES, type WinogradRule } from "../ops/profile.js";
 import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
 import { blockConvs } from "./nchwc.js";
+import { type HoistedModel, hoistStable } from "./hoist.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -71,15 +72,23 @@ export function nchwcBlockOfCpu(cpuinfo?: string): 8 | 16 | undefined {
 export const CPU_WINOGRAD: WinogradRule = { tile: 4, minChannels: 512, maxPixels: 16 };
 
 /**
- * The CPU profile for this machine: with ROBUSTLENS_NCHWC=1 its NCHWc block and, with ROBUSTLENS_WINOGRAD=1,
+ * The CPU profile for this machine: its NCHWc block (off with ROBUSTLENS_NCHWC=0) and, with ROBUSTLENS_WINOGRAD=1,
  * Winograd where it wins: opt-in, because ORT folds the transformed weights into 4× larger constants (+620 MB on ResNet-18's
  * PGD step programs) for a few percent of a step.
  */
 export function cpuProfileOfMachine(): BackendProfile {
-  // opt-in until the PGD-step discrepancy on the imported ResNet-18 (bench/README.md, "NCHWc on fed weights") is explained
-  const block = process.env.ROBUSTLENS_NCHWC === "1" ? nchwcBlockOfCpu() : undefined;
+  // NCHWc agrees with plain Conv to float32 rounding; where a ReLU input lies within it of zero, the two may switch that
+  // unit differently (bench/nchwc-agree.mjs; bench/README.md, "NCHWc on fed weights")
+  const block = process.env.ROBUSTLENS_NCHWC === "0" ? undefined : nchwcBlockOfCpu();
   const winograd = process.env.ROBUSTLENS_WINOGRAD === "1" ? CPU_WINOGRAD : undefined;
   return { ...PROFILES.cpu, ...(block ? { nchwcBlock: block } : {}), ...(winograd ? { winograd } : {}) };
+}
+
+/** The program of a split model's stable part and its last results, kept while the same stable tensors come back. */
+interface Hoisted {
+  session: ort.InferenceSession;
+  split: HoistedModel;
+  last?: { keys: WeakRef<Tensor>[]; values: ort.InferenceSession.OnnxValueMapType };
 }
 
 class OrtProgram implements Program {
@@ -88,30 +97,52 @@ class OrtProgram implements Program {
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly graph: Graph,
+    private readonly hoisted?: Hoisted,
   ) {
     this.copied = writtenFeeds(graph);
   }
   get inputNames(): readonly string[] {
-    return this.session.inputNames;
+    return this.graph.inputs.map((v) => v.name);
   }
   get outputNames(): readonly string[] {
-    return this.session.outputNames;
+    return this.graph.outputs.map((v) => v.name);
   }
 
   async run(feeds: Readonly<Record<string, Tensor>>, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of checkFeeds(this.graph, feeds)) {
+    const checked = checkFeeds(this.graph, feeds);
+    for (const [name, t] of checked) {
       const data = this.copied.has(name) ? t.data.slice() : t.data;
       ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], data as never, [...t.shape]);
     }
-    const res = fetch ? await this.session.run(ortFeeds, [...fetch]) : await this.session.run(ortFeeds);
+    const h = this.hoisted;
+    let pre: ort.InferenceSession.OnnxValueMapType = {};
+    if (h) {
+      const keys = h.split.stable.map((n) => feeds[n]!);
+      if (!h.last || h.last.keys.some((k, i) => k.deref() !== keys[i])) {
+        h.last = undefined; // the old results go before the new ones are made
+        const values = await h.session.run(Object.fromEntries(h.split.stable.map((n) => [n, ortFeeds[n]!])));
+        h.last = { keys: keys.map((t) => new WeakRef(t)), values };
+      }
+      pre = h.last.values;
+    }
+    const mainInputs = h ? this.session.inputNames : undefined;
+    const mainFeeds = mainInputs ? Object.fromEntries(mainInputs.map((n) => [n, ortFeeds[n] ?? pre[n]!])) : ortFeeds;
+    const wanted = fetch ?? this.outputNames;
+    const fromMain = h ? wanted.filter((n) => !h.split.outputs.includes(n)) : wanted;
+    const res = !h && !fetch ? await this.session.run(mainFeeds) : fromMain.length ? await this.session.run(mainFeeds, [...fromMain]) : {};
     const out: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(res)) out[k] = fromOrt(t, k);
+    if (h) for (const k of wanted) if (h.split.outputs.includes(k)) out[k] = fromOrt(pre[k] as ort.Tensor, k);
     return out;
   }
 
   async dispose(): Promise<void> {
     await this.session.release();
+    if (this.hoisted) {
+      this.hoisted.last = undefined;
+      await this.hoisted.session.release();
+    }
   }
 }
 
@@ -183,16 +214,26 @@ export class NodeExecutor implements Executor {
     const fitted = fitGraph(graph, this.profile);
     await this.start();
     const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
-    const bytes = block
-      ? onnx.ModelProto.encode(blockConvs(fitted, graphToModelProto(fitted), { block }).model).finish()
-      : toOnnxBytes(fitted);
-    let session: ort.InferenceSession;
+    const model = block ? blockConvs(fitted, graphToModelProto(fitted), { block }).model : graphToModelProto(fitted);
+    // inputs a run may write into are never stable (their copies are new every run)
+    const written = writtenFeeds(fitted);
+    const stable = (options.stableInputs ?? []).filter((n) => !written.has(n));
+    const split = this.device === "cpu" && stable.length ? hoistStable(fitted, model, stable) : undefined;
+    const create = async (m: IModel) => {
+      try {
+        return await ort.InferenceSession.create(onnx.ModelProto.encode(m).finish(), this.sessionOptions(options.intraOpThreads));
+      } catch (e) {
+        throw new Error(`onnxruntime rejected graph "${graph.name}": ${String((e as Error).message ?? e).split("\n")[0]}`);
+      }
+    };
+    if (!split) return new OrtProgram(await create(model), fitted);
+    const pre = await create(split.pre);
     try {
-      session = await ort.InferenceSession.create(bytes, this.sessionOptions(options.intraOpThreads));
+      return new OrtProgram(await create(split.main), fitted, { session: pre, split });
     } catch (e) {
-      throw new Error(`onnxruntime rejected graph "${graph.name}": ${String((e as Error).message ?? e).split("\n")[0]}`);
+      await pre.release();
+      throw e;
     }
-    return new OrtProgram(session, fitted);
   }
 }
 

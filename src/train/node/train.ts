@@ -99,9 +99,10 @@ function archOf(o: TrainOptions, weights: Map<string, Tensor> | undefined) {
 function trainable(o: TrainOptions, weights?: Map<string, Tensor>): TrainableModel & { init: Map<string, Tensor> } {
   const common = archOf(o, weights);
   const tr = buildModel({ ...common, mode: "train" });
-  const ev = buildModel({ ...common, mode: "eval" });
   const init = new Map<string, Tensor>();
   for (const v of tr.graph.initializers) if (tr.params.includes(v.name) || tr.buffers.includes(v.name)) init.set(v.name, v.data!);
+  // the eval graph shares the train graph's tensors (a second seeded init would be a duplicate copy of every weight)
+  const ev = buildModel({ ...common, weights: init, mode: "eval" });
   return {
     trainGraph: tr.graph,
     evalGraph: ev.graph,
@@ -119,6 +120,8 @@ function evalTarget(m: TrainableModel): AttackTarget & { graphFor(): Graph } {
   const [, ...rest] = lifted.inputs[0]!.shape!;
   return {
     inputName: lifted.inputs[0]!.name,
+    // the weights stay the same over an attack's steps and an evaluation's batches: their NCHWc reorders run once
+    stableInputs: [...m.params, ...m.buffers],
     graph: () => lifted.clone().graph,
     graphFor: () => lifted,
     checkInput: (x) => {
@@ -187,7 +190,7 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
     session.cached(target, `eval|${n}`, (e) => {
       const g = target.graph(n);
       g.outputs = [g.outputs[0]!];
-      return e.compile(g.prune());
+      return e.compile(g.prune(), { stableInputs: target.stableInputs });
     });
   const weightFeeds = () => Object.fromEntries([...m.params, ...m.buffers].map((k) => [k, weights.get(k)!]));
   const perEpoch = Math.floor(o.train.size / o.batchSize);
