@@ -23,7 +23,11 @@ export function registerSynthCommands(program: Command): void {
       .option("--classes <list>", "classes: indices, ranges or names (0-9, 0,3,5, Sneaker)", "0-9")
       .addOption(options.count("--count <n>", "images per class (the .npy holds them class by class in --classes order)", LIMITS.count, 10))
       .addOption(
-        options.count("--factor <f>", "average-pool images by f before fitting, nearest-upsample samples (the paper's ImageNet: 4)", 64, 1),
+        options.count(
+          "--factor <f>",
+          "average-pool images by f before fitting, nearest-upsample samples (default: the smallest f leaving ≤ 3·32·32 values; the paper's ImageNet: 4)",
+          64,
+        ),
       )
       .addOption(options.count("--fit-per-class <n>", "at most n training images per class for the fit", LIMITS.count * 10, 1000))
       .option("--judge <file>", "independent classifier: label agreement and Inception-style score"),

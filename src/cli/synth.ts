@@ -6,7 +6,7 @@ import { forward } from "../model/forward.js";
 import { argmaxRows } from "../attack/losses.js";
 import { centerPatchMask } from "../synth/image-ops.js";
 import { inceptionScore, imageScores, restorationScores } from "../synth/scores.js";
-import { SYNTH_CONSTANTS } from "../synth/settings.js";
+import { SYNTH_CONSTANTS, gaussianFactor } from "../synth/settings.js";
 import { type SynthResult, classCount, generate, inpaint, paint, sketch, superResolve, translate } from "../synth/synth.js";
 import { session } from "./session.js";
 import { classGaussians } from "./synth-gaussians.js";
@@ -98,7 +98,7 @@ export interface GenerateFlags extends SearchFlags {
   classes: string;
   count: number;
   data: string;
-  factor: number;
+  factor?: number;
   fitPerClass: number;
   judge?: string;
   out: string;
@@ -110,7 +110,12 @@ export async function generateCommand(f: GenerateFlags): Promise<void> {
   const m = await loadModel(f.model);
   const classes = parseClasses(f.classes, classCount(m.model), m.classes, "--classes");
   const count = f.count;
-  const g = await classGaussians(f.out, m, { data: f.data, factor: f.factor, maxPerClass: f.fitPerClass }, say);
+  const g = await classGaussians(
+    f.out,
+    m,
+    { data: f.data, factor: f.factor ?? gaussianFactor([m.shape.channels, m.shape.height, m.shape.width]), maxPerClass: f.fitPerClass },
+    say,
+  );
   if (g.cached) say(`class Gaussians from ${g.path}`);
   const r = await withProgress("generate", o, (oo) => generate(session, m.model, g.gaussians, { classes, count, seed: o.rngSeed }, oo));
   const p = await writeOutputs(f.out, chunkRows(r.x, count), r.x, gridScale(m));

@@ -2,7 +2,7 @@
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
 import { Rng } from "../util/rng.js";
 import { avgPoolDown, nearestUp } from "./image-ops.js";
-import { SYNTH_CONSTANTS } from "./settings.js";
+import { GAUSSIAN_DEFAULT_DIM, GAUSSIAN_MAX_DIM, SYNTH_CONSTANTS, gaussianFactor } from "./settings.js";
 
 export interface ClassGaussians {
   /** Image shape [C,H,W] the samples are upsampled to. */
@@ -22,7 +22,7 @@ export interface ClassGaussians {
 }
 
 export interface FitOptions {
-  /** Pooling factor before fitting (the paper: 4 on ImageNet, 1 on CIFAR); default 1. */
+  /** Pooling factor before fitting (the paper: 4 on ImageNet, 1 on CIFAR); default gaussianFactor(shape) (1 up to 3·32·32). */
   factor?: number;
   /** Classes to fit (default: every label present). */
   classes?: readonly number[];
@@ -55,10 +55,16 @@ export function fitClassGaussians(images: Tensor<"float32">, labels: ArrayLike<n
   if (images.shape.length !== 4) throw new Error(`fitClassGaussians: expected NCHW images, got ${formatShape(images.shape)}`);
   const n = images.shape[0]!;
   if (labels.length !== n) throw new Error(`fitClassGaussians: ${labels.length} labels for ${n} images`);
-  const factor = o.factor ?? 1,
+  const factor = o.factor ?? gaussianFactor(images.shape.slice(1)),
     ridge = o.ridge ?? SYNTH_CONSTANTS.covarianceRidge,
     cap = o.maxPerClass ?? 1000;
   if (!(ridge > 0)) throw new Error(`fitClassGaussians: ridge must be positive, got ${ridge}`);
+  const [c, h, w] = images.shape.slice(1) as [number, number, number];
+  const pooled = c * Math.floor(h / factor) * Math.floor(w / factor);
+  if (pooled > GAUSSIAN_MAX_DIM)
+    throw new Error(
+      `fitClassGaussians: images ${formatShape(images.shape)} pooled ${factor}× have ${pooled} values, above ${GAUSSIAN_MAX_DIM} for a full covariance; pool more (factor ${gaussianFactor(images.shape.slice(1))} fits ≤ ${GAUSSIAN_DEFAULT_DIM})`,
+    );
   const small = factor === 1 ? images : avgPoolDown(images, factor);
   const d = small.data.length / Math.max(1, n);
   const ys = Array.from(labels, Number);

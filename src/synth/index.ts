@@ -3,6 +3,7 @@ export {
   PUBLISHED,
   REFERENCE_DIMS,
   SYNTH_CONSTANTS,
+  gaussianFactor,
   scaleL2,
   synthSettings,
   type SynthTask,

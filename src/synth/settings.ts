@@ -42,6 +42,21 @@ export const SYNTH_CONSTANTS = {
   superResolveFactor: 4,
 } as const;
 
+/** Largest Gaussian dimension (C·H·W after pooling) fitted by default: CIFAR's 3·32·32, the paper's full-resolution case. */
+export const GAUSSIAN_DEFAULT_DIM = REFERENCE_DIMS.cifar;
+/** Hard cap: a d×d float64 covariance of 16384 values is 2 GiB and its Cholesky ~1.5e12 flops. */
+export const GAUSSIAN_MAX_DIM = 16384;
+
+/**
+ * Default pooling factor for the class Gaussians of an input [C,H,W]: the smallest f dividing H and W with
+ * C·(H/f)·(W/f) ≤ 3·32·32 (28×28 and CIFAR: 1; 224×224×3: 7, i.e. 32×32 like CIFAR, where the paper pooled 4×).
+ */
+export function gaussianFactor(shape: readonly number[]): number {
+  const [c, h, w] = shape as [number, number, number];
+  for (let f = 1; f <= Math.min(h, w); f++) if (h % f === 0 && w % f === 0 && c * (h / f) * (w / f) <= GAUSSIAN_DEFAULT_DIM) return f;
+  return Math.min(h, w);
+}
+
 /**
  * THE scaling rule: an L2 radius or step tuned for inputs of d_ref values becomes ·sqrt(d / d_ref) for inputs of d values.
  * An L2 norm over d i.i.d. pixel changes grows as sqrt(d), so this keeps the per-pixel change (RMS) of the published

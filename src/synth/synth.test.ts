@@ -5,7 +5,7 @@ import { Rng } from "../util/rng.js";
 import { cholesky, fitClassGaussians, sampleClassGaussians } from "./gaussian.js";
 import { avgPoolDown, centerPatchMask, crop, fillMasked, maskBox, nearestUp, outlineSketch } from "./image-ops.js";
 import { inceptionScore, maskedRmse } from "./scores.js";
-import { PUBLISHED, scaleL2, synthSettings } from "./settings.js";
+import { PUBLISHED, gaussianFactor, scaleL2, synthSettings } from "./settings.js";
 
 const f32 = (shape: number[], data: ArrayLike<number>) => tensor("float32", shape, Float32Array.from(data)) as Tensor<"float32">;
 
@@ -84,6 +84,24 @@ test("class Gaussians with downsampling: fitted on pooled images, samples neares
   assert.deepEqual(s.x.shape, [4, 1, 4, 4]);
   assert.equal(s.x.data[0], s.x.data[1]);
   assert.equal(s.x.data[0], s.x.data[5]);
+});
+
+test("class Gaussians at ImageNet size: pooled to ≤ 3·32·32 values by default; a full covariance too large is refused in one line", () => {
+  assert.deepEqual(
+    [
+      [1, 28, 28],
+      [3, 32, 32],
+      [3, 64, 64],
+      [3, 224, 224],
+      [3, 225, 225],
+    ].map(gaussianFactor),
+    [1, 1, 2, 7, 9],
+  );
+  const big = tensor("float32", [2, 3, 224, 224], new Float32Array(2 * 3 * 224 * 224));
+  assert.throws(
+    () => fitClassGaussians(big, [0, 0], { factor: 1 }),
+    /^Error: fitClassGaussians: images \[2,3,224,224\] pooled 1× have 150528 values, above 16384 .*factor 7 fits/,
+  );
 });
 
 test("pooling and upsampling, masks, patch fill, crops", () => {
