@@ -1,7 +1,7 @@
 // Finite-difference gradient check of every ONNX backend test whose forward test passes; writes a JSON summary.
 // usage: node scripts/conformance-grad.mjs [--suite node,pytorch-converted,...] [--only REGEX] [--json FILE] [--list]
-import { writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { GRAD_TOLERANCES, emptyRow, runGradTest, tally, testName } from "../dist/src/testing/conformance-grad.js";
 import { suiteTests } from "../dist/src/testing/conformance.js";
 
@@ -11,7 +11,7 @@ const arg = (k) => {
 };
 const suites = (arg("--suite") ?? "node,pytorch-converted,pytorch-operator,simple,real").split(",");
 const only = arg("--only") ? new RegExp(arg("--only")) : undefined;
-const out = arg("--json") ?? "conformance-grad.json";
+const out = arg("--json") ?? "runs/conformance-grad.json";
 const list = process.argv.includes("--list");
 
 const bySuite = {},
@@ -65,6 +65,7 @@ const precision = {
   float64: tests.filter((t) => t.precision === "float64").length,
   float32: tests.filter((t) => t.precision === "float32").length,
 };
+mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
   JSON.stringify(
