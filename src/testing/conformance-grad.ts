@@ -50,7 +50,7 @@ export const GRAD_TOLERANCES = {
 
 const decodeModel = (bytes: Uint8Array) => onnx.ModelProto.decode(bytes);
 
-/** The model with every float32 tensor, value type and Cast target made float64 (undefined when there is nothing to change). */
+/** The model with every float32 tensor (initializers, attribute tensors), value type and Cast target made float64. */
 export function toFloat64Model(bytes: Uint8Array): Uint8Array {
   const m = decodeModel(bytes);
   const g = m.graph!;
@@ -319,7 +319,7 @@ export interface GradSummaryRow {
   errors: string[];
 }
 
-const emptyRow = (): GradSummaryRow => ({
+export const emptyRow = (): GradSummaryRow => ({
   checked: 0,
   passed: 0,
   failed: 0,
@@ -348,8 +348,6 @@ export function tally(row: GradSummaryRow, name: string, r: GradOutcome): void {
   if (r.worstRelErr !== undefined && r.status !== "inconclusive") row.worstRelErr = Math.max(row.worstRelErr, r.worstRelErr);
   if (r.status === "fail" || r.status === "crash" || r.status === "refused") row.errors.push(`${name}: ${r.detail}`);
 }
-
-export { emptyRow };
 
 /** Name of a test directory as "suite/test". */
 export const testName = (dir: string): string => `${basename(dirname(dir))}/${basename(dir)}`;
