@@ -46,6 +46,15 @@ for (const op of ["Add", "Sub", "Mul", "Div", "Pow"] as const) {
   });
 }
 
+test("Pow: the exponent's gradient is 0, not NaN, where the base is 0 (ONNX test_pow has x = 0)", async () => {
+  const r = await checkGradient({
+    inputs: { a: tensor("float64", [4], [0, 0.5, 2, 0]), b: tensor("float64", [4], [1.5, -0.7, 0.7, 2]) },
+    fixed: ["a"],
+    build: (g, { a, b }) => g.one("Pow", [a!, b!], {}),
+  });
+  assert.ok(Number.isFinite(r[0]!.analytic));
+});
+
 test("Max/Min (variadic, broadcast) and Sum/Mean gradients", async () => {
   for (const op of ["Max", "Min", "Sum", "Mean"] as const) {
     const dt = op === "Mean" ? "float32" : "float64"; // ORT's Mean has float kernels only

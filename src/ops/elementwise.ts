@@ -82,7 +82,8 @@ const arith: OpTable<Ks> = {
       const bf = b.dtype === a.dtype ? b : g.cast(b, a.dtype);
       return [
         needs[0] ? g.mul(dy!, g.mul(bf, g.pow(a, g.sub(bf, g.scalarLike(1, a))))) : null,
-        needs[1] ? g.mul(dy!, g.mul(y[0]!, g.log(a))) : null,
+        // NOTE: where a^b = 0 (a = 0, b > 0) the exponent's term is its limit 0, not 0·log 0 = NaN (as PyTorch)
+        needs[1] ? g.mul(dy!, g.where(g.equal(y[0]!, g.scalarLike(0, y[0]!)), g.scalarLike(0, y[0]!), g.mul(y[0]!, g.log(a)))) : null,
       ];
     }),
   },

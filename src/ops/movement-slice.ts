@@ -163,6 +163,39 @@ function unsliceDynamic(ctx: VjpCtx<"Slice">, dy: Value): Value {
 
 const PAD_MODES = ["constant", "reflect", "edge"];
 
+/**
+ * d pad (reflect, edge), one axis at a time (the pad is separable): dx = the interior of dy plus its border rows folded
+ * back onto the rows they copy — reflect: mirrored onto rows 1..b and n−1−e..n−2; edge: summed onto rows 0 and n−1.
+ */
+function unpadBorder(g: Builder, dy: Value, dims: readonly number[], pads: readonly number[], mode: string): Value {
+  const r = dims.length;
+  let d = dy;
+  for (let a = 0; a < r; a++) {
+    const b = pads[a]!,
+      e = pads[a + r]!,
+      n = dims[a]!;
+    if (b === 0 && e === 0) continue;
+    const place = (v: Value, before: number, after: number) => {
+      const p = new Array<number>(2 * r).fill(0);
+      p[a] = before;
+      p[a + r] = after;
+      return g.pad(v, p);
+    };
+    const reversed = (v: Value, len: number) => g.slice(v, [len - 1], [-len - 1], [a], [-1]);
+    let acc = g.slice(d, [b], [b + n], [a]);
+    if (b > 0) {
+      const head = g.slice(d, [0], [b], [a]);
+      acc = g.addv(acc, mode === "edge" ? place(g.reduceSum(head, [a], true), 0, n - 1) : place(reversed(head, b), 1, n - 1 - b));
+    }
+    if (e > 0) {
+      const tail = g.slice(d, [b + n], [b + n + e], [a]);
+      acc = g.addv(acc, mode === "edge" ? place(g.reduceSum(tail, [a], true), n - 1, 0) : place(reversed(tail, e), n - 1 - e, 1));
+    }
+    d = acc;
+  }
+  return d;
+}
+
 function padShape(ctx: InferCtx<"Pad">): Dim[] | null {
   const xs = ctx.inputs[0]!.shape;
   const mode = ctx.node.attrs.mode ?? "constant";
@@ -234,7 +267,8 @@ export const sliceOps: OpTable<"Slice" | "Pad"> = {
       },
     },
   },
-  // d pad (constant mode): dx = slice(dy, pads_begin, shape(dy) - pads_end), zero-padded back where pads were negative (crops)
+  // d pad (constant mode): dx = slice(dy, pads_begin, shape(dy) - pads_end), zero-padded back where pads were negative (crops);
+  // reflect and edge: unpadBorder
   Pad: {
     stopGradient: [1, 2, 3],
     attrs: { mode: "string" },
@@ -245,11 +279,28 @@ export const sliceOps: OpTable<"Slice" | "Pad"> = {
       kind: "vjp",
       vjp: ({ g, x, node }, [dy]) => {
         const mode = node.attrs.mode ?? "constant";
-        if (mode !== "constant")
-          throw new Error(`grad: cannot differentiate Pad "${node.name}": mode "${mode}" has no gradient rule, only mode "constant"`);
         const r = x[0]!.rank;
         if (r === undefined) throw new Error(`grad: cannot differentiate Pad "${node.name}": rank of ${x[0]} unknown`);
         const pads = ints(x[1]!.data);
+        if (mode !== "constant") {
+          const dims = x[0]!.shape!;
+          const ok =
+            pads?.every((p, i) => p >= 0 && (p === 0 || typeof dims[i % r] === "number")) &&
+            (mode === "edge" || pads.every((p, i) => p < (dims[i % r] as number) || p === 0));
+          if (!ok)
+            throw new Error(
+              `grad: cannot differentiate Pad "${node.name}": mode "${mode}" needs constant non-negative pads${mode === "reflect" ? " smaller than the axis" : ""} and static sizes on the padded axes (${x[0]}, pads ${pads ? formatShape(pads) : "at run time"})`,
+            );
+          return [
+            unpadBorder(
+              g,
+              dy!,
+              dims.map((d) => (typeof d === "number" ? d : 0)),
+              pads!,
+              mode,
+            ),
+          ];
+        }
         if (pads) {
           const axes = pads.slice(0, r).flatMap((p, a) => (p > 0 || pads[a + r]! > 0 ? [a] : []));
           const ends = axes.map((a) => (pads[a + r]! > 0 ? -pads[a + r]! : INT64_MAX));

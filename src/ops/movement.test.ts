@@ -228,6 +228,22 @@ test("Pad (constant) gradients with static pads, crops, and pads computed at run
   }
 });
 
+test("Pad reflect and edge gradients: border rows fold back onto the rows they copy", async () => {
+  for (const mode of ["reflect", "edge"]) {
+    for (const pads of [
+      [0, 2, 1, 0, 1, 3],
+      [1, 0, 0, 1, 2, 0],
+    ]) {
+      await checkGradient({
+        inputs: { x: f64([2, 3, 4]) },
+        build: (g, v) => g.one("Pad", [v.x!, g.int64s(pads)], { mode }),
+      });
+    }
+  }
+  // edge pads may exceed the axis (reflect's may not): every padded row is row 0's or row n−1's
+  await checkGradient({ inputs: { x: f64([2, 3]) }, build: (g, v) => g.one("Pad", [v.x!, g.int64s([3, 0, 4, 5])], { mode: "edge" }) });
+});
+
 test("Pad folding in every mode matches ORT", async () => {
   const x = tensor("float64", [2, 3], [1, 2, 3, 4, 5, 6]);
   for (const mode of ["constant", "reflect", "edge"]) {
@@ -244,14 +260,14 @@ test("Pad folding in every mode matches ORT", async () => {
   }
 });
 
-test("gradient errors: reflect Pad, ScatterElements, and a Reshape to a wrong size", () => {
+test("gradient errors: reflect Pad past the axis, ScatterElements, and a Reshape to a wrong size", () => {
   const { graph, g } = fresh();
   const x = graph.addInput("x", "float32", [2, 3]);
-  const p = g.one("Pad", [x, g.int64s([1, 1, 1, 1])], { mode: "reflect" });
+  const p = g.one("Pad", [x, g.int64s([2, 1, 1, 1])], { mode: "reflect" });
   graph.outputs = [g.reduceSum(p, [], false)];
   assert.throws(
     () => grad(graph, { loss: graph.outputs[0]!, wrt: [x] }),
-    /^Error: grad: cannot differentiate Pad "pad": mode "reflect" has no gradient rule, only mode "constant"$/,
+    /^Error: grad: cannot differentiate Pad "pad": mode "reflect" needs constant non-negative pads smaller than the axis and static sizes on the padded axes \("x" float32\[2,3\], pads \[2,1,1,1\]\)$/,
   );
   const s = g.one("ScatterElements", [x, g.constant(tensor("int64", [1, 3], [0, 1, 0])), x], { axis: 0 });
   graph.outputs = [g.reduceSum(s, [], false)];

@@ -15,7 +15,7 @@ export type Outcome = { status: "pass" | "fail" | "refused" | "crash" | "referen
 
 const readTensor = (p: string): Tensor => protoToTensor(onnx.TensorProto.decode(readFileSync(p)), p);
 
-function dataSet(dir: string): { inputs: Tensor[]; outputs: Tensor[] } | undefined {
+export function dataSet(dir: string): { inputs: Tensor[]; outputs: Tensor[] } | undefined {
   const set = join(dir, "test_data_set_0");
   if (!existsSync(set)) return undefined;
   const files = readdirSync(set).sort((a, b) => Number(a.match(/\d+/)?.[0]) - Number(b.match(/\d+/)?.[0]));

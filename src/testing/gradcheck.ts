@@ -60,39 +60,83 @@ export async function checkGradient(c: GradCheckCase): Promise<GradCheckResult[]
   const loss = g.reduceSum(g.mul(y, g.constant(u, "u")), [], false);
   graph.outputs = [loss];
   const wrt = Object.keys(c.inputs).filter((k) => isFloatDType(c.inputs[k]!.dtype) && !(c.fixed ?? []).includes(k));
-  const gr = grad(graph, { loss, wrt, straightThrough: c.straightThrough, keepOutputs: false, profile: c.profile });
+  const results = await directionalDerivatives({ ...c, graph, loss, wrt, rng });
+  for (const r of results) {
+    const rtol = c.rtol ?? (c.inputs[r.input]!.dtype === "float64" ? 1e-6 : 2e-2);
+    if (!(r.relErr <= rtol))
+      throw new Error(
+        `gradcheck: input "${r.input}": analytic ${r.analytic} vs numeric ${r.numeric} (rel err ${r.relErr.toExponential(2)} > ${rtol})`,
+      );
+  }
+  return results;
+}
+
+export interface DirectionalCase {
+  /** A graph whose only output is the scalar `loss`. */
+  graph: Graph;
+  loss: Value;
+  inputs: Record<string, Tensor>;
+  /** Graph inputs to differentiate (float). */
+  wrt: readonly string[];
+  rng: Rng;
+  straightThrough?: readonly string[];
+  eps?: number;
+  atol?: number;
+  profile?: BackendProfile;
+}
+
+export interface DirectionalResult extends GradCheckResult {
+  /** One-sided differences (L(x+εv) − L(x))/ε and (L(x) − L(x−εv))/ε: far apart where a kink lies within ε. */
+  forward: number;
+  backward: number;
+  /** L(x) itself. */
+  centre: number;
+  eps: number;
+}
+
+/** <grad L, v> from reverse mode and from central differences, for each `wrt` input along a random direction v. */
+export async function directionalDerivatives(c: DirectionalCase): Promise<DirectionalResult[]> {
+  const gr = grad(c.graph, { loss: c.loss, wrt: c.wrt, straightThrough: c.straightThrough, keepOutputs: false, profile: c.profile });
   const exec = c.profile ? new NodeExecutor({ profile: c.profile }) : nodeExecutor;
   const prog = await exec.compile(gr.graph);
-  const fwd = await exec.compile(graph);
-  const lossAt = async (feeds: Record<string, Tensor>) => numberAt((await fwd.run(feeds))[loss.name]!, 0);
   try {
-    const out = await prog.run(c.inputs);
-    const results: GradCheckResult[] = [];
-    for (let j = 0; j < wrt.length; j++) {
-      const k = wrt[j]!;
-      const x = c.inputs[k]!;
-      const v = tensor(
-        x.dtype,
-        x.shape,
-        Array.from({ length: x.data.length }, () => rng.normal()),
-      );
-      const eps = c.eps ?? (x.dtype === "float64" ? 1e-6 : 1e-2);
-      const analytic = dot(out[gr.grads[j]!.name]!, v);
-      const plus = await lossAt({ ...c.inputs, [k]: axpy(x, v, eps) });
-      const minus = await lossAt({ ...c.inputs, [k]: axpy(x, v, -eps) });
-      const numeric = (plus - minus) / (2 * eps);
-      const relErr = Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), Math.abs(numeric), c.atol ?? 1e-6);
-      const rtol = c.rtol ?? (x.dtype === "float64" ? 1e-6 : 2e-2);
-      if (!(relErr <= rtol))
-        throw new Error(
-          `gradcheck: input "${k}": analytic ${analytic} vs numeric ${numeric} (rel err ${relErr.toExponential(2)} > ${rtol})`,
+    const fwd = await exec.compile(c.graph);
+    try {
+      const lossAt = async (feeds: Record<string, Tensor>) => numberAt((await fwd.run(feeds))[c.loss.name]!, 0);
+      const out = await prog.run(c.inputs);
+      const centre = await lossAt(c.inputs);
+      const results: DirectionalResult[] = [];
+      for (let j = 0; j < c.wrt.length; j++) {
+        const k = c.wrt[j]!;
+        const x = c.inputs[k]!;
+        const v = tensor(
+          x.dtype,
+          x.shape,
+          Array.from({ length: x.data.length }, () => c.rng.normal()),
         );
-      results.push({ input: k, analytic, numeric, relErr });
+        const eps = c.eps ?? (x.dtype === "float64" ? 1e-6 : 1e-2);
+        const analytic = dot(out[gr.grads[j]!.name]!, v);
+        const plus = await lossAt({ ...c.inputs, [k]: axpy(x, v, eps) });
+        const minus = await lossAt({ ...c.inputs, [k]: axpy(x, v, -eps) });
+        const numeric = (plus - minus) / (2 * eps);
+        const relErr = Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), Math.abs(numeric), c.atol ?? 1e-6);
+        results.push({
+          input: k,
+          analytic,
+          numeric,
+          relErr,
+          forward: (plus - centre) / eps,
+          backward: (centre - minus) / eps,
+          centre,
+          eps,
+        });
+      }
+      return results;
+    } finally {
+      await fwd.dispose();
     }
-    return results;
   } finally {
     await prog.dispose();
-    await fwd.dispose();
   }
 }
 
