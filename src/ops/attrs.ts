@@ -98,6 +98,7 @@ export interface OpAttrMap {
   // matmul
   MatMul: None;
   Gemm: { alpha?: number; beta?: number; transA?: number; transB?: number };
+  Einsum: { equation: string };
   // conv and pool
   Conv: ConvAttrs;
   ConvTranspose: ConvTransposeAttrs;

@@ -1,6 +1,7 @@
 // The op registry: typed so that a supported op without attrs, shape rule or gradient rule is a compile error.
 import type { OpType } from "./attrs.js";
 import { convOps } from "./conv.js";
+import { einsumOps } from "./einsum.js";
 import { elementwiseOps } from "./elementwise.js";
 import { matmulOps } from "./matmul.js";
 import { movementOps } from "./movement.js";
@@ -14,6 +15,7 @@ import type { OpDef } from "./types.js";
 export const OPS: { readonly [K in OpType]: OpDef<K> } = {
   ...elementwiseOps,
   ...matmulOps,
+  ...einsumOps,
   ...convOps,
   ...poolOps,
   ...normOps,

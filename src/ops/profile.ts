@@ -92,6 +92,8 @@ const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
   Not: true,
   MatMul: true,
   Gemm: true,
+  // webgpu/math/einsum.cc and js/operators/einsum
+  Einsum: true,
   Conv: true,
   ConvTranspose: true,
   AveragePool: true,
