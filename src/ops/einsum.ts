@@ -45,6 +45,10 @@ export function parseEinsum(label: string, equation: string, ranks: readonly (nu
     return n;
   });
   const maxDots = Math.max(0, ...dotsRank);
+  // ONNX shape inference (run by ORT) requires every ellipsis to cover as many axes; size-1 axes then broadcast
+  const uneven = dotsRank.findIndex((r, k) => parsed[k]!.dots && r !== maxDots);
+  if (uneven >= 0)
+    throw bad(`the ellipsis of operand ${uneven} covers ${dotsRank[uneven]} axes, another covers ${maxDots}; ONNX needs equal counts`);
   if (maxDots > free.length) throw bad(`needs ${maxDots} ellipsis axes, more than the free letters`);
   const ellipsis = free.slice(0, maxDots);
   const inputs = parsed.map((p, k) => {
@@ -75,8 +79,15 @@ export function parseEinsum(label: string, equation: string, ranks: readonly (nu
   return { inputs, output, ellipsis };
 }
 
-export const formatEinsum = (ins: readonly string[][], out: readonly string[]): string =>
-  `${ins.map((l) => l.join("")).join(",")}->${out.join("")}`;
+/** The equation of operand and output letters, ellipsis letters written back as "..." (so their size-1 axes still broadcast). */
+export function formatEinsum(ins: readonly string[][], out: readonly string[], ellipsis: readonly string[]): string {
+  const term = (ls: readonly string[]) => {
+    const i = ls.findIndex((l) => ellipsis.includes(l));
+    if (i < 0 || !ellipsis.length) return ls.join("");
+    return `${ls.slice(0, i).join("")}...${ls.slice(i + ellipsis.length).join("")}`;
+  };
+  return `${ins.map(term).join(",")}->${term(out)}`;
+}
 
 /** Size of each letter over the operands; an ellipsis letter of size 1 broadcasts, any other mismatch is an error. */
 function letterSizes(label: string, spec: EinsumSpec, shapes: readonly (readonly Dim[])[]): Map<string, Dim> {
@@ -102,8 +113,23 @@ function operandGrad(g: Builder, node: Node<"Einsum">, spec: EinsumSpec, x: read
   const seen = new Set([...spec.output, ...others.flat()]);
   const kept = mine.filter((l) => seen.has(l));
   const rest = x.filter((_, j) => j !== k);
-  const einsum = (ins: Value[], subs: string[][]) =>
-    g.add("Einsum", ins, { equation: formatEinsum(subs, kept) }, { name: `${node.name}_grad${k}` })[0]!;
+  // an operand without the ellipsis gets its gradient summed over those axes: kept in front (ONNX wants them in the output), then reduced
+  const lead = spec.ellipsis.some((l) => mine.includes(l)) ? [] : spec.ellipsis;
+  const einsum = (ins: Value[], subs: string[][]) => {
+    const e = g.add(
+      "Einsum",
+      ins,
+      { equation: formatEinsum(subs, [...lead, ...kept], spec.ellipsis) },
+      { name: `${node.name}_grad${k}` },
+    )[0]!;
+    return lead.length
+      ? g.reduceSum(
+          e,
+          lead.map((_, i) => i),
+          false,
+        )
+      : e;
+  };
   let d: Value;
   // a scalar dy multiplies in (no empty subscripts); a lone operand's gradient is a transpose of dy
   if (!spec.output.length) d = rest.length ? g.mul(einsum(rest, others), dy) : dy;
