@@ -14,7 +14,8 @@ function axesOf(node: { op: string; name: string; attrs: { axes?: number[] } }, 
   if (node.op === "ReduceSum") {
     if (!axesInput) return [];
     axes = ints(axesInput.data);
-    if (!axes) throw new Error(`${opLabel(node.op, node.name)}: axes must be constant`);
+    // run-time axes (opset 13 lets them be any int64 input): sizes, and rank without keepdims, are known at run time only
+    if (!axes) return undefined;
   } else axes = node.attrs.axes ?? [];
   return axes.map((a) => normAxis(a, r, opLabel(node.op, node.name))).sort((p, q) => p - q);
 }
@@ -26,6 +27,7 @@ function reduceInfer<K extends OpType>(ctx: InferCtx<K>): ValueType[] {
   // reducing every axis without keepdims gives a scalar whatever the rank
   const everyAxis = ctx.node.op === "ReduceSum" ? !ctx.inputs[1] || ctx.inputs[1].shape?.[0] === 0 : !attrs.axes?.length;
   if (everyAxis && !attrs.noop_with_empty_axes && (attrs.keepdims ?? 1) === 0) return [{ dtype: x.dtype, shape: [] }];
+  if (x.shape && axes === undefined && (attrs.keepdims ?? 1) === 1) return [{ dtype: x.dtype, shape: x.shape.map(() => ctx.freshDim()) }];
   if (!x.shape || axes === undefined) return [{ dtype: x.dtype, shape: null }];
   if (axes.length === 0 && attrs.noop_with_empty_axes) return [{ dtype: x.dtype, shape: x.shape }];
   const all = axes.length === 0;
@@ -44,6 +46,8 @@ function keptDims(ctx: VjpCtx<OpType>, v: Value): Value {
   const { node, x, g } = ctx;
   const attrs = node.attrs as { keepdims?: number };
   if ((attrs.keepdims ?? 1) === 1) return v;
+  // run-time ReduceSum axes: Unsqueeze takes the same input (empty axes: dy is a scalar, or x itself under noop_with_empty_axes)
+  if (node.op === "ReduceSum" && x[1] && !x[1].data) return g.one("Unsqueeze", [v, x[1]], {});
   let axes = axesOf(node as never, x[0]!, x[1]) ?? [];
   if (axes.length === 0) axes = Array.from({ length: x[0]!.rank! }, (_, i) => i);
   return g.unsqueeze(v, axes);
