@@ -78,6 +78,15 @@ export interface OpAttrMap {
   Shrink: { bias?: number; lambd?: number };
   Sin: None;
   Cos: None;
+  Tan: None;
+  Asin: None;
+  Acos: None;
+  Atan: None;
+  Sinh: None;
+  Cosh: None;
+  Asinh: None;
+  Acosh: None;
+  Atanh: None;
   Clip: None;
   Max: None;
   Min: None;
@@ -125,6 +134,7 @@ export interface OpAttrMap {
   Softmax: { axis?: number };
   LogSoftmax: { axis?: number };
   ArgMax: { axis?: number; keepdims?: number; select_last_index?: number };
+  ArgMin: { axis?: number; keepdims?: number; select_last_index?: number };
   TopK: { axis?: number; largest?: number; sorted?: number };
   // movement
   Flatten: { axis?: number };

@@ -10,6 +10,7 @@ import { normOps } from "./norm.js";
 import { poolOps } from "./pool.js";
 import { reduceOps } from "./reduce.js";
 import { shapeOps } from "./shape.js";
+import { trigOps } from "./trig.js";
 import type { OpDef } from "./types.js";
 
 export const OPS: { readonly [K in OpType]: OpDef<K> } = {
@@ -23,6 +24,7 @@ export const OPS: { readonly [K in OpType]: OpDef<K> } = {
   ...movementOps,
   ...spaceOps,
   ...shapeOps,
+  ...trigOps,
 };
 
 export const SUPPORTED_OPS: readonly OpType[] = Object.keys(OPS).sort() as OpType[];

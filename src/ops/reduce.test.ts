@@ -104,3 +104,13 @@ test("ReduceSum with run-time axes (opset 13 input): shape rule and gradient, ke
     });
   }
 });
+
+test("ArgMin: int64 indices, keepdims both ways, no gradient path", () => {
+  const g = new Builder(new Graph());
+  const x = g.graph.addInput("x", "float32", [2, 3, 4]);
+  const a = g.one("ArgMin", [x], { axis: -1 });
+  assert.equal(a.dtype, "int64");
+  assert.deepEqual(a.shape, [2, 3, 1]);
+  assert.deepEqual(g.one("ArgMin", [x], { axis: 1, keepdims: 0 }).shape, [2, 4]);
+  assert.throws(() => g.one("ArgMin", [x], { axis: 3 }, "am"), /ArgMin "am"/);
+});

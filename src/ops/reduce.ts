@@ -1,4 +1,4 @@
-// Reductions, Softmax/LogSoftmax, ArgMax and TopK.
+// Reductions, Softmax/LogSoftmax, ArgMax/ArgMin and TopK.
 import type { Builder } from "../builder/builder.js";
 import type { Dim, Value } from "../ir/graph.js";
 import type { OpType } from "./attrs.js";
@@ -93,6 +93,23 @@ function softmaxAxis(ctx: VjpCtx<"Softmax" | "LogSoftmax">): number {
   return normAxis(ctx.node.attrs.axis ?? -1, ctx.x[0]!.rank!, opLabel(ctx.node.op, ctx.node.name));
 }
 
+/** ArgMax/ArgMin: int64 indices along one axis (integer-valued, no gradient). */
+function argOp<K extends "ArgMax" | "ArgMin">(op: K): OpDef<K> {
+  return {
+    attrs: { axis: "int", keepdims: "int", select_last_index: "int" } as OpDef<K>["attrs"],
+    arity: [1, 1],
+    infer: ({ node, inputs }) => {
+      const x = inputs[0]!;
+      if (!x.shape) return [{ dtype: "int64", shape: null }];
+      const attrs = node.attrs as { axis?: number; keepdims?: number };
+      const a = normAxis(attrs.axis ?? 0, x.shape.length, opLabel(op, node.name));
+      const shape = x.shape.flatMap((d, i) => (i === a ? ((attrs.keepdims ?? 1) ? [1] : []) : [d]));
+      return [{ dtype: "int64", shape }];
+    },
+    grad: { kind: "none" },
+  };
+}
+
 type Ks =
   | "ReduceSum"
   | "ReduceMean"
@@ -107,6 +124,7 @@ type Ks =
   | "Softmax"
   | "LogSoftmax"
   | "ArgMax"
+  | "ArgMin"
   | "TopK";
 
 export const reduceOps: OpTable<Ks> = {
@@ -181,18 +199,8 @@ export const reduceOps: OpTable<Ks> = {
       },
     },
   },
-  ArgMax: {
-    attrs: { axis: "int", keepdims: "int", select_last_index: "int" },
-    arity: [1, 1],
-    infer: ({ node, inputs }) => {
-      const x = inputs[0]!;
-      if (!x.shape) return [{ dtype: "int64", shape: null }];
-      const a = normAxis(node.attrs.axis ?? 0, x.shape.length, opLabel("ArgMax", node.name));
-      const shape = x.shape.flatMap((d, i) => (i === a ? ((node.attrs.keepdims ?? 1) ? [1] : []) : [d]));
-      return [{ dtype: "int64", shape }];
-    },
-    grad: { kind: "none" },
-  },
+  ArgMax: argOp("ArgMax"),
+  ArgMin: argOp("ArgMin"),
   TopK: {
     attrs: { axis: "int", largest: "int", sorted: "int" },
     arity: [2, 2],
