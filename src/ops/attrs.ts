@@ -120,6 +120,7 @@ export interface OpAttrMap {
   BatchNormalization: { epsilon?: number; momentum?: number; training_mode?: number };
   LayerNormalization: { axis?: number; epsilon?: number; stash_type?: number };
   InstanceNormalization: { epsilon?: number };
+  LRN: { alpha?: number; beta?: number; bias?: number; size: number };
   // reductions and softmax
   ReduceSum: { keepdims?: number; noop_with_empty_axes?: number };
   ReduceMean: ReduceAttrs;

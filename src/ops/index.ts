@@ -3,6 +3,7 @@ import type { OpType } from "./attrs.js";
 import { convOps } from "./conv.js";
 import { einsumOps } from "./einsum.js";
 import { elementwiseOps } from "./elementwise.js";
+import { lrnOps } from "./lrn.js";
 import { matmulOps } from "./matmul.js";
 import { movementOps } from "./movement.js";
 import { spaceOps } from "./movement-space.js";
@@ -20,6 +21,7 @@ export const OPS: { readonly [K in OpType]: OpDef<K> } = {
   ...convOps,
   ...poolOps,
   ...normOps,
+  ...lrnOps,
   ...reduceOps,
   ...movementOps,
   ...spaceOps,
