@@ -103,6 +103,7 @@ export interface OpAttrMap {
   Not: None;
   And: None;
   Or: None;
+  Xor: None;
   Dropout: { seed?: number };
   // matmul
   MatMul: None;
@@ -153,6 +154,8 @@ export interface OpAttrMap {
   ScatterElements: { axis?: number; reduction?: string };
   Split: { axis?: number; num_outputs?: number };
   Tile: None;
+  CumSum: { exclusive?: number; reverse?: number };
+  Trilu: { upper?: number };
   DepthToSpace: { blocksize: number; mode?: string };
   SpaceToDepth: { blocksize: number };
   // shape and constants

@@ -10,6 +10,7 @@ import { spaceOps } from "./movement-space.js";
 import { normOps } from "./norm.js";
 import { poolOps } from "./pool.js";
 import { reduceOps } from "./reduce.js";
+import { scanOps } from "./scan.js";
 import { shapeOps } from "./shape.js";
 import { trigOps } from "./trig.js";
 import type { OpDef } from "./types.js";
@@ -27,6 +28,7 @@ export const OPS: { readonly [K in OpType]: OpDef<K> } = {
   ...spaceOps,
   ...shapeOps,
   ...trigOps,
+  ...scanOps,
 };
 
 export const SUPPORTED_OPS: readonly OpType[] = Object.keys(OPS).sort() as OpType[];

@@ -134,6 +134,8 @@ const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
   GatherElements: true,
   Split: true,
   Tile: true,
+  // webgpu/math/cum_sum.cc and JSEP's cumsum
+  CumSum: true,
   Shape: true,
   ConstantOfShape: true,
   // ORT removes Identity nodes while optimizing the graph (the native EP also has a kernel)
