@@ -1,5 +1,5 @@
-// ONNX ops newer than our opset 17 (Gelu 20, Mish 18, GroupNormalization 18/21): imported as compositions of opset-17 ops,
-// whose VJPs then give the gradient.
+// ONNX ops newer than our opset 17 (Gelu 20, Mish 18, GroupNormalization 18/21) or defined as functions (MeanVarianceNormalization):
+// imported as compositions of opset-17 ops, whose VJPs then give the gradient.
 import type { Builder } from "./builder.js";
 import type { Value } from "../ir/graph.js";
 
@@ -45,6 +45,16 @@ export const COMPOSED_OPS: Readonly<Record<string, Compose>> = {
     only(c, []);
     const x = c.inputs[0]!;
     return [c.b.mul(x, c.b.one("Tanh", [c.b.one("Softplus", [x], {})], {}))];
+  },
+  // mvn(x) = (x − E[x]) / (√(E[x²] − E[x]²) + 1e-9) over `axes` (default N, H, W), as ONNX's function body defines it
+  MeanVarianceNormalization: (c) => {
+    only(c, ["axes"]);
+    const { b } = c,
+      x = c.inputs[0]!;
+    const axes = (c.attrs["axes"] as number[] | undefined) ?? [0, 2, 3];
+    const mean = b.reduceMean(x, axes, true);
+    const variance = b.sub(b.reduceMean(b.mul(x, x), axes, true), b.mul(mean, mean));
+    return [b.div(b.sub(x, mean), b.addv(b.sqrt(variance), b.scalarLike(1e-9, x)))];
   },
   // y = xhat * scale + bias, xhat over each group of C/G channels and the spatial axes;
   // scale and bias are per group at opset 18–20 and per channel from opset 21

@@ -5,6 +5,7 @@ import type { Builder } from "./builder.js";
 import type { Value } from "../ir/graph.js";
 import { type IAttr, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
 import { type Tensor, numberAt, tensor } from "../ir/tensor.js";
+import { growOutput, pinOutputShape } from "./onnx-convtranspose.js";
 import { opLabel } from "../ops/util.js";
 
 const AT = onnx.AttributeProto.AttributeType;
@@ -269,6 +270,13 @@ export function addNormalized(b: Builder, n: RawNode, opset: number): Value[] {
         throw new Error(`${label}: antialias, axes and keep_aspect_ratio_policy (opset 18) are not supported`);
       }
       break;
+    }
+    case "ConvTranspose": {
+      const pinned = pinOutputShape(label, x, inputs[1] ?? null, attrs);
+      if (!pinned) break;
+      if (pinned.grow.every((v) => v === 0)) return add(n.op, inputs, pinned.attrs);
+      const y = add(n.op, inputs.slice(0, 2), pinned.attrs)[0]!;
+      return [growOutput(b, y, pinned.grow, inputs[2] ?? null)];
     }
     case "AveragePool": {
       // opset 19 added dilations; opset 17 has none, so only all-ones can be kept

@@ -78,6 +78,15 @@ export interface OpAttrMap {
   Shrink: { bias?: number; lambd?: number };
   Sin: None;
   Cos: None;
+  Tan: None;
+  Asin: None;
+  Acos: None;
+  Atan: None;
+  Sinh: None;
+  Cosh: None;
+  Asinh: None;
+  Acosh: None;
+  Atanh: None;
   Clip: None;
   Max: None;
   Min: None;
@@ -94,10 +103,12 @@ export interface OpAttrMap {
   Not: None;
   And: None;
   Or: None;
+  Xor: None;
   Dropout: { seed?: number };
   // matmul
   MatMul: None;
   Gemm: { alpha?: number; beta?: number; transA?: number; transB?: number };
+  Einsum: { equation: string };
   // conv and pool
   Conv: ConvAttrs;
   ConvTranspose: ConvTransposeAttrs;
@@ -110,6 +121,7 @@ export interface OpAttrMap {
   BatchNormalization: { epsilon?: number; momentum?: number; training_mode?: number };
   LayerNormalization: { axis?: number; epsilon?: number; stash_type?: number };
   InstanceNormalization: { epsilon?: number };
+  LRN: { alpha?: number; beta?: number; bias?: number; size: number };
   // reductions and softmax
   ReduceSum: { keepdims?: number; noop_with_empty_axes?: number };
   ReduceMean: ReduceAttrs;
@@ -124,6 +136,7 @@ export interface OpAttrMap {
   Softmax: { axis?: number };
   LogSoftmax: { axis?: number };
   ArgMax: { axis?: number; keepdims?: number; select_last_index?: number };
+  ArgMin: { axis?: number; keepdims?: number; select_last_index?: number };
   TopK: { axis?: number; largest?: number; sorted?: number };
   // movement
   Flatten: { axis?: number };
@@ -141,6 +154,8 @@ export interface OpAttrMap {
   ScatterElements: { axis?: number; reduction?: string };
   Split: { axis?: number; num_outputs?: number };
   Tile: None;
+  CumSum: { exclusive?: number; reverse?: number };
+  Trilu: { upper?: number };
   DepthToSpace: { blocksize: number; mode?: string };
   SpaceToDepth: { blocksize: number };
   // shape and constants

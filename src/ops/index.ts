@@ -1,26 +1,34 @@
 // The op registry: typed so that a supported op without attrs, shape rule or gradient rule is a compile error.
 import type { OpType } from "./attrs.js";
 import { convOps } from "./conv.js";
+import { einsumOps } from "./einsum.js";
 import { elementwiseOps } from "./elementwise.js";
+import { lrnOps } from "./lrn.js";
 import { matmulOps } from "./matmul.js";
 import { movementOps } from "./movement.js";
 import { spaceOps } from "./movement-space.js";
 import { normOps } from "./norm.js";
 import { poolOps } from "./pool.js";
 import { reduceOps } from "./reduce.js";
+import { scanOps } from "./scan.js";
 import { shapeOps } from "./shape.js";
+import { trigOps } from "./trig.js";
 import type { OpDef } from "./types.js";
 
 export const OPS: { readonly [K in OpType]: OpDef<K> } = {
   ...elementwiseOps,
   ...matmulOps,
+  ...einsumOps,
   ...convOps,
   ...poolOps,
   ...normOps,
+  ...lrnOps,
   ...reduceOps,
   ...movementOps,
   ...spaceOps,
   ...shapeOps,
+  ...trigOps,
+  ...scanOps,
 };
 
 export const SUPPORTED_OPS: readonly OpType[] = Object.keys(OPS).sort() as OpType[];

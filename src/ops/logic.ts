@@ -53,6 +53,7 @@ type Ks =
   | "Not"
   | "And"
   | "Or"
+  | "Xor"
   | "Mod";
 
 export const logicOps: OpTable<Ks> = {
@@ -144,6 +145,7 @@ export const logicOps: OpTable<Ks> = {
   Not: compare((a) => !a, 1),
   And: compare((a, b) => !!a && !!b),
   Or: compare((a, b) => !!a || !!b),
+  Xor: compare((a, b) => !!a !== !!b),
   Mod: {
     attrs: { fmod: "int" },
     arity: [2, 2],

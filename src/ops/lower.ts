@@ -2,6 +2,8 @@
 import type { Builder } from "../builder/builder.js";
 import type { Node, Value } from "../ir/graph.js";
 import { SELU_ALPHA, SELU_GAMMA } from "./activation.js";
+import { lrnComposed } from "./lrn.js";
+import { triluComposed } from "./scan.js";
 import type { OpType } from "./attrs.js";
 import { normAxis, opLabel } from "./util.js";
 
@@ -110,6 +112,10 @@ export const LOWERINGS: { readonly [K in OpType]?: Lowering<K> } = {
     const x = n.inputs[0]!;
     return [g.div(x, g.addv(g.abs(x), g.scalar(1, x.dtype)))];
   },
+  // lrn(x) = x · (bias + α/size · Σ_window x²)^−β, the window sum as a ones Conv over channels
+  LRN: (g, n) => [lrnComposed(g, n.inputs[0]!, n.attrs, opLabel(n.op, n.name))],
+  // trilu(x) = where(M, x, 0), M the kept triangle of the last two axes as a constant
+  Trilu: (g, n) => [triluComposed(g, n.inputs[0]!, n.inputs[1] ?? null, n.attrs, opLabel(n.op, n.name))],
   // mean(a, b, c) = ((a + b) + c) / 3
   Mean: (g, n) => {
     const xs = inputs(n);

@@ -104,16 +104,19 @@ test("Resize nearest gradients: non-integer scales, sizes, downsampling and a 3-
   }
 });
 
-test("Resize outside nearest mode refuses to differentiate", () => {
+test("Resize refuses to differentiate a mode it does not model, naming the node", () => {
   const graph = new Graph();
   const g = new Builder(graph);
   const x = graph.addInput("x", "float32", [1, 1, 2, 2]);
-  const y = g.one("Resize", [x, null, g.constant(tensor("float32", [4], [1, 1, 2, 2]))], { mode: "linear" });
+  const y = g.one("Resize", [x, null, g.constant(tensor("float32", [4], [1, 1, 2, 2]))], {
+    mode: "linear",
+    coordinate_transformation_mode: "half_pixel_symmetric",
+  });
   assert.deepEqual(y.shape, [1, 1, 4, 4]);
   graph.outputs = [g.reduceSum(y, [], false)];
   assert.throws(
     () => grad(graph, { loss: graph.outputs[0]!, wrt: [x] }),
-    /^Error: grad: cannot differentiate Resize "resize": mode "linear" has no gradient rule, only mode "nearest"$/,
+    /^Error: grad: cannot differentiate Resize "resize": coordinate_transformation_mode "half_pixel_symmetric" is not supported \(supported: half_pixel, /,
   );
 });
 

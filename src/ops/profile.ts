@@ -80,6 +80,18 @@ const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
   Sigmoid: true,
   Tanh: true,
   Elu: true,
+  // webgpu/math/unary_elementwise_ops.cc and JSEP's unary ops both have these
+  Sin: true,
+  Cos: true,
+  Tan: true,
+  Asin: true,
+  Acos: true,
+  Atan: true,
+  Sinh: true,
+  Cosh: true,
+  Asinh: true,
+  Acosh: true,
+  Atanh: true,
   // webgpu/math/unary_elementwise_ops.cc reads both bounds
   Clip: (n) => (n.inputs[1] && n.inputs[2] ? undefined : "without both min and max inputs is not supported (the kernel reads both)"),
   Where: true,
@@ -92,6 +104,8 @@ const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
   Not: true,
   MatMul: true,
   Gemm: true,
+  // webgpu/math/einsum.cc and js/operators/einsum
+  Einsum: true,
   Conv: true,
   ConvTranspose: true,
   AveragePool: true,
@@ -105,6 +119,7 @@ const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
   ReduceProd: true,
   Softmax: true,
   ArgMax: true,
+  ArgMin: true,
   Flatten: true,
   Reshape: true,
   Transpose: true,
@@ -119,6 +134,8 @@ const WEBGPU_OPS: Partial<Record<OpType, OpRule>> = {
   GatherElements: true,
   Split: true,
   Tile: true,
+  // webgpu/math/cum_sum.cc and JSEP's cumsum
+  CumSum: true,
   Shape: true,
   ConstantOfShape: true,
   // ORT removes Identity nodes while optimizing the graph (the native EP also has a kernel)

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Builder } from "../builder/builder.js";
 import { Graph } from "../ir/graph.js";
+import { tensor } from "../ir/tensor.js";
 import { checkGradient, distinctTensor, randomTensor } from "../testing/gradcheck.js";
 
 const x = () => randomTensor("float64", [2, 3, 4], { lo: 0.2, hi: 1.5 });
@@ -79,4 +80,37 @@ test("a full ReduceSum without keepdims is a scalar even when the input's rank i
   assert.deepEqual(g.one("ReduceSum", [x], { keepdims: 0 }).shape, []);
   assert.deepEqual(g.one("ReduceMean", [x], { keepdims: 0 }).shape, []);
   assert.equal(g.one("ReduceSum", [x], { keepdims: 1 }).shape, null);
+});
+
+test("ReduceSum with run-time axes (opset 13 input): shape rule and gradient, keepdims 0 and 1, empty axes", async () => {
+  for (const [keepdims, axes, noop] of [
+    [0, [1, -1], 0],
+    [1, [0, 2], 0],
+    [0, [], 0],
+    [1, [], 1],
+  ] as const) {
+    const x = randomTensor("float64", [2, 3, 4], { seed: 41 });
+    const want = [2, 3, 4].flatMap((d, i) =>
+      axes.length === 0 && noop ? [d] : axes.length === 0 || axes.some((a) => (a + 3) % 3 === i) ? (keepdims ? [1] : []) : [d],
+    );
+    await checkGradient({
+      inputs: { x, axes: tensor("int64", [axes.length], [...axes]) },
+      build: (g, v) => {
+        const y = g.one("ReduceSum", [v.x!, v.axes!], { keepdims, noop_with_empty_axes: noop });
+        assert.equal(y.rank, keepdims ? 3 : axes.length ? undefined : 0);
+        // the checker needs a static shape: the one ORT will give
+        return g.reshape(y, want.length ? want : []);
+      },
+    });
+  }
+});
+
+test("ArgMin: int64 indices, keepdims both ways, no gradient path", () => {
+  const g = new Builder(new Graph());
+  const x = g.graph.addInput("x", "float32", [2, 3, 4]);
+  const a = g.one("ArgMin", [x], { axis: -1 });
+  assert.equal(a.dtype, "int64");
+  assert.deepEqual(a.shape, [2, 3, 1]);
+  assert.deepEqual(g.one("ArgMin", [x], { axis: 1, keepdims: 0 }).shape, [2, 4]);
+  assert.throws(() => g.one("ArgMin", [x], { axis: 3 }, "am"), /ArgMin "am"/);
 });

@@ -1,4 +1,4 @@
-// Reductions, Softmax/LogSoftmax, ArgMax and TopK.
+// Reductions, Softmax/LogSoftmax, ArgMax/ArgMin and TopK.
 import type { Builder } from "../builder/builder.js";
 import type { Dim, Value } from "../ir/graph.js";
 import type { OpType } from "./attrs.js";
@@ -14,7 +14,8 @@ function axesOf(node: { op: string; name: string; attrs: { axes?: number[] } }, 
   if (node.op === "ReduceSum") {
     if (!axesInput) return [];
     axes = ints(axesInput.data);
-    if (!axes) throw new Error(`${opLabel(node.op, node.name)}: axes must be constant`);
+    // run-time axes (opset 13 lets them be any int64 input): sizes, and rank without keepdims, are known at run time only
+    if (!axes) return undefined;
   } else axes = node.attrs.axes ?? [];
   return axes.map((a) => normAxis(a, r, opLabel(node.op, node.name))).sort((p, q) => p - q);
 }
@@ -26,6 +27,7 @@ function reduceInfer<K extends OpType>(ctx: InferCtx<K>): ValueType[] {
   // reducing every axis without keepdims gives a scalar whatever the rank
   const everyAxis = ctx.node.op === "ReduceSum" ? !ctx.inputs[1] || ctx.inputs[1].shape?.[0] === 0 : !attrs.axes?.length;
   if (everyAxis && !attrs.noop_with_empty_axes && (attrs.keepdims ?? 1) === 0) return [{ dtype: x.dtype, shape: [] }];
+  if (x.shape && axes === undefined && (attrs.keepdims ?? 1) === 1) return [{ dtype: x.dtype, shape: x.shape.map(() => ctx.freshDim()) }];
   if (!x.shape || axes === undefined) return [{ dtype: x.dtype, shape: null }];
   if (axes.length === 0 && attrs.noop_with_empty_axes) return [{ dtype: x.dtype, shape: x.shape }];
   const all = axes.length === 0;
@@ -44,6 +46,8 @@ function keptDims(ctx: VjpCtx<OpType>, v: Value): Value {
   const { node, x, g } = ctx;
   const attrs = node.attrs as { keepdims?: number };
   if ((attrs.keepdims ?? 1) === 1) return v;
+  // run-time ReduceSum axes: Unsqueeze takes the same input (empty axes: dy is a scalar, or x itself under noop_with_empty_axes)
+  if (node.op === "ReduceSum" && x[1] && !x[1].data) return g.one("Unsqueeze", [v, x[1]], {});
   let axes = axesOf(node as never, x[0]!, x[1]) ?? [];
   if (axes.length === 0) axes = Array.from({ length: x[0]!.rank! }, (_, i) => i);
   return g.unsqueeze(v, axes);
@@ -89,6 +93,23 @@ function softmaxAxis(ctx: VjpCtx<"Softmax" | "LogSoftmax">): number {
   return normAxis(ctx.node.attrs.axis ?? -1, ctx.x[0]!.rank!, opLabel(ctx.node.op, ctx.node.name));
 }
 
+/** ArgMax/ArgMin: int64 indices along one axis (integer-valued, no gradient). */
+function argOp<K extends "ArgMax" | "ArgMin">(op: K): OpDef<K> {
+  return {
+    attrs: { axis: "int", keepdims: "int", select_last_index: "int" } as OpDef<K>["attrs"],
+    arity: [1, 1],
+    infer: ({ node, inputs }) => {
+      const x = inputs[0]!;
+      if (!x.shape) return [{ dtype: "int64", shape: null }];
+      const attrs = node.attrs as { axis?: number; keepdims?: number };
+      const a = normAxis(attrs.axis ?? 0, x.shape.length, opLabel(op, node.name));
+      const shape = x.shape.flatMap((d, i) => (i === a ? ((attrs.keepdims ?? 1) ? [1] : []) : [d]));
+      return [{ dtype: "int64", shape }];
+    },
+    grad: { kind: "none" },
+  };
+}
+
 type Ks =
   | "ReduceSum"
   | "ReduceMean"
@@ -103,6 +124,7 @@ type Ks =
   | "Softmax"
   | "LogSoftmax"
   | "ArgMax"
+  | "ArgMin"
   | "TopK";
 
 export const reduceOps: OpTable<Ks> = {
@@ -177,18 +199,8 @@ export const reduceOps: OpTable<Ks> = {
       },
     },
   },
-  ArgMax: {
-    attrs: { axis: "int", keepdims: "int", select_last_index: "int" },
-    arity: [1, 1],
-    infer: ({ node, inputs }) => {
-      const x = inputs[0]!;
-      if (!x.shape) return [{ dtype: "int64", shape: null }];
-      const a = normAxis(node.attrs.axis ?? 0, x.shape.length, opLabel("ArgMax", node.name));
-      const shape = x.shape.flatMap((d, i) => (i === a ? ((node.attrs.keepdims ?? 1) ? [1] : []) : [d]));
-      return [{ dtype: "int64", shape }];
-    },
-    grad: { kind: "none" },
-  },
+  ArgMax: argOp("ArgMax"),
+  ArgMin: argOp("ArgMin"),
   TopK: {
     attrs: { axis: "int", largest: "int", sorted: "int" },
     arity: [2, 2],

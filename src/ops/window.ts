@@ -107,6 +107,20 @@ export function forwardWindow(
   return { k, s, d, pads, out, op: new Array<number>(n).fill(0) };
 }
 
+/**
+ * ConvTranspose pads [begin, end] giving output size `want` from the natural size (ONNX: total = natural − want, begin =
+ * total − ⌊total/2⌋, or ⌊total/2⌋ for SAME_UPPER, floor as in the reference); negative when `want` is larger.
+ */
+export function outputShapePads(natural: number, want: number, autoPad: AutoPad | undefined): [number, number] {
+  const total = natural - want,
+    half = Math.floor(total / 2);
+  const begin = autoPad === "SAME_UPPER" ? half : total - half;
+  return [begin, total - begin];
+}
+
+/** Natural ConvTranspose output size before pads: stride·(in − 1) + output_padding + (k − 1)·dilation + 1. */
+export const transposeNatural = (x: number, k: number, s: number, d: number, op: number): number => s * (x - 1) + op + eff(k, d);
+
 /** Geometry of ConvTranspose: output_shape (pads derived, extra at the begin unless SAME_UPPER), auto_pad, output_padding. */
 export function transposeWindow(
   label: string,
@@ -136,17 +150,18 @@ export function transposeWindow(
     if (target || same) {
       // total padding = natural size − requested size; SAME asks for in·stride, whatever in is
       const want: Dim = target ? target[i]! : typeof x === "number" ? x * s[i]! : s[i] === 1 ? x : freshDim();
-      const total = target ? (typeof x === "number" ? s[i]! * (x - 1) + op[i]! + e - target[i]! : NaN) : op[i]! + e - s[i]!;
-      if (Number.isNaN(total)) pads = null;
-      else if (total < 0) {
+      // SAME's total, natural − in·stride, does not depend on in
+      const natural = target ? (typeof x === "number" ? transposeNatural(x, k[i]!, s[i]!, d[i]!, op[i]!) : NaN) : op[i]! + e;
+      const requested = target ? target[i]! : s[i]!;
+      if (Number.isNaN(natural)) pads = null;
+      else if (natural < requested) {
+        // the importer rewrites such nodes as ConvTranspose + Pad (builder/onnx-convtranspose.ts); ORT's kernel clamps these pads to 0
         throw new Error(
-          `${label}: output_shape ${formatShape(target!)} exceeds the largest output ${s[i]! * ((x as number) - 1) + op[i]! + e} of input size ${x}`,
+          target
+            ? `${label}: output_shape ${formatShape(target)} exceeds the natural output ${natural} of input size ${x}; give pads and a Pad after it`
+            : `${label}: auto_pad ${autoPad} needs kernel ${formatShape(k)} (dilations ${formatShape(d)}) plus output_padding to cover strides ${formatShape(s)}`,
         );
-      } else if (pads) {
-        const half = Math.floor(total / 2);
-        pads[i] = autoPad === "SAME_UPPER" ? half : total - half;
-        pads[i + n] = total - pads[i]!;
-      }
+      } else if (pads) [pads[i], pads[i + n]] = outputShapePads(natural, requested, autoPad);
       out.push(want);
       continue;
     }
