@@ -15,7 +15,7 @@ export const MODELS = {
   r18: { label: "ResNet-18 (CIFAR, 3×32×32)", eps: 0.5, trainStep: 0.1, lr: 0.1 },
   fm: { label: "Fashion-MNIST CNN (1×28×28)", eps: 1.25, trainStep: (2.5 * 1.25) / 7, lr: 0.05 },
 };
-export const BATCH = 32;
+export const BATCH = Number(process.env.ROBUSTLENS_BENCH_BATCH ?? 32); // profiling other batch sizes (the table is batch 32)
 export const EVAL_IMAGES = 1000;
 /** The CLI's `eval --batch-size` default. */
 export const EVAL_BATCH = 64;

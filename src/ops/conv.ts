@@ -124,11 +124,11 @@ function flippedConv(g: Builder, dy: Value, w: Value, win: Window & { pads: numb
   return g.conv(dy, wt, null, attrs);
 }
 
-/** Most floats the im2col matrix of gemmWeightGrad may hold per example and in all (256 MB); larger layers use the batch-axis Conv. */
+/** Most floats the im2col columns of gemmWeightGrad (all taps' shifted inputs) may hold per example and in all (256 MB); larger layers use the batch-axis Conv. */
 export const IM2COL_MAX_FLOATS = { perExample: 1 << 20, total: 1 << 26 };
 
 /**
- * dW of an ungrouped Conv as one GEMM over im2col columns, [Cout, N·P] × [N·P, taps·Cin]: MLAS runs it near MatMul speed,
+ * dW of an ungrouped Conv as one GEMM per kernel tap over its shifted input, [Cout, N·P] × [N·P, Cin]: MLAS runs it near MatMul speed,
  * while the batch-axis Conv (a huge kernel, a tiny output) runs at a fraction of it; null when it does not apply.
  */
 function gemmWeightGrad(
@@ -155,7 +155,8 @@ function gemmWeightGrad(
   const pe = range(0, n).map((i) => Math.max(0, reach[i]! - pb[i]! - inSp[i]!));
   if ([...pb, ...pe].some((p) => p > 0)) a = g.pad(a, [0, 0, ...pb, 0, 0, ...pe]);
   const padded = range(0, n).map((i) => inSp[i]! + pb[i]! + pe[i]!);
-  const cols: Value[] = [];
+  const dy = g.reshape(g.transpose(gout, [1, 0, ...sp]), [cout, -1]);
+  const perTap: Value[] = [];
   for (let t = 0; t < taps; t++) {
     // tap t as a multi-index over the kernel, last axis fastest (the order of W's k... axes)
     const k: number[] = [];
@@ -166,13 +167,12 @@ function gemmWeightGrad(
     const starts = k.map((v, i) => v * win.d[i]!),
       ends = starts.map((s0, i) => s0 + (outSp[i]! - 1) * win.s[i]! + 1);
     const whole = starts.every((s0, i) => s0 === 0 && ends[i] === padded[i] && win.s[i] === 1);
-    cols.push(whole ? a : g.slice(a, starts, ends, sp, win.s));
+    const col = g.reshape(whole ? a : g.slice(a, starts, ends, sp, win.s), [cin, -1]);
+    // one GEMM per tap, no concatenated im2col matrix: its copy cost as much as the GEMM on ORT CPU
+    perTap.push(g.unsqueeze(g.gemm(dy, col, null, { transB: 1 }), [2]));
   }
-  const im2col = g.reshape(cols.length === 1 ? cols[0]! : g.concat(cols, 0), [taps * cin, -1]);
-  const dy = g.reshape(g.transpose(gout, [1, 0, ...sp]), [cout, -1]);
-  // [Cout, taps·Cin] → [Cout, k..., Cin] → [Cout, Cin, k...]
-  const z = g.gemm(dy, im2col, null, { transB: 1 });
-  return g.transpose(g.reshape(z, [cout, ...win.k, cin]), [0, n + 1, ...range(1, n + 1)]);
+  // [Cout, Cin, taps] → [Cout, Cin, k...]
+  return g.reshape(perTap.length === 1 ? perTap[0]! : g.concat(perTap, 2), [cout, cin, ...win.k]);
 }
 
 /** dW [Cout, Cin/group, k...] of a Conv from its input and output gradient: one (grouped) Conv over the batch axis with gout as kernel. */

@@ -103,7 +103,10 @@ export const poolOps: OpTable<"MaxPool" | "MaxUnpool" | "AveragePool" | "GlobalA
         // disjoint windows give distinct indices: MaxUnpool places dy there (far faster on ORT than a scatter-add; float only)
         if (disjoint) {
           const ua: OpAttrMap["MaxUnpool"] = { kernel_shape: win.k, strides: win.s, pads: win.pads };
-          return [g.one("MaxUnpool", [dy, idx, xv.staticShape ? g.int64s(xv.staticShape) : g.shapeOf(xv)], ua)];
+          const dx = g.one("MaxUnpool", [dy, idx, xv.staticShape ? g.int64s(xv.staticShape) : g.shapeOf(xv)], ua);
+          // x's own (symbolic) shape, which a run-time output_shape operand hides from shape inference
+          dx.shape = xv.shape;
+          return [dx];
         }
         const size = xv.staticShape?.reduce((a, b) => a * b, 1);
         const zeros =
