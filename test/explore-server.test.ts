@@ -60,7 +60,7 @@ test("explore serves the bundle cross-origin isolated, on 127.0.0.1, with the zo
   const index = JSON.parse((await raw("/models/index.json")).body) as { models: { name: string; path: string }[] };
   assert.deepEqual(
     index.models.map((m) => m.name),
-    ["fashion-mnist-l2", "fashion-mnist-standard", "mnist-l2", "mnist-standard", "mine"],
+    ["fashion-mnist-l2", "fashion-mnist-l2-fast", "fashion-mnist-standard", "mnist-l2", "mnist-standard", "mine"],
   );
   assert.equal(index.models.at(-1)!.path, "user-models/mine/");
   assert.equal((await raw("/user-models/mine/model.onnx")).status, 200);

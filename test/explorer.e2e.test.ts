@@ -56,6 +56,7 @@ test("the explorer loads cross-origin isolated with 2 wasm threads, lists the zo
   assert.match(await page.locator("#backendInfo").innerText(), /^wasm, 2 thread\(s\), cross-origin isolated$/);
   assert.deepEqual(await page.locator("#modelA option").allInnerTexts(), [
     "fashion-mnist-l2",
+    "fashion-mnist-l2-fast",
     "fashion-mnist-standard",
     "mnist-l2",
     "mnist-standard",

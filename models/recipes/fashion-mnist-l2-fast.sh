@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/fashion-mnist-l2-fast}
-node bin/robustlens.js train --data fashion-mnist --arch small-cnn --epochs 6 --batch-size 128 \
+node bin/robustlens.js train --data fashion-mnist --arch small-cnn --epochs 8 --batch-size 128 \
   --lr 0.05 --momentum 0.9 --weight-decay 5e-4 --schedule cosine --adv n-fgsm --threat l2 --eps 1.25 --seed 0 --out "$out" --resume
 mkdir -p models/fashion-mnist-l2-fast
 cp "$out/model.onnx" "$out/model.json" "$out/metrics.jsonl" "$out/curves.svg" models/fashion-mnist-l2-fast/

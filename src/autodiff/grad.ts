@@ -6,7 +6,7 @@ import type { OpType } from "../ops/attrs.js";
 import { OPS } from "../ops/index.js";
 import type { GradRule } from "../ops/types.js";
 import { type BackendProfile, CPU_PROFILE } from "../ops/profile.js";
-import { poolBeforeRelu } from "./rewrite.js";
+import { foldBatchNorm, poolBeforeRelu } from "./rewrite.js";
 
 export interface GradOptions {
   /** A scalar value (shape [] or all ones) to differentiate. */
@@ -54,7 +54,9 @@ export function grad(source: Graph, options: GradOptions): GradResult {
     straight.add(n);
   }
 
-  poolBeforeRelu(graph, new Set([loss, ...wrt]), straight);
+  const kept = new Set([loss, ...wrt]);
+  foldBatchNorm(graph, kept, straight);
+  poolBeforeRelu(graph, kept, straight);
   // values that depend on some wrt value (only they carry gradient)
   const live = new Set<Value>(wrt);
   for (const n of graph.nodes) if (n.inputs.some((v) => v && live.has(v))) n.outputs.forEach((o) => live.add(o));

@@ -87,3 +87,60 @@ test("poolBeforeRelu: the swapped gradient passes the numerical check (float64, 
       g.one("MaxPool", [g.relu(g.addv(x!, g.scalarLike(-0.2, x!)))], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
   });
 });
+
+/** conv → inference BN (random statistics) → relu → weighted sum, weights fed as inputs; `block` stops the fold. */
+async function bnGradients(block: boolean): Promise<{ ops: string[]; dx: number[]; loss: number; withW: string[] }> {
+  const graph = new Graph();
+  const b = new Builder(graph);
+  const x = graph.addInput("x", "float32", [2, 3, 6, 6]);
+  const w = graph.addInput("w", "float32", [4, 3, 3, 3]);
+  const stats = ["gamma", "beta", "mean", "var"].map((n) => graph.addInput(n, "float32", [4]));
+  let y = b.conv(x, w, graph.addInitializer("bias", randomTensor("float32", [4], { seed: 8 })), { pads: [1, 1, 1, 1] });
+  if (block) y = b.identity(y);
+  const bn = b.one("BatchNormalization", [y, ...stats], { epsilon: 1e-3 });
+  const loss = b.reduceSum(b.mul(b.relu(bn), b.constant(randomTensor("float32", [2, 4, 6, 6], { seed: 6 }), "u")), [], false);
+  const r = grad(graph, { loss, wrt: [x] });
+  const prog = await nodeExecutor.compile(r.graph);
+  try {
+    const feeds = {
+      x: randomTensor("float32", [2, 3, 6, 6], { seed: 1 }),
+      w: randomTensor("float32", [4, 3, 3, 3], { seed: 2 }),
+      gamma: randomTensor("float32", [4], { seed: 3 }),
+      beta: randomTensor("float32", [4], { seed: 4 }),
+      mean: randomTensor("float32", [4], { seed: 5 }),
+      var: randomTensor("float32", [4], { lo: 0.5, hi: 2, seed: 7 }),
+    };
+    const out = await prog.run(feeds);
+    return {
+      ops: r.graph.nodes.map((n) => n.op),
+      dx: toNumbers(out[r.grads[0]!.name]!),
+      loss: Number(out[r.loss.name]!.data[0]),
+      // differentiated weights keep their BN (a folded weight would carry no gradient back to w)
+      withW: grad(graph, { loss, wrt: [x, w] }).graph.nodes.map((n) => n.op),
+    };
+  } finally {
+    await prog.dispose();
+  }
+}
+
+test("foldBatchNorm: Conv → inference BN runs as one Conv on folded weights, with the same loss and gradients", async () => {
+  const folded = await bnGradients(false),
+    kept = await bnGradients(true);
+  assert.ok(!folded.ops.includes("BatchNormalization"));
+  assert.ok(kept.ops.includes("BatchNormalization"));
+  assert.ok(folded.withW.includes("BatchNormalization"));
+  assert.ok(Math.abs(folded.loss - kept.loss) <= 1e-5 * Math.abs(kept.loss));
+  const scale = Math.max(...kept.dx.map(Math.abs));
+  folded.dx.forEach((v, i) => assert.ok(Math.abs(v - kept.dx[i]!) <= 1e-5 * scale, `dx[${i}]: ${v} vs ${kept.dx[i]}`));
+});
+
+test("foldBatchNorm: training-mode BN is left alone", () => {
+  const graph = new Graph();
+  const b = new Builder(graph);
+  const x = graph.addInput("x", "float32", [2, 3, 4, 4]);
+  const w = graph.addInitializer("w", randomTensor("float32", [4, 3, 3, 3], { seed: 2 }));
+  const s = [1, 0, 0, 1].map((v, i) => graph.addInitializer(`s${i}`, tensor("float32", [4], new Array(4).fill(v))));
+  const y = b.one("BatchNormalization", [b.conv(x, w, null, { pads: [1, 1, 1, 1] }), ...s], { training_mode: 1 });
+  const ops = grad(graph, { loss: b.reduceSum(b.mul(y, y), [], false), wrt: [x] }).graph.nodes.map((n) => n.op);
+  assert.ok(ops.includes("BatchNormalization"));
+});
