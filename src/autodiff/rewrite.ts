@@ -71,14 +71,14 @@ export function foldBatchNorm(graph: Graph, keep: ReadonlySet<Value>, keepNodes:
     const w2 = g.mul(w, g.reshape(s, [o, ...new Array<number>(w.rank - 1).fill(1)]));
     const b = conv.inputs[2];
     const b2 = g.addv(g.mul(b ? g.sub(b, mean) : g.neg(mean), s), beta);
-    // the weight nodes go before the Conv, which now writes the BN's output
+    // the weight nodes and the Conv take the BN's place, where x and every BN operand exist (the Conv fed only the BN)
     const made = graph.nodes.splice(start);
-    graph.nodes.splice(graph.nodes.indexOf(conv), 0, ...made);
+    graph.nodes.splice(graph.nodes.indexOf(conv), 1);
+    graph.nodes.splice(graph.nodes.indexOf(bn), 1, ...made, conv);
     conv.inputs = [conv.inputs[0]!, w2, b2];
     const out = bn.outputs[0]!;
     conv.outputs = [out];
     out.producer = conv;
-    graph.nodes.splice(graph.nodes.indexOf(bn), 1);
     folded++;
   }
   return folded;

@@ -132,6 +132,7 @@ const arith: OpTable<Ks> = {
     grad: vjp(({ g, x }, [dy]) => [g.mul(dy!, g.mul(g.scalarLike(2 / Math.sqrt(Math.PI), dy!), g.exp(g.neg(g.mul(x[0]!, x[0]!)))))]),
   },
   // d relu(x) = dy * (x > 0)   NOTE: 0 at x = 0, as PyTorch; Mul by the cast mask runs ~2× faster than Where on ORT CPU
+  // (an infinite dy at a unit that is off now gives NaN rather than 0)
   Relu: unary(
     (x) => Math.max(x, 0),
     vjp(({ g, x }, [dy]) => [g.mul(dy!, g.cast(g.greater(x[0]!, g.scalarLike(0, dy!)), dy!.dtype))]),
