@@ -150,6 +150,22 @@ test("inputs, initializers, names, metadata and unsorted nodes", async () => {
   assertClose(res["out"]!, [2, 4, 6, 4, 8, 12], 0, "out");
 });
 
+test("initializers decoded by an earlier import are reused where dtype and shape match, else decoded", () => {
+  const bytes = model({
+    nodes: [node("Mul", ["x", "w"], ["out"])],
+    inputs: [vi("x", ["batch", 3])],
+    inits: [tensorToProto(tensor("float32", [3], [1, 2, 3]), "w")],
+    outputs: ["out"],
+  });
+  const known = importOnnx(bytes).initializers[0]!.data!;
+  assert.equal(importOnnx(bytes, { initializers: new Map([["w", known]]) }).initializers[0]!.data, known);
+  for (const other of [tensor("float32", [1, 3], [1, 2, 3]), tensor("float64", [3], [1, 2, 3])]) {
+    const got = importOnnx(bytes, { initializers: new Map([["w", other]]) }).initializers[0]!.data!;
+    assert.notEqual(got, other);
+    assert.deepEqual([got.dtype, got.shape, [...got.data]], ["float32", [3], [1, 2, 3]]);
+  }
+});
+
 test("missing dims get their own symbols", () => {
   const bytes = onnx.ModelProto.encode({
     irVersion: 8,

@@ -8,13 +8,15 @@ import { COMPOSED_OPS } from "./onnx-compose.js";
 import { LEGACY_OPS, addNormalized, attrValue } from "./onnx-normalize.js";
 import { opLabel } from "../ops/util.js";
 import { type IModel, type INode, type IValueInfo, onnx, protoToTensor, toNum } from "./onnx-tensor.js";
-import { dtypeFromOnnx, formatShape } from "../ir/tensor.js";
+import { type Tensor, dtypeFromOnnx, formatShape } from "../ir/tensor.js";
 
 export interface ImportOptions {
   /** Names the model in error messages (default "model.onnx"). */
   source?: string;
   /** Replaces the declared shapes of graph inputs, e.g. { input: [4, 3, 32, 32] } to make every shape static. */
   inputShapes?: Record<string, readonly Dim[]>;
+  /** Initializers decoded by an earlier import of the same bytes, reused by name where dtype and shape match (no copy). */
+  initializers?: ReadonlyMap<string, Tensor>;
 }
 
 export interface ImportResult {
@@ -129,7 +131,10 @@ function build(model: IModel, opset: number, options: ImportOptions, source: str
 
   for (const t of gp.initializer ?? []) {
     const name = t.name ?? "";
-    values.set(name, graph.addInitializer(name, protoToTensor(t, "initializer")));
+    const known = options.initializers?.get(name);
+    const dims = (t.dims ?? []).map(toNum);
+    const same = known && known.dtype === dtypeFromOnnx(t.dataType ?? 0, name) && known.shape.join() === dims.join();
+    values.set(name, graph.addInitializer(name, same ? known : protoToTensor(t, "initializer")));
   }
   const overrides = options.inputShapes ?? {};
   const inputNames = new Set((gp.input ?? []).map((v) => v.name ?? ""));

@@ -16,8 +16,9 @@ export const toNum = (v: number | Long | null | undefined): number => (v == null
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
 
 export function tensorToProto(t: Tensor, name: string): onnxProto.onnx.ITensorProto {
+  // a view, not a copy: encoding reads it once, and a copy of every weight would add the model's size to each compile
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  return { name, dims: [...t.shape], dataType: ONNX_DTYPE_CODE[t.dtype], rawData: bytes.slice() };
+  return { name, dims: [...t.shape], dataType: ONNX_DTYPE_CODE[t.dtype], rawData: bytes };
 }
 
 export function protoToTensor(p: onnxProto.onnx.ITensorProto, where: string): Tensor {

@@ -55,6 +55,11 @@ export class Session implements Executor {
     return s;
   }
 
+  /** The keys cached for one owner, in the order they were first asked for. */
+  keys(owner: object): string[] {
+    return [...(this.entries.get(owner)?.keys() ?? [])];
+  }
+
   /** Disposes the programs of one owner (e.g. a model the user closed). */
   async release(owner: object): Promise<void> {
     const byKey = this.entries.get(owner);
