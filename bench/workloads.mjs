@@ -97,7 +97,7 @@ function liftedTarget(evalGraph, names) {
  * model's graphs, weights, momentum), not the ONNX bytes and the imported Model of the other workloads.
  */
 async function makeTrainWorkload(name, key, { exec, assets, save }) {
-  const arch = archOptions(new Uint8Array(readFileSync(join(assets, `${key}.onnx`))));
+  const arch = archOptions(readFileSync(join(assets, `${key}.onnx`)));
   const x = await loadNpy(join(assets, `${key}_x.npy`)),
     y = await loadNpy(join(assets, `${key}_y.npy`));
   const spec = { kind: "l2", eps: MODELS[key].eps };
@@ -194,7 +194,7 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
   if (name === "r50-step") return makeR50Workload({ exec, assets });
   if (name === "adv-train-step" || name === "train-step" || name === "attack-step")
     return makeTrainWorkload(name, key, { exec, assets, save });
-  const bytes = new Uint8Array(readFileSync(join(assets, `${key}.onnx`)));
+  const bytes = readFileSync(join(assets, `${key}.onnx`));
   const model = new Model(bytes, `${key}.onnx`);
   const load = (f) => loadNpy(join(assets, `${key}_${f}.npy`));
   const x = await load("x"),

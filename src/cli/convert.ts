@@ -95,7 +95,7 @@ export async function convertCommand(checkpoint: string, o: ConvertOptions): Pro
     await runHelper(python(o), o.trustPickle ? [...args, "--trust-pickle"] : args);
     const info = JSON.parse(await readFile(join(work, "info.json"), "utf8")) as HelperInfo;
     const onnxPath = join(work, "model.onnx");
-    const model = new Model(new Uint8Array(await readFile(onnxPath)), join(o.out, "model.onnx"));
+    const model = new Model(await readFile(onnxPath), join(o.out, "model.onnx"));
     const probe = await loadNpy(join(work, "probe_x.npy"));
     const want = await loadNpy(join(work, "probe_logits.npy"));
     const got = await forward(session, model, probe);

@@ -8,7 +8,7 @@ import { Model } from "../model/model.js";
 export async function readModel(path: string): Promise<Model> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    bytes = await readFile(path); // a Buffer is a Uint8Array: no second copy of the weights
   } catch (e) {
     throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }

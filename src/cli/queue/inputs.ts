@@ -118,7 +118,7 @@ export class InputCache {
     const hit = this.models.get(key);
     if (hit) return hit;
     const real = await this.allow.check("model", ref.path);
-    const bytes = new Uint8Array(await readFile(real));
+    const bytes: Uint8Array = await readFile(real);
     if (sha256(bytes) !== ref.sha256)
       throw new Error(
         `model ${ref.path} on this worker differs from the submitter's (sha256 ${sha256(bytes).slice(0, 12)}, expected ${ref.sha256.slice(0, 12)})`,
