@@ -138,6 +138,7 @@ async function makeTrainWorkload(name, key, { exec, assets, save }) {
             seed,
             feeds: wf,
           });
+    await session.dropStable(target); // as the trainer does before the update
     const out = await steps.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: r.x, labels: y, lr });
     m.params.forEach((p, i) => {
       weights.set(p, out[steps.params[i]]);

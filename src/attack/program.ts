@@ -69,6 +69,8 @@ export interface AttackPrograms {
   /** Output names by role: xNext, obj, logits and the rule's own. */
   names: Record<string, string> & { xNext: string; obj: string; logits: string };
   dispose(): Promise<void>;
+  /** The step's `Program.dropStable` (its hoisted weight-only results). */
+  dropStable(): void;
 }
 
 /** The objective J = ±loss per example, oriented so the attack always ascends it. */
@@ -138,6 +140,7 @@ export async function attackPrograms(
           await step.dispose();
           await evaluate.dispose();
         },
+        dropStable: () => step.dropStable?.(),
       };
     } catch (e) {
       await evaluate.dispose();

@@ -99,6 +99,18 @@ test("a program with stable inputs gives the same results, reuses them for the s
       }
       const only = await hoisted.run(f1, [graph.outputs[2]!.name]);
       assert.deepEqual(Object.keys(only), [graph.outputs[2]!.name]);
+      // dropStable lets the kept results go; the next run makes them again, with the same results
+      const kept = () => (hoisted as unknown as { hoisted: { last?: unknown } }).hoisted.last;
+      assert.ok(kept(), `${name}: results kept`);
+      hoisted.dropStable!();
+      assert.equal(kept(), undefined, `${name}: dropped`);
+      const again = await hoisted.run(f1);
+      for (const o of plain.outputNames)
+        assert.deepEqual(
+          Array.from(again[o]!.data as Float32Array),
+          Array.from(want1[o]!.data as Float32Array),
+          `${name}, after dropStable: ${o}`,
+        );
     } finally {
       await plain.dispose();
       await hoisted.dispose();

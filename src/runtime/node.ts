@@ -137,6 +137,10 @@ class OrtProgram implements Program {
     return out;
   }
 
+  dropStable(): void {
+    if (this.hoisted) this.hoisted.last = undefined;
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
     if (this.hoisted) {

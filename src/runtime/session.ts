@@ -55,6 +55,14 @@ export class Session implements Executor {
     return s;
   }
 
+  /** Lets the programs of one owner drop what they keep for their stable inputs (see `Program.dropStable`). */
+  async dropStable(owner: object): Promise<void> {
+    for (const p of this.entries.get(owner)?.values() ?? []) {
+      const v = (await p.catch(() => undefined)) as { dropStable?: () => void } | undefined;
+      v?.dropStable?.();
+    }
+  }
+
   /** The keys cached for one owner, in the order they were first asked for. */
   keys(owner: object): string[] {
     return [...(this.entries.get(owner)?.keys() ?? [])];

@@ -225,6 +225,8 @@ async function trainIn(exec: Executor, o: TrainOptions, run: RunDir): Promise<{ 
             feeds: weightFeeds(),
           });
           x = r.x;
+          // the update changes the weights: the attack's once-per-weights results are dead weight during the train step
+          await session.dropStable(target);
         }
         if (delta) x = boxed(x0, delta);
         let loss = 0,
