@@ -31,6 +31,8 @@ test("forward() on a Session compiles once per value and batch size (a smaller b
   const one = await forward(s, model, sliceBatch(x, 0, 1));
   await forward(s, model, x);
   assert.equal(c.compiled, 4);
+  assert.deepEqual((await forward(s, model, sliceBatch(x, 0, 1))).data, one.data); // its own program again, not the padded one
+  assert.equal(c.compiled, 4);
   const [o, f] = [one.data as Float32Array, first.data as Float32Array];
   assert.ok(Math.max(...o.map((v, i) => Math.abs(v - f[i]!))) < 1e-5);
   await s.dispose();

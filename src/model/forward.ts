@@ -45,7 +45,8 @@ export async function forward(runner: Runner, model: Model, x: Tensor, valueName
         // rows of the value are examples only if its first axis is the batch (not e.g. a weight or a pooled batch statistic)
         return Object.assign(prog, { out: out.name, perExample: out.shape?.[0] === b });
       });
-    const m = largerCompiled(s, model, n, valueName);
+    // a program of this very size, once compiled, stays the one to use
+    const m = s.keys(model).includes(key(n, valueName)) ? undefined : largerCompiled(s, model, n, valueName);
     if (m !== undefined) {
       const p = await compile(m);
       if (p.perExample) return sliceBatch((await p.run({ [model.inputName]: padRows(x, m) }))[p.out]!, 0, n);
