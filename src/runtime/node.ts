@@ -14,6 +14,7 @@ import { type BackendName, type BackendProfile, PROFILES, type WinogradRule } fr
 import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
 import { blockConvs } from "./nchwc.js";
 import { type HoistedModel, hoistStable } from "./hoist.js";
+import { tuneMallocFor } from "./node/malloc.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -217,6 +218,8 @@ export class NodeExecutor implements Executor {
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
     const fitted = fitGraph(graph, this.profile);
     await this.start();
+    // before ORT allocates this model's tensors: glibc's mmap threshold for large models (runtime/node/malloc.ts)
+    if (this.device === "cpu") tuneMallocFor(graph);
     const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
     const model = block ? blockConvs(fitted, graphToModelProto(fitted), { block }).model : graphToModelProto(fitted);
     // inputs a run may write into are never stable (their copies are new every run)
