@@ -70,7 +70,7 @@ export interface AttackPrograms {
   names: Record<string, string> & { xNext: string; obj: string; logits: string };
   dispose(): Promise<void>;
   /** The step's `Program.dropStable` (its hoisted weight-only results). */
-  dropStable(): void;
+  dropStable(): void | Promise<void>;
 }
 
 /** The objective J = ±loss per example, oriented so the attack always ascends it. */

@@ -20,8 +20,8 @@ export interface Program {
   /** Runs the program; fetches all outputs unless `fetch` names some. */
   run(feeds: Readonly<Record<string, Tensor>>, fetch?: readonly string[]): Promise<Record<string, Tensor>>;
   dispose(): Promise<void>;
-  /** Lets go of results kept for `stableInputs` (the next run recomputes them), e.g. before the weights change anyway. */
-  dropStable?(): void;
+  /** Lets go of results kept for `stableInputs` (the next run recomputes them), e.g. before the weights change anyway; resolves once their memory is free. */
+  dropStable?(): void | Promise<void>;
 }
 
 export interface Executor {

@@ -102,7 +102,7 @@ test("a program with stable inputs gives the same results, reuses them for the s
       // dropStable lets the kept results go; the next run makes them again, with the same results
       const kept = () => (hoisted as unknown as { hoisted: { last?: unknown } }).hoisted.last;
       assert.ok(kept(), `${name}: results kept`);
-      hoisted.dropStable!();
+      await hoisted.dropStable!();
       assert.equal(kept(), undefined, `${name}: dropped`);
       const again = await hoisted.run(f1);
       for (const o of plain.outputNames)

@@ -15,6 +15,7 @@ import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
 import { blockConvs } from "./nchwc.js";
 import { type HoistedModel, hoistStable } from "./hoist.js";
 import { tuneMallocFor } from "./node/malloc.js";
+import { COLLECT_AFTER_BYTES, collectSoon } from "./node/gc.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -138,8 +139,19 @@ class OrtProgram implements Program {
     return out;
   }
 
-  dropStable(): void {
-    if (this.hoisted) this.hoisted.last = undefined;
+  async dropStable(): Promise<void> {
+    // V8 frees the dropped buffers only at its next collection, which ORT's native runs do not trigger
+    if (this.forgetStable() >= COLLECT_AFTER_BYTES) await collectSoon();
+  }
+
+  /** Drops the kept stable results; returns their bytes (synchronous, so no suspended frame keeps them reachable). */
+  private forgetStable(): number {
+    const last = this.hoisted?.last;
+    if (!last) return 0;
+    this.hoisted!.last = undefined;
+    let bytes = 0;
+    for (const t of Object.values(last.values)) bytes += ((t as ort.Tensor).data as ArrayBufferView).byteLength;
+    return bytes;
   }
 
   async dispose(): Promise<void> {

@@ -58,8 +58,8 @@ export class Session implements Executor {
   /** Lets the programs of one owner drop what they keep for their stable inputs (see `Program.dropStable`). */
   async dropStable(owner: object): Promise<void> {
     for (const p of this.entries.get(owner)?.values() ?? []) {
-      const v = (await p.catch(() => undefined)) as { dropStable?: () => void } | undefined;
-      v?.dropStable?.();
+      const v = (await p.catch(() => undefined)) as { dropStable?: () => void | Promise<void> } | undefined;
+      await v?.dropStable?.();
     }
   }
 
