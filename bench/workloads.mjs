@@ -16,6 +16,7 @@ import {
   invert,
   makeSeeds,
   pgd,
+  pgdIterate,
   repTargetLoss,
   resolveRepresentation,
   sliceBatch,
@@ -66,8 +67,8 @@ export function forwardFlops(model, n) {
 
 /**
  * FLOPs of a workload in forward passes F of batch 32 (input gradient ≈ F; input + weight gradients ≈ 2F): pgd-step 2F;
- * pgd-10 10·2F + 2F (the last iterate and the kept one are evaluated); adv-train-step 7·2F + 3F (what the PyTorch loop
- * computes; robustlens' pgd() also evaluates the final iterate, F more, not counted); invert-100 F (target
+ * pgd-10 10·2F + 2F (the last iterate and the kept one are evaluated); adv-train-step 7·2F + 3F (both sides: the final
+ * iterate is not evaluated); invert-100 F (target
  * representations) + 100·2F + 2F; eval-1000 1000/32·F.
  */
 export function workloadFlops(name, f32) {
@@ -125,19 +126,21 @@ async function makeTrainWorkload(name, key, { exec, assets, save }) {
   const step = async (seed, pgdSteps = 7) => {
     const wf = Object.fromEntries([...m.params, ...m.buffers].map((n) => [n, weights.get(n)]));
     // train-step (profiling only): the update alone, on the clean batch
+    // as the trainer: the last iterate, not evaluated
     const r =
       name === "train-step"
         ? { x }
-        : await pgd(session, target, x, {
-            threat: spec,
-            steps: pgdSteps,
-            stepSize: MODELS[key].trainStep,
-            loss: ceLoss(y),
-            randomStart: true,
-            keep: "last",
-            seed,
-            feeds: wf,
-          });
+        : {
+            x: await pgdIterate(session, target, x, {
+              threat: spec,
+              steps: pgdSteps,
+              stepSize: MODELS[key].trainStep,
+              loss: ceLoss(y),
+              randomStart: true,
+              seed,
+              feeds: wf,
+            }),
+          };
     await session.dropStable(target); // as the trainer does before the update
     const out = await steps.program.run({ ...stateFeeds(m, weights, momentum), [target.inputName]: r.x, labels: y, lr });
     m.params.forEach((p, i) => {

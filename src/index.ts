@@ -51,7 +51,7 @@ export {
   type ThreatDef,
   type NoiseSource,
 } from "./attack/threat.js";
-export { pgd, fgsm, type PgdOptions } from "./attack/pgd.js";
+export { pgd, pgdIterate, fgsm, type PgdOptions } from "./attack/pgd.js";
 export { keepBetter, bestOfRestarts, exampleNoise, type AttackResult, type Run, type StepInfo, type OnStep } from "./attack/runs.js";
 export { ceLoss, targetedCeLoss, argmaxRows, checkBatch, lossKey, type AttackLoss, type LossContext } from "./attack/losses.js";
 export {

@@ -1,6 +1,6 @@
 // PGD (and FGSM as its 1-step L∞ case): steps, random start, restarts, keep best or last, any per-example loss.
 import { type Tensor, tensor } from "../ir/tensor.js";
-import { type Runner, withSession } from "../runtime/session.js";
+import { type Runner, type Session, withSession } from "../runtime/session.js";
 import type { AttackLoss } from "./losses.js";
 import { type AttackPrograms, type AttackTarget, attackPrograms } from "./program.js";
 import { type AttackResult, type OnStep, type Run, bestOfRestarts, checkAbort, exampleNoise } from "./runs.js";
@@ -46,8 +46,8 @@ export function checkPgdOptions(o: PgdOptions): void {
 const perExample = (n: number, v: number, shapeRank: number) =>
   tensor("float32", [n, ...Array(shapeRank - 1).fill(1)], new Float32Array(n).fill(v));
 
-/** One PGD run from `start`; returns the kept iterate and its objective and logits. */
-async function run(
+/** The steps of one PGD run from `start`: the last iterate, and the best one before it with its objective. */
+async function iterate(
   p: AttackPrograms,
   model: AttackTarget,
   x0: Tensor<"float32">,
@@ -55,7 +55,7 @@ async function run(
   o: PgdOptions,
   alpha: number,
   tick: (x: Tensor<"float32">, obj: Float32Array) => void,
-): Promise<Run> {
+): Promise<{ x: Tensor<"float32">; bestX: Tensor<"float32">; bestObj: Tensor<"float32"> }> {
   const n = x0.shape[0]!;
   const feeds = { ...o.loss.feeds, ...o.feeds };
   let x = start;
@@ -70,6 +70,22 @@ async function run(
     bestObj = out[p.names.bestObj!] as Tensor<"float32">;
     tick(x, out[p.names.obj]!.data as Float32Array);
   }
+  return { x, bestX, bestObj };
+}
+
+/** One PGD run from `start`; returns the kept iterate and its objective and logits. */
+async function run(
+  p: AttackPrograms,
+  model: AttackTarget,
+  x0: Tensor<"float32">,
+  start: Tensor<"float32">,
+  o: PgdOptions,
+  alpha: number,
+  tick: (x: Tensor<"float32">, obj: Float32Array) => void,
+): Promise<Run> {
+  const n = x0.shape[0]!;
+  const feeds = { ...o.loss.feeds, ...o.feeds };
+  const { x, bestX, bestObj } = await iterate(p, model, x0, start, o, alpha, tick);
   const last = await p.evaluate.run({ ...feeds, [model.inputName]: x });
   if (o.keep !== "best") return { x, obj: last[p.names.obj]!.data as Float32Array, logits: last[p.names.logits]! };
   // the iterate after the last step competes too
@@ -85,22 +101,43 @@ async function run(
   return { x: xb, obj: ev[p.names.obj]!.data as Float32Array, logits: ev[p.names.logits]! };
 }
 
-/** Projected gradient descent/ascent on a per-example loss; nothing depends on the batch size. */
-export async function pgd(runner: Runner, model: AttackTarget, x0: Tensor<"float32">, o: PgdOptions): Promise<AttackResult> {
-  checkPgdOptions(o);
+/** The attack's setting resolved once: its programs, step size and a progress tick. */
+async function prepare(session: Session, model: AttackTarget, x0: Tensor<"float32">, o: PgdOptions, restarts: number) {
   const n = model.checkInput(x0);
   const threat = threatModel(o.threat);
   const alpha = o.stepSize ?? defaultStepSize(threat, o.steps);
-  const restarts = o.restarts ?? 1;
   const sign = o.loss.goal === "max" ? 1 : -1;
+  const p = await attackPrograms(session, model, n, o.loss, threat, { straightThrough: o.straightThrough });
+  let done = 0;
+  const tick = (x: Tensor<"float32">, obj: Float32Array) => o.onStep?.(++done, o.steps * restarts, { x, loss: obj.map((v) => sign * v) });
+  const start = (r: number) => (o.randomStart ? threat.randomStart(x0, exampleNoise(o.seed ?? 0, r, o.exampleOffset ?? 0)) : x0);
+  return { p, alpha, tick, start };
+}
+
+/** Projected gradient descent/ascent on a per-example loss; nothing depends on the batch size. */
+export async function pgd(runner: Runner, model: AttackTarget, x0: Tensor<"float32">, o: PgdOptions): Promise<AttackResult> {
+  checkPgdOptions(o);
+  const restarts = o.restarts ?? 1;
   return withSession(runner, async (session) => {
-    const p = await attackPrograms(session, model, n, o.loss, threat, { straightThrough: o.straightThrough });
-    let done = 0;
-    const tick = (x: Tensor<"float32">, obj: Float32Array) => o.onStep?.(++done, o.steps * restarts, { x, loss: obj.map((v) => sign * v) });
-    return bestOfRestarts(restarts, o.loss, (r) => {
-      const start = o.randomStart ? threat.randomStart(x0, exampleNoise(o.seed ?? 0, r, o.exampleOffset ?? 0)) : x0;
-      return run(p, model, x0, start, o, alpha, tick);
-    });
+    const { p, alpha, tick, start } = await prepare(session, model, x0, o, restarts);
+    return bestOfRestarts(restarts, o.loss, (r) => run(p, model, x0, start(r), o, alpha, tick));
+  });
+}
+
+/**
+ * The last PGD iterate alone (one run, no restarts), not evaluated: one forward pass less than `pgd(…, { keep: "last" })`,
+ * for callers that only feed it on, as adversarial training does its update.
+ */
+export async function pgdIterate(
+  runner: Runner,
+  model: AttackTarget,
+  x0: Tensor<"float32">,
+  o: Omit<PgdOptions, "keep" | "restarts">,
+): Promise<Tensor<"float32">> {
+  checkPgdOptions(o);
+  return withSession(runner, async (session) => {
+    const { p, alpha, tick, start } = await prepare(session, model, x0, o, 1);
+    return (await iterate(p, model, x0, start(0), o, alpha, tick)).x;
   });
 }
 

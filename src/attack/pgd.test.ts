@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { loadNpy } from "../data/node/npy-file.js";
+import { sliceBatch } from "../ir/batch.js";
+import type { Tensor } from "../ir/tensor.js";
+import { Model } from "../model/model.js";
+import { Session } from "../runtime/session.js";
+import { countingExecutor } from "../testing/counting.js";
+import { ceLoss } from "./losses.js";
+import { pgd, pgdIterate } from "./pgd.js";
+
+test("pgdIterate gives pgd's last iterate bit for bit, with one program run per step and no evaluation", async () => {
+  const path = "test/fixtures/fmnist_small/model.onnx";
+  const model = new Model(readFileSync(path), path);
+  const x = sliceBatch((await loadNpy("test/fixtures/fmnist_small/x.npy")) as Tensor<"float32">, 0, 6);
+  const y = sliceBatch((await loadNpy("test/fixtures/fmnist_small/labels.npy")) as Tensor<"int64">, 0, 6);
+  const { exec, counts } = countingExecutor();
+  const session = new Session(exec);
+  const o = { threat: { kind: "linf" as const, eps: 0.1 }, steps: 4, loss: ceLoss(y), randomStart: true, seed: 7 };
+  const ticks: number[] = [];
+  const full = await pgd(session, model, x, { ...o, keep: "last" });
+  const before = counts.runs;
+  const last = await pgdIterate(session, model, x, { ...o, onStep: (k) => ticks.push(k) });
+  assert.equal(counts.runs - before, o.steps, "pgdIterate ran more than the steps");
+  assert.equal(before, o.steps + 1, "pgd keep last evaluates its final iterate once");
+  assert.deepEqual(ticks, [1, 2, 3, 4]);
+  assert.deepEqual(last.data, full.x.data);
+  assert.notDeepEqual(last.data, x.data);
+  await session.dispose();
+});
