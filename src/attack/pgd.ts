@@ -46,15 +46,22 @@ export function checkPgdOptions(o: PgdOptions): void {
 const perExample = (n: number, v: number, shapeRank: number) =>
   tensor("float32", [n, ...Array(shapeRank - 1).fill(1)], new Float32Array(n).fill(v));
 
+/** One attack's setting, resolved once for all its runs. */
+interface Attack {
+  p: AttackPrograms;
+  model: AttackTarget;
+  x0: Tensor<"float32">;
+  o: PgdOptions;
+  alpha: number;
+  tick: (x: Tensor<"float32">, obj: Float32Array) => void;
+  /** Restart r's starting point. */
+  start: (r: number) => Tensor<"float32">;
+}
+
 /** The steps of one PGD run from `start`: the last iterate, and the best one before it with its objective. */
 async function iterate(
-  p: AttackPrograms,
-  model: AttackTarget,
-  x0: Tensor<"float32">,
+  { p, model, x0, o, alpha, tick }: Attack,
   start: Tensor<"float32">,
-  o: PgdOptions,
-  alpha: number,
-  tick: (x: Tensor<"float32">, obj: Float32Array) => void,
 ): Promise<{ x: Tensor<"float32">; bestX: Tensor<"float32">; bestObj: Tensor<"float32"> }> {
   const n = x0.shape[0]!;
   const feeds = { ...o.loss.feeds, ...o.feeds };
@@ -74,18 +81,11 @@ async function iterate(
 }
 
 /** One PGD run from `start`; returns the kept iterate and its objective and logits. */
-async function run(
-  p: AttackPrograms,
-  model: AttackTarget,
-  x0: Tensor<"float32">,
-  start: Tensor<"float32">,
-  o: PgdOptions,
-  alpha: number,
-  tick: (x: Tensor<"float32">, obj: Float32Array) => void,
-): Promise<Run> {
+async function run(attack: Attack, start: Tensor<"float32">): Promise<Run> {
+  const { p, model, x0, o } = attack;
   const n = x0.shape[0]!;
   const feeds = { ...o.loss.feeds, ...o.feeds };
-  const { x, bestX, bestObj } = await iterate(p, model, x0, start, o, alpha, tick);
+  const { x, bestX, bestObj } = await iterate(attack, start);
   const last = await p.evaluate.run({ ...feeds, [model.inputName]: x });
   if (o.keep !== "best") return { x, obj: last[p.names.obj]!.data as Float32Array, logits: last[p.names.logits]! };
   // the iterate after the last step competes too
@@ -101,8 +101,8 @@ async function run(
   return { x: xb, obj: ev[p.names.obj]!.data as Float32Array, logits: ev[p.names.logits]! };
 }
 
-/** The attack's setting resolved once: its programs, step size and a progress tick. */
-async function prepare(session: Session, model: AttackTarget, x0: Tensor<"float32">, o: PgdOptions, restarts: number) {
+/** The attack's setting resolved once: its programs, step size, progress tick and starts. */
+async function prepare(session: Session, model: AttackTarget, x0: Tensor<"float32">, o: PgdOptions, restarts: number): Promise<Attack> {
   const n = model.checkInput(x0);
   const threat = threatModel(o.threat);
   const alpha = o.stepSize ?? defaultStepSize(threat, o.steps);
@@ -111,7 +111,7 @@ async function prepare(session: Session, model: AttackTarget, x0: Tensor<"float3
   let done = 0;
   const tick = (x: Tensor<"float32">, obj: Float32Array) => o.onStep?.(++done, o.steps * restarts, { x, loss: obj.map((v) => sign * v) });
   const start = (r: number) => (o.randomStart ? threat.randomStart(x0, exampleNoise(o.seed ?? 0, r, o.exampleOffset ?? 0)) : x0);
-  return { p, alpha, tick, start };
+  return { p, model, x0, o, alpha, tick, start };
 }
 
 /** Projected gradient descent/ascent on a per-example loss; nothing depends on the batch size. */
@@ -119,8 +119,8 @@ export async function pgd(runner: Runner, model: AttackTarget, x0: Tensor<"float
   checkPgdOptions(o);
   const restarts = o.restarts ?? 1;
   return withSession(runner, async (session) => {
-    const { p, alpha, tick, start } = await prepare(session, model, x0, o, restarts);
-    return bestOfRestarts(restarts, o.loss, (r) => run(p, model, x0, start(r), o, alpha, tick));
+    const attack = await prepare(session, model, x0, o, restarts);
+    return bestOfRestarts(restarts, o.loss, (r) => run(attack, attack.start(r)));
   });
 }
 
@@ -136,8 +136,8 @@ export async function pgdIterate(
 ): Promise<Tensor<"float32">> {
   checkPgdOptions(o);
   return withSession(runner, async (session) => {
-    const { p, alpha, tick, start } = await prepare(session, model, x0, o, 1);
-    return (await iterate(p, model, x0, start(0), o, alpha, tick)).x;
+    const attack = await prepare(session, model, x0, o, 1);
+    return (await iterate(attack, attack.start(0))).x;
   });
 }
 
