@@ -1,6 +1,6 @@
 // Where the time of a workload goes: ORT kernel time by op type (ORT's own profiler), ORT's framework time, and the
 // JS time around session.run (robustlens' Program wrapper, the pgd() loop). Writes bench/profile-<workload>-<model>.json.
-// Usage: node bench/profile.mjs [--workload pgd-step] [--model r18] [--threads T] [--reps 5]
+// Usage: node bench/profile.mjs [--workload pgd-step] [--model r18] [--threads T] [--reps 5] [--op Slice (its top nodes)]
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ const { values: a } = parseArgs({
     model: { type: "string", default: "r18" },
     threads: { type: "string" },
     reps: { type: "string", default: "5" },
+    op: { type: "string" },
     assets: { type: "string" },
   },
 });
@@ -139,6 +140,13 @@ async function kernels() {
     .sort((p, q) => q[1] - p[1])
     .slice(0, 25)
     .map(([node, us]) => ({ node, ms: per(us) }));
+  const ofOp = a.op
+    ? Object.entries(byNode)
+        .filter(([node]) => node.startsWith(`${a.op} `))
+        .sort((p, q) => q[1] - p[1])
+        .slice(0, 20)
+        .map(([node, us]) => ({ node, ms: per(us) }))
+    : undefined;
   const conv = Object.fromEntries(Object.entries(byRole).map(([r, us]) => [r, per(us)]));
   return {
     kernel_ms: per(total),
@@ -147,6 +155,7 @@ async function kernels() {
     conv_by_role_ms: conv,
     ops,
     top_nodes: nodes,
+    ...(ofOp ? { top_nodes_of_op: ofOp } : {}),
   };
 }
 
@@ -171,4 +180,5 @@ console.log(
 console.log(`ORT kernels ${k.kernel_ms} ms, ORT framework ${out.ort_framework_ms} ms per run (profiled)`);
 console.log(`conv time by role (ms per run): ${JSON.stringify(k.conv_by_role_ms)}`);
 for (const o of k.ops.slice(0, 15)) console.log(`  ${o.op.padEnd(22)} ${String(o.ms).padStart(9)} ms  ${(100 * o.share).toFixed(1)}%`);
+if (k.top_nodes_of_op) for (const n of k.top_nodes_of_op) console.log(`    ${n.node.padEnd(48)} ${String(n.ms).padStart(9)} ms`);
 console.log(`wrote ${path}`);
