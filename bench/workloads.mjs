@@ -19,6 +19,7 @@ import {
   pgdIterate,
   repTargetLoss,
   resolveRepresentation,
+  targetRepresentation,
   sliceBatch,
   stateFeeds,
   tensor,
@@ -266,15 +267,13 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
     const targets = await load("targets");
     const { rep, fakeRelu } = resolveRepresentation(model.graph(BATCH));
     const straightThrough = fakeRelu ? [fakeRelu.name] : [];
-    const rg = model.graph(BATCH);
-    rg.outputs = [rg.value(rep.name)];
-    const repProg = await exec.compile(rg.prune());
     const threat = { kind: "l2", eps: 1000 };
     const zeros = tensor("float32", [BATCH, ...rep.staticShape.slice(1)]);
     const session = new Session(exec);
     await attackPrograms(session, model, BATCH, repTargetLoss(rep.name, zeros), threatModel(threat), { straightThrough });
     const steady = async (steps) => {
-      const targetRep = (await repProg.run({ [model.inputName]: targets }))[rep.name];
+      // as invert(): R(t) from the search's own evaluation program (no forward session of its own)
+      const targetRep = await targetRepresentation(session, model, targets, { eps: threat.eps });
       const loss = repTargetLoss(rep.name, targetRep);
       const x0 = makeSeeds(model, "noise", BATCH, 0);
       return pgd(session, model, x0, { threat, loss, steps, stepSize: 1, keep: "best", straightThrough });
@@ -287,10 +286,7 @@ export async function makeWorkload(name, key, { exec, assets, save }) {
       },
       run: () => steady(INVERT_STEPS),
       user: () => invert(exec, model, targets, { steps: INVERT_STEPS, rngSeed: 0 }),
-      dispose: async () => {
-        await repProg.dispose();
-        await session.dispose();
-      },
+      dispose: () => session.dispose(),
     };
   }
 

@@ -77,7 +77,7 @@ export { parseIdx, serializeIdx, type Idx } from "./data/idx.js";
 export { buildInto, type ArchSpec, type BuiltValues } from "./nn/archs.js";
 export { Layers, nameValue, BN_MOMENTUM, BN_EPSILON } from "./nn/layers.js";
 export { representationOf, makeSeeds, unitMask, featureActivations, type Seed } from "./vis/representation.js";
-export { VIS_DEFAULTS, repTargetLoss, featureLoss, type SearchOptions } from "./vis/search.js";
+export { VIS_DEFAULTS, repTargetLoss, featureLoss, targetRepresentation, type SearchOptions } from "./vis/search.js";
 export {
   invert,
   invertRepresentation,

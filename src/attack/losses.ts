@@ -23,6 +23,8 @@ export interface AttackLoss {
   build(g: Builder, ctx: LossContext): Value;
   /** Per example, whether the attack reached its aim given the logits (untargeted: misclassified). */
   success?(logits: Tensor): boolean[];
+  /** Values of the model's graph the evaluation program returns too, by name (e.g. the representation); `key` must name them. */
+  readonly outputs?: readonly string[];
 }
 
 export const lossKey = (l: AttackLoss): string => l.key ?? l.name;

@@ -64,7 +64,7 @@ export const PGD_RULE: UpdateRule = {
 export interface AttackPrograms {
   /** (input, x0, rule inputs, loss feeds) → x_next, obj (at input), logits and the rule's other outputs. */
   step: Program;
-  /** (input, loss feeds) → obj, logits. */
+  /** (input, loss feeds) → obj, logits and the loss's `outputs`. */
   evaluate: Program;
   /** Output names by role: xNext, obj, logits and the rule's own. */
   names: Record<string, string> & { xNext: string; obj: string; logits: string };
@@ -80,7 +80,8 @@ export function objective(model: AttackTarget, n: number, loss: AttackLoss) {
   const logits = graph.outputs[0]!;
   const built = loss.build(g, { graph, logits, n });
   const obj = g.identity(loss.goal === "max" ? built : g.neg(built), "objective");
-  graph.outputs = [obj, logits];
+  const extra = (loss.outputs ?? []).filter((n) => n !== logits.name).map((n) => graph.value(n));
+  graph.outputs = [obj, logits, ...extra];
   return { graph, obj, logits };
 }
 

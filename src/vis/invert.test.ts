@@ -9,6 +9,8 @@ import { interpolate, invert, invertRepresentation } from "./invert.js";
 import { relativeRepDistance } from "./metrics.js";
 import { makeSeeds, representationOf } from "./representation.js";
 import { sliceBatch } from "../ir/batch.js";
+import { countingExecutor } from "../testing/counting.js";
+import { VIS_DEFAULTS, targetRepresentation } from "./search.js";
 
 async function fixture(name: string) {
   const path = `test/fixtures/${name}/model.onnx`;
@@ -104,4 +106,18 @@ test("interpolate (cifar_bottleneck): pair-major frames, λ = j/(frames−1), en
   console.log(
     `# interpolate cifar_bottleneck 2 pairs × ${frames} frames × 8 steps: ${ms.toFixed(0)} ms; middle ${before[1]!.toFixed(3)} → ${after[1]!.toFixed(3)}`,
   );
+});
+
+test("invert takes R(target) from its search's evaluation program: two programs compiled, not three, and the same R", async () => {
+  const { model, x } = await fixture("fmnist_small");
+  const targets = sliceBatch(x, 0, 4);
+  const { exec: counting, counts } = countingExecutor();
+  const res = await invert(counting, model, targets, { seed: "gray", steps: 2 });
+  assert.equal(counts.compiled, 2, "step and evaluation programs only");
+  assert.equal(counts.disposed, 2);
+  const viaSearch = await targetRepresentation(exec, model, targets, { eps: VIS_DEFAULTS.invert.eps, batchSize: 3 });
+  const viaForward = await representationOf(exec, model, targets);
+  assert.deepEqual(viaSearch.shape, viaForward.shape);
+  assert.ok(maxAbsDiff(viaSearch.data, viaForward.data) < 1e-5, "R(t) differs between the two programs");
+  assert.ok(res.distance.every(Number.isFinite));
 });

@@ -2,9 +2,9 @@
 import { type Tensor, formatShape, tensor } from "../ir/tensor.js";
 import { checkTargetRep } from "../model/losses.js";
 import type { Model } from "../model/model.js";
-import type { Runner } from "../runtime/session.js";
+import { type Runner, withSession } from "../runtime/session.js";
 import { type Seed, makeSeeds, representationOf } from "./representation.js";
-import { FEED_NAMES, type SearchOptions, VIS_DEFAULTS, repTargetLoss, searchInChunks } from "./search.js";
+import { FEED_NAMES, type SearchOptions, VIS_DEFAULTS, repTargetLoss, searchInChunks, targetRepresentation } from "./search.js";
 
 export interface InvertOptions extends SearchOptions {
   /** Starting images: "noise" (default: gray 0.5 + N(0, 0.05²), clamped), "gray", or images (one per target, or one for all). */
@@ -42,10 +42,12 @@ export async function invertRepresentation(
   return { x: res.x, distance: res.loss };
 }
 
-/** Inverts the representations of `targets`: R(t) is computed once by a forward run, then matched from the seed. */
+/** Inverts the representations of `targets`: R(t) is computed once (by the search's own evaluation program), then matched from the seed. */
 export async function invert(runner: Runner, model: Model, targets: Tensor<"float32">, o: InvertOptions = {}): Promise<InvertResult> {
-  const targetRep = await representationOf(runner, model, targets, { rep: o.rep, batchSize: o.batchSize });
-  return invertRepresentation(runner, model, targetRep, o);
+  return withSession(runner, async (session) => {
+    const targetRep = await targetRepresentation(session, model, targets, { ...o, eps: o.eps ?? VIS_DEFAULTS.invert.eps });
+    return invertRepresentation(session, model, targetRep, o);
+  });
 }
 
 export interface InterpolateOptions extends SearchOptions {

@@ -1,9 +1,10 @@
 // Representation objectives as per-example AttackLosses, and the chunked pgd() runner every visualization operation uses.
 import type { AttackLoss, LossContext } from "../attack/losses.js";
 import { pgd } from "../attack/pgd.js";
+import { attackPrograms } from "../attack/program.js";
 import type { OnStep } from "../attack/runs.js";
-import type { ThreatSpec } from "../attack/threat.js";
-import type { Tensor } from "../ir/tensor.js";
+import { type ThreatSpec, threatModel } from "../attack/threat.js";
+import { type Tensor, sizeOf, tensor } from "../ir/tensor.js";
 import { repDistance } from "../model/losses.js";
 import type { Model } from "../model/model.js";
 import { type Runner, withSession } from "../runtime/session.js";
@@ -53,6 +54,8 @@ export function repTargetLoss(rep: string, targetRep: Tensor<"float32">): Attack
     key: `rep-distance:${rep}`,
     goal: "min",
     feeds: { [TARGET]: targetRep },
+    // R(x) itself from the evaluation program: the target representations need no forward program of their own
+    outputs: [rep],
     build: (g, ctx) => repDistance(g, ctx.graph.value(rep), repInput(ctx, TARGET, targetRep)),
   };
 }
@@ -76,6 +79,41 @@ export function featureLoss(rep: string, mask: Tensor<"float32">, level?: number
 
 export const FEED_NAMES = { target: TARGET, mask: MASK } as const;
 
+/** Examples per pgd() call. */
+const chunkSize = (o: SearchOptions, n: number): number => Math.max(1, Math.min(o.batchSize ?? 128, n));
+/** The search's threat: an L2 ball of radius eps around the seed. */
+const searchThreat = (eps: number): ThreatSpec => ({ kind: "l2", eps });
+
+/**
+ * R(x) of target images from the evaluation program of the rep-distance search over the same chunks (the program
+ * `searchInChunks` compiles for inversion), not from a forward program of its own: one ORT session of the weights fewer.
+ */
+export async function targetRepresentation(
+  runner: Runner,
+  model: Model,
+  x: Tensor<"float32">,
+  o: SearchOptions & { eps: number },
+): Promise<Tensor<"float32">> {
+  const n = model.checkInput(x, "images");
+  const bs = chunkSize(o, n);
+  return withSession(runner, async (session) => {
+    const parts: Tensor<"float32">[] = [];
+    for (let lo = 0; lo < n; lo += bs) {
+      const hi = Math.min(n, lo + bs);
+      const setup = model.representation(o, hi - lo);
+      const shape = [hi - lo, ...setup.shape];
+      // any finite non-zero target: only R(x) is read, not the distance to it
+      const loss = repTargetLoss(setup.name, tensor("float32", shape, new Float32Array(sizeOf(shape)).fill(1)));
+      const p = await attackPrograms(session, model, hi - lo, loss, threatModel(searchThreat(o.eps)), {
+        straightThrough: setup.straightThrough,
+      });
+      const out = await p.evaluate.run({ ...loss.feeds, [model.inputName]: sliceBatch(x, lo, hi) });
+      parts.push(out[setup.name] as Tensor<"float32">);
+    }
+    return concatBatch(parts);
+  });
+}
+
 /**
  * Runs pgd() over the batch in chunks of `batchSize` (programs cached on the session per chunk size); `perExample` holds
  * the loss's batch-first feeds (sliced per chunk), `makeLoss` builds the loss for a chunk's feeds. Returns the images and losses.
@@ -89,8 +127,8 @@ export async function searchInChunks(
   o: SearchOptions & { steps: number; stepSize: number; eps: number },
 ): Promise<{ x: Tensor<"float32">; loss: Float32Array }> {
   const n = model.checkInput(x0, "seed");
-  const bs = Math.max(1, Math.min(o.batchSize ?? 128, n));
-  const threat: ThreatSpec = { kind: "l2", eps: o.eps };
+  const bs = chunkSize(o, n);
+  const threat = searchThreat(o.eps);
   const chunks = Math.ceil(n / bs);
   return withSession(runner, async (session) => {
     const xs: Tensor<"float32">[] = [];
