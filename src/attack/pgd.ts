@@ -52,6 +52,8 @@ interface Attack {
   model: AttackTarget;
   x0: Tensor<"float32">;
   o: PgdOptions;
+  /** The loss's feeds and the caller's, for every program run. */
+  feeds: Record<string, Tensor>;
   alpha: number;
   tick: (x: Tensor<"float32">, obj: Float32Array) => void;
   /** Restart r's starting point. */
@@ -60,11 +62,10 @@ interface Attack {
 
 /** The steps of one PGD run from `start`: the last iterate, and the best one before it with its objective. */
 async function iterate(
-  { p, model, x0, o, alpha, tick }: Attack,
+  { p, model, x0, o, feeds, alpha, tick }: Attack,
   start: Tensor<"float32">,
 ): Promise<{ x: Tensor<"float32">; bestX: Tensor<"float32">; bestObj: Tensor<"float32"> }> {
   const n = x0.shape[0]!;
-  const feeds = { ...o.loss.feeds, ...o.feeds };
   let x = start;
   let bestX = start;
   let bestObj = tensor("float32", [n], new Float32Array(n).fill(-Infinity));
@@ -82,9 +83,8 @@ async function iterate(
 
 /** One PGD run from `start`; returns the kept iterate and its objective and logits. */
 async function run(attack: Attack, start: Tensor<"float32">): Promise<Run> {
-  const { p, model, x0, o } = attack;
+  const { p, model, x0, o, feeds } = attack;
   const n = x0.shape[0]!;
-  const feeds = { ...o.loss.feeds, ...o.feeds };
   const { x, bestX, bestObj } = await iterate(attack, start);
   const last = await p.evaluate.run({ ...feeds, [model.inputName]: x });
   if (o.keep !== "best") return { x, obj: last[p.names.obj]!.data as Float32Array, logits: last[p.names.logits]! };
@@ -111,7 +111,7 @@ async function prepare(session: Session, model: AttackTarget, x0: Tensor<"float3
   let done = 0;
   const tick = (x: Tensor<"float32">, obj: Float32Array) => o.onStep?.(++done, o.steps * restarts, { x, loss: obj.map((v) => sign * v) });
   const start = (r: number) => (o.randomStart ? threat.randomStart(x0, exampleNoise(o.seed ?? 0, r, o.exampleOffset ?? 0)) : x0);
-  return { p, model, x0, o, alpha, tick, start };
+  return { p, model, x0, o, feeds: { ...o.loss.feeds, ...o.feeds }, alpha, tick, start };
 }
 
 /** Projected gradient descent/ascent on a per-example loss; nothing depends on the batch size. */
