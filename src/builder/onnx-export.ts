@@ -1,6 +1,7 @@
 // Graph -> ONNX ModelProto bytes, at the one opset we emit.
 import type { OpType } from "../ops/attrs.js";
 import { OPS } from "../ops/index.js";
+import { OWN_OPS, ROBUSTLENS_DOMAIN } from "../ops/profile.js";
 import type { AttrKind } from "../ops/attrs.js";
 import type { Graph, Value } from "../ir/graph.js";
 import { type IAttr, type IModel, type INode, type IValueInfo, onnx, tensorToProto } from "./onnx-tensor.js";
@@ -48,7 +49,7 @@ export function graphToModelProto(graph: Graph): IModel {
     return {
       name: n.name,
       opType: n.op,
-      domain: "",
+      domain: OWN_OPS.has(n.op as OpType) ? ROBUSTLENS_DOMAIN : "",
       input: n.inputs.map((v) => v?.name ?? ""),
       output: n.outputs.map((v) => v.name),
       attribute,
@@ -57,7 +58,10 @@ export function graphToModelProto(graph: Graph): IModel {
   return {
     irVersion: IR_VERSION,
     producerName: "robustlens",
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [
+      { domain: "", version: OPSET },
+      ...(graph.nodes.some((n) => OWN_OPS.has(n.op as OpType)) ? [{ domain: ROBUSTLENS_DOMAIN, version: 1 }] : []),
+    ],
     metadataProps: Object.entries(graph.metadata).map(([key, value]) => ({ key, value })),
     graph: {
       name: graph.name,

@@ -112,6 +112,8 @@ export interface OpAttrMap {
   // conv and pool
   Conv: ConvAttrs;
   ConvTranspose: ConvTransposeAttrs;
+  // robustlens's own (domain ai.robustlens, oneDNN CPU backend only): dW of a 2-D ungrouped Conv from its input and dY
+  ConvGradWeight: { kernel_shape: number[]; strides?: number[]; pads?: number[] };
   MaxPool: MaxPoolAttrs;
   MaxUnpool: { kernel_shape: number[]; pads?: number[]; strides?: number[] };
   AveragePool: AveragePoolAttrs;

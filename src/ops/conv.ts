@@ -3,6 +3,7 @@ import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType } from "../ir/tensor.js";
 import type { ConvAttrs, ConvTransposeAttrs } from "./attrs.js";
+import type { BackendProfile } from "./profile.js";
 import type { OpTable, ValueType } from "./types.js";
 import { opLabel } from "./util.js";
 import { type Window, forwardWindow, transposeWindow } from "./window.js";
@@ -215,14 +216,31 @@ function batchAxisWeightGrad(
   return g.transpose(z, [1, 0, ...sp]);
 }
 
-/** dW of a correlation of `inp` over `win` giving `gout`: the GEMM form where it applies, else the batch-axis Conv. */
-const weightGrad = (g: Builder, inp: Value, gout: Value, win: Window & { pads: number[] }, group: number, inSp: readonly number[]): Value =>
-  gemmWeightGrad(g, inp, gout, win, group, inSp) ?? batchAxisWeightGrad(g, inp, gout, win, group, inSp);
+/** Whether the backend runs this 2-D window's convolution gradients as oneDNN kernels (ungrouped, undilated). */
+const dnnlWindow = (profile: BackendProfile, win: Window, group: number): boolean =>
+  !!profile.dnnl && group === 1 && win.k.length === 2 && win.d.every((v) => v === 1);
+
+/**
+ * dW of a correlation of `inp` over `win` giving `gout`: one oneDNN backward-weights kernel where the backend has it, else
+ * the GEMM form where it applies, else the batch-axis Conv.
+ */
+function weightGrad(
+  g: Builder,
+  inp: Value,
+  gout: Value,
+  win: Window & { pads: number[] },
+  group: number,
+  inSp: readonly number[],
+  profile: BackendProfile,
+): Value {
+  if (dnnlWindow(profile, win, group)) return g.one("ConvGradWeight", [inp, gout], { kernel_shape: win.k, strides: win.s, pads: win.pads });
+  return gemmWeightGrad(g, inp, gout, win, group, inSp) ?? batchAxisWeightGrad(g, inp, gout, win, group, inSp);
+}
 
 /** Sum of the output gradient over every axis but channels. */
 const biasGrad = (g: Builder, dy: Value): Value => g.reduceSum(dy, [0, ...range(2, dy.rank!)], false);
 
-export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
+export const convOps: OpTable<"Conv" | "ConvTranspose" | "ConvGradWeight"> = {
   Conv: {
     attrs: CONV_SCHEMA,
     arity: [2, 3],
@@ -249,14 +267,16 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
     grad: {
       kind: "vjp",
       // y = x ⋆ W + b  ⇒  dx = ConvTranspose(dy, W), dW = Σ_{n,p} dy[n,o,p]·x[n,c,p·s+k·d−pb], db = Σ_{n,p} dy
-      vjp: ({ g, node, x, needs }, [dy]) => {
+      vjp: ({ g, node, x, needs, profile }, [dy]) => {
         if (!dy) return [null, null, null];
         const [xv, w] = [x[0]!, x[1]!];
         const group = node.attrs.group ?? 1;
         const { win, xs } = geometry(node, xv, w);
+        // oneDNN's backward-data kernel takes W as it is (Winograd on 3×3 stride 1): no flipped copy of the weights
+        const flipped = dnnlWindow(profile, win, group) ? null : flippedConv(g, dy, w, win, group);
         return [
-          needs[0] ? (flippedConv(g, dy, w, win, group) ?? adjointWindow(g, dy, w, win, group, xs)) : null,
-          needs[1] ? weightGrad(g, xv, dy, win, group, xs) : null,
+          needs[0] ? (flipped ?? adjointWindow(g, dy, w, win, group, xs)) : null,
+          needs[1] ? weightGrad(g, xv, dy, win, group, xs, profile) : null,
           needs[2] ? biasGrad(g, dy) : null,
         ];
       },
@@ -286,7 +306,7 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
     grad: {
       kind: "vjp",
       // y = ConvTranspose(x, W) is the adjoint of z ↦ z ⋆ W  ⇒  dx = dy ⋆ W, dW = Σ_{n,p} x[n,c,p]·dy[n,m,p·s+k·d−pb], db = Σ dy
-      vjp: ({ g, node, x, needs }, [dy]) => {
+      vjp: ({ g, node, x, needs, profile }, [dy]) => {
         if (!dy) return [null, null, null];
         const [xv, w] = [x[0]!, x[1]!];
         const group = node.attrs.group ?? 1;
@@ -301,8 +321,21 @@ export const convOps: OpTable<"Conv" | "ConvTranspose"> = {
           // output_padding < stride, so the Conv's floor drops exactly the padded tail: x's size comes back
           dx = g.conv(dy, w, null, cattrs);
         }
-        return [dx, needs[1] ? weightGrad(g, dy, xv, back, group, ys) : null, needs[2] ? biasGrad(g, dy) : null];
+        return [dx, needs[1] ? weightGrad(g, dy, xv, back, group, ys, profile) : null, needs[2] ? biasGrad(g, dy) : null];
       },
     },
+  },
+  ConvGradWeight: {
+    attrs: { kernel_shape: "ints", strides: "ints", pads: "ints" },
+    arity: [2, 2],
+    // x [N, C, H, W] and dY [N, O, oh, ow] ⇒ dW [O, C, kh, kw]
+    infer: ({ node, inputs }): ValueType[] => {
+      const label = opLabel("ConvGradWeight", node.name);
+      const [x, dy] = [inputs[0]!, inputs[1]!];
+      if (x.shape?.length !== 4 || dy.shape?.length !== 4 || node.attrs.kernel_shape.length !== 2)
+        throw new Error(`${label}: needs 4-D x and dY and a 2-D kernel_shape, got ${formatShape(x.shape)}, ${formatShape(dy.shape)}`);
+      return [{ dtype: x.dtype, shape: [dy.shape[1]!, x.shape[1]!, ...node.attrs.kernel_shape] }];
+    },
+    grad: { kind: "error", why: "second derivatives through oneDNN's Conv weight gradient are not built; use the plain cpu backend (ROBUSTLENS_DNNL=0)" },
   },
 };

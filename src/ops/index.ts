@@ -14,6 +14,7 @@ import { scanOps } from "./scan.js";
 import { shapeOps } from "./shape.js";
 import { trigOps } from "./trig.js";
 import type { OpDef } from "./types.js";
+import { OWN_OPS } from "./profile.js";
 
 export const OPS: { readonly [K in OpType]: OpDef<K> } = {
   ...elementwiseOps,
@@ -31,6 +32,7 @@ export const OPS: { readonly [K in OpType]: OpDef<K> } = {
   ...scanOps,
 };
 
-export const SUPPORTED_OPS: readonly OpType[] = Object.keys(OPS).sort() as OpType[];
+/** The ONNX ops robustlens reads and writes (not its own-domain ops, profile.ts OWN_OPS). */
+export const SUPPORTED_OPS: readonly OpType[] = (Object.keys(OPS) as OpType[]).filter((op) => !OWN_OPS.has(op)).sort();
 
-export const isSupportedOp = (op: string): op is OpType => Object.prototype.hasOwnProperty.call(OPS, op);
+export const isSupportedOp = (op: string): op is OpType => Object.prototype.hasOwnProperty.call(OPS, op) && !OWN_OPS.has(op as OpType);

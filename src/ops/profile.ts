@@ -29,10 +29,20 @@ export interface BackendProfile {
   readonly nchwcBlock?: 8 | 16;
   /** Convs rewritten to Winograd in the graph (absent: none). */
   readonly winograd?: WinogradRule;
+  /**
+   * 2-D Convs and their gradients run as oneDNN kernels (onnxruntime-node with robustlens's native addon,
+   * runtime/node/dnnl.ts): gradients use the ConvGradWeight op, which only this backend runs.
+   */
+  readonly dnnl?: boolean;
 }
+
+/** Ops of robustlens's own domain: emitted only for the backends that run them, never imported. */
+export const ROBUSTLENS_DOMAIN = "ai.robustlens";
+export const OWN_OPS: ReadonlySet<OpType> = new Set<OpType>(["ConvGradWeight"]);
 
 /** Why `node` cannot run on the backend, or undefined when it can. */
 export function unsupported(profile: BackendProfile, node: Node): string | undefined {
+  if (OWN_OPS.has(node.op as OpType) && !profile.dnnl) return "runs only on the oneDNN CPU backend (robustlens's native addon)";
   if (profile.ops === "all") return undefined;
   const rule = profile.ops[node.op];
   if (rule === undefined) return profile.missing;

@@ -16,6 +16,7 @@ import { blockConvs } from "./nchwc.js";
 import { type HoistedModel, hoistStable } from "./hoist.js";
 import { tuneMallocFor } from "./node/malloc.js";
 import { COLLECT_AFTER_BYTES, collectSoon } from "./node/gc.js";
+import { DnnlSession, dnnlConvs, dnnlStatus } from "./node/dnnl.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -81,14 +82,21 @@ export const CPU_WINOGRAD: WinogradRule = { tile: 4, minChannels: 512, maxPixels
 export function cpuProfileOfMachine(): BackendProfile {
   // NCHWc agrees with plain Conv to float32 rounding; where a ReLU input lies within it of zero, the two may switch that
   // unit differently (bench/nchwc-agree.mjs; bench/README.md, "NCHWc on fed weights")
-  const block = process.env.ROBUSTLENS_NCHWC === "0" ? undefined : nchwcBlockOfCpu();
+  const dnnl = process.env.ROBUSTLENS_DNNL === "1" && dnnlStatus().available;
+  // oneDNN's kernels take the Convs the NCHWc rewrite would block
+  const block = process.env.ROBUSTLENS_NCHWC === "0" || dnnl ? undefined : nchwcBlockOfCpu();
   const winograd = process.env.ROBUSTLENS_WINOGRAD === "1" ? CPU_WINOGRAD : undefined;
-  return { ...PROFILES.cpu, ...(block ? { nchwcBlock: block } : {}), ...(winograd ? { winograd } : {}) };
+  return { ...PROFILES.cpu, ...(block ? { nchwcBlock: block } : {}), ...(winograd ? { winograd } : {}), ...(dnnl ? { dnnl } : {}) };
 }
+
+/** What OrtProgram needs of a session: onnxruntime-node's, or the oneDNN addon's (runtime/node/dnnl.ts). */
+type Session = Pick<ort.InferenceSession, "inputNames" | "release"> & {
+  run(feeds: Record<string, ort.Tensor>, fetches?: readonly string[]): Promise<ort.InferenceSession.OnnxValueMapType>;
+};
 
 /** The program of a split model's stable part and its last results, kept while the same stable tensors come back. */
 interface Hoisted {
-  session: ort.InferenceSession;
+  session: Session;
   split: HoistedModel;
   last?: { keys: WeakRef<Tensor>[]; values: ort.InferenceSession.OnnxValueMapType };
 }
@@ -97,7 +105,7 @@ class OrtProgram implements Program {
   /** Feeds copied before each run so that a run never changes a caller's tensor. */
   private readonly copied: Set<string>;
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: Session,
     private readonly graph: Graph,
     private readonly hoisted?: Hoisted,
   ) {
@@ -205,6 +213,14 @@ export class NodeExecutor implements Executor {
     };
   }
 
+  /** The same options for the oneDNN addon's sessions (runtime/node/dnnl.ts), config entries flattened. */
+  private dnnlOptions(threads: number | undefined): Parameters<typeof DnnlSession.create>[1] {
+    const config: Record<string, string> = {};
+    for (const [group, entries] of Object.entries(ORT_SESSION_OPTIONS.extra))
+      for (const [k, v] of Object.entries(entries)) config[`${group}.${k}`] = v;
+    return { threads: threads ?? availableParallelism(), arena: this.memoryArena, config };
+  }
+
   /** Starts the device once with a one-node graph, so a missing GPU is reported as such and not as a graph error. */
   private start(): Promise<void> {
     if (this.device === "cpu") return Promise.resolve();
@@ -233,14 +249,19 @@ export class NodeExecutor implements Executor {
     // before ORT allocates this model's tensors: glibc's mmap threshold for large models (runtime/node/malloc.ts)
     if (this.device === "cpu") tuneMallocFor(graph);
     const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
-    const model = block ? blockConvs(fitted, graphToModelProto(fitted), { block }).model : graphToModelProto(fitted);
+    const dnnl = this.device === "cpu" && !!this.profile.dnnl;
+    const exported = graphToModelProto(fitted);
+    const model = dnnl ? dnnlConvs(fitted, exported).model : block ? blockConvs(fitted, exported, { block }).model : exported;
     // inputs a run may write into are never stable (their copies are new every run)
     const written = writtenFeeds(fitted);
     const stable = (options.stableInputs ?? []).filter((n) => !written.has(n));
     const split = this.device === "cpu" && stable.length ? hoistStable(fitted, model, stable) : undefined;
-    const create = async (m: IModel) => {
+    const create = async (m: IModel): Promise<Session> => {
       try {
-        return await ort.InferenceSession.create(onnx.ModelProto.encode(m).finish(), this.sessionOptions(options.intraOpThreads));
+        const bytes = onnx.ModelProto.encode(m).finish();
+        if (dnnl) return DnnlSession.create(bytes, this.dnnlOptions(options.intraOpThreads));
+        const s = await ort.InferenceSession.create(bytes, this.sessionOptions(options.intraOpThreads));
+        return { inputNames: s.inputNames, release: () => s.release(), run: (f, fetches) => (fetches ? s.run(f, [...fetches]) : s.run(f)) };
       } catch (e) {
         throw new Error(`onnxruntime rejected graph "${graph.name}": ${String((e as Error).message ?? e).split("\n")[0]}`);
       }

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { grad } from "../../autodiff/grad.js";
+import { Builder } from "../../builder/builder.js";
+import { graphToModelProto } from "../../builder/onnx-export.js";
+import { Graph, type Value } from "../../ir/graph.js";
+import type { Tensor } from "../../ir/tensor.js";
+import { PROFILES } from "../../ops/profile.js";
+import { checkGradient, randomTensor } from "../../testing/gradcheck.js";
+import { fitGraph } from "../fit.js";
+import { NodeExecutor } from "../node.js";
+import { dnnlConvs, dnnlStatus } from "./dnnl.js";
+
+const status = dnnlStatus();
+const noAddon = status.available ? false : `the oneDNN addon is not available: ${status.why}`;
+const dnnlProfile = { ...PROFILES.cpu, dnnl: true };
+const rand = (shape: number[], seed: number, lo = -1, hi = 1): Tensor => randomTensor("float32", shape, { lo, hi, seed, gap: 0 });
+
+/** Stem 3→16 (3×3 pad 1), 3×3 16→16 stride 1, strided 1×1 16→32 with bias, strided 3×3 32→32 pad 1, on fed weights. */
+function net(): { graph: Graph; feeds: Record<string, Tensor>; out: Value } {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const feeds: Record<string, Tensor> = {
+    x: rand([3, 3, 9, 9], 1),
+    w0: rand([16, 3, 3, 3], 2, -0.5, 0.5),
+    w1: rand([16, 16, 3, 3], 3, -0.2, 0.2),
+    w2: rand([32, 16, 1, 1], 4, -0.5, 0.5),
+    b2: rand([32], 5),
+    w3: rand([32, 32, 3, 3], 6, -0.2, 0.2),
+  };
+  const v: Record<string, Value> = {};
+  for (const [k, t] of Object.entries(feeds)) v[k] = graph.addInput(k, "float32", [...t.shape]);
+  const a = g.relu(g.conv(v.x!, v.w0!, null, { pads: [1, 1, 1, 1] }));
+  const b = g.relu(g.addv(g.conv(a, v.w1!, null, { pads: [1, 1, 1, 1] }), a));
+  const c = g.relu(g.conv(b, v.w2!, v.b2!, { strides: [2, 2] }));
+  const d = g.conv(c, v.w3!, null, { strides: [2, 2], pads: [1, 1, 1, 1] });
+  const out = g.reduceMean(g.mul(d, d), [1, 2, 3], false);
+  graph.outputs = [out];
+  return { graph, feeds, out };
+}
+
+const maxRel = (a: Tensor, b: Tensor): number => {
+  let d = 0,
+    m = 1e-6;
+  for (let i = 0; i < a.data.length; i++) {
+    d = Math.max(d, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+    m = Math.max(m, Math.abs(Number(a.data[i])));
+  }
+  return d / m;
+};
+
+async function runOn(profile: typeof dnnlProfile | typeof PROFILES.cpu, graph: Graph, feeds: Record<string, Tensor>) {
+  const prog = await new NodeExecutor({ profile }).compile(graph);
+  try {
+    return await prog.run(feeds);
+  } finally {
+    await prog.dispose();
+  }
+}
+
+test("oneDNN kernels: forward, input and weight gradients agree with ORT's Conv", { skip: noAddon }, async () => {
+  const { graph, feeds, out } = net();
+  const loss = new Builder(graph).reduceSum(out, [], false);
+  graph.outputs = [out, loss];
+  const wrt = ["x", "w0", "w1", "w2", "b2", "w3"];
+  const plainGrad = grad(graph, { loss, wrt });
+  const dnnlGrad = grad(graph, { loss, wrt, profile: dnnlProfile });
+  // every Conv, every input gradient (x is asked for: the stem has one too) and every weight gradient runs on oneDNN
+  const fitted = fitGraph(dnnlGrad.graph, dnnlProfile);
+  const { stats } = dnnlConvs(fitted, graphToModelProto(fitted));
+  assert.deepEqual(stats, { conv: 4, gradData: 4, gradWeight: 4 });
+  const [plain, dnnl] = [await runOn(PROFILES.cpu, plainGrad.graph, feeds), await runOn(dnnlProfile, dnnlGrad.graph, feeds)];
+  for (const [i, v] of [out, ...plainGrad.grads].entries()) {
+    const other = i === 0 ? out : dnnlGrad.grads[i - 1]!;
+    const e = maxRel(plain[v.name]!, dnnl[other.name]!);
+    assert.ok(e < 1e-4, `${v.name}: oneDNN vs ORT max rel diff ${e.toExponential(2)}`);
+  }
+});
+
+test("oneDNN gradients pass a numerical gradient check", { skip: noAddon }, async () => {
+  await checkGradient({
+    inputs: {
+      x: rand([2, 16, 6, 6], 11),
+      w: rand([16, 16, 3, 3], 12, -0.3, 0.3),
+      v: rand([8, 16, 3, 3], 13, -0.3, 0.3),
+    },
+    // smooth: 3×3 stride 1 (Winograd), then 3×3 stride 2 with asymmetric reach
+    build: (g, v) => g.conv(g.mul(g.conv(v.x!, v.w!, null, { pads: [1, 1, 1, 1] }), v.x!), v.v!, null, { strides: [2, 2], pads: [1, 1, 0, 0] }),
+    profile: dnnlProfile,
+  });
+});
+
+test("the ConvGradWeight op is refused by backends without oneDNN", () => {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const x = graph.addInput("x", "float32", [1, 4, 5, 5]);
+  const w = graph.addInput("w", "float32", [4, 4, 3, 3]);
+  graph.outputs = [g.reduceSum(g.conv(x, w, null, { pads: [1, 1, 1, 1] }), [], false)];
+  const gr = grad(graph, { loss: graph.outputs[0]!, wrt: ["w"], profile: dnnlProfile });
+  assert.ok(gr.graph.nodes.some((n) => n.op === "ConvGradWeight"));
+  assert.throws(() => fitGraph(gr.graph, PROFILES.cpu), /^Error: cpu: op ConvGradWeight .* runs only on the oneDNN CPU backend/);
+  assert.throws(() => fitGraph(gr.graph, PROFILES.webgpu), /ConvGradWeight/);
+});

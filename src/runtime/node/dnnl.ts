@@ -1,0 +1,182 @@
+// oneDNN convolutions inside ONNX Runtime sessions (native/ortdnnl.c, built by `npm run build` where libdnnl-dev is
+// installed): the addon drives onnxruntime-node's own libonnxruntime through its C API with Conv, ConvGradData and
+// ConvGradWeight kernels of domain ai.robustlens, which run on oneDNN (Winograd on 3×3 stride-1 where it has it).
+import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import * as ort from "onnxruntime-node";
+import type { Graph, Node } from "../../ir/graph.js";
+import { type IAttr, type IModel, type INode, toNum } from "../../builder/onnx-tensor.js";
+import { ROBUSTLENS_DOMAIN } from "../../ops/profile.js";
+
+interface RawTensor {
+  type: number;
+  dims: number[];
+  data: ArrayBuffer;
+}
+interface Addon {
+  init(libonnxruntime: string): string;
+  createSession(
+    bytes: Uint8Array,
+    threads: number,
+    arena: boolean,
+    keys: string[],
+    values: string[],
+  ): { handle: object; inputNames: string[]; outputNames: string[] };
+  releaseSession(handle: object): void;
+  run(handle: object, names: string[], inputs: { type: number; dims: number[]; data: ArrayBufferView }[], outputs: string[]): Promise<RawTensor[]>;
+}
+
+// ONNX TensorProto element types of the ort.Tensor types robustlens feeds and fetches
+const CODE: Partial<Record<ort.Tensor.Type, number>> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float64: 11 };
+const ARRAY: Record<number, [ort.Tensor.Type, new (b: ArrayBuffer) => ort.Tensor.DataType]> = {
+  1: ["float32", Float32Array],
+  2: ["uint8", Uint8Array],
+  6: ["int32", Int32Array],
+  7: ["int64", BigInt64Array],
+  9: ["bool", Uint8Array],
+  11: ["float64", Float64Array],
+};
+
+let addon: Addon | null | undefined;
+let failure = "";
+
+/** The libonnxruntime that onnxruntime-node loaded (under its package's bin folder). */
+function ortLibrary(): string {
+  const pkg = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  const bin = join(pkg, "bin");
+  for (const napi of readdirSync(bin).filter((d) => d.startsWith("napi-v"))) {
+    const dir = join(bin, napi, process.platform, process.arch);
+    try {
+      const lib = readdirSync(dir).find((f) => /^libonnxruntime\.so(\.\d+)*$/.test(f));
+      if (lib) return join(dir, lib);
+    } catch {
+      // another napi version's folder
+    }
+  }
+  throw new Error(`no libonnxruntime.so under ${bin}`);
+}
+
+function load(): Addon | null {
+  if (addon !== undefined) return addon;
+  try {
+    // onnxruntime-node loads its library when imported; this binds the same copy
+    void ort.env;
+    // dist/src/runtime/node/dnnl.js → dist/native/ortdnnl.node
+    const a = createRequire(import.meta.url)("../../../native/ortdnnl.node") as Addon;
+    a.init(ortLibrary());
+    addon = a;
+  } catch (e) {
+    failure = String((e as Error).message ?? e).split("\n")[0]!;
+    addon = null;
+  }
+  return addon;
+}
+
+/** Whether the oneDNN addon is built and bound here; otherwise why not. */
+export function dnnlStatus(): { available: true } | { available: false; why: string } {
+  return load() ? { available: true } : { available: false, why: failure };
+}
+
+/** An ONNX Runtime session with the ai.robustlens kernels, shaped like the part of ort.InferenceSession robustlens uses. */
+export class DnnlSession {
+  private constructor(
+    private handle: object | undefined,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static create(bytes: Uint8Array, options: { threads: number; arena: boolean; config: Readonly<Record<string, string>> }): DnnlSession {
+    const a = load();
+    if (!a) throw new Error(`the oneDNN addon is not available (${failure})`);
+    const keys = Object.keys(options.config);
+    const s = a.createSession(bytes, options.threads, options.arena, keys, keys.map((k) => options.config[k]!));
+    return new DnnlSession(s.handle, s.inputNames, s.outputNames);
+  }
+
+  async run(feeds: Readonly<Record<string, ort.Tensor>>, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>> {
+    if (!this.handle) throw new Error("run on a released session");
+    const names = Object.keys(feeds);
+    const inputs = names.map((n) => {
+      const t = feeds[n]!;
+      const type = CODE[t.type];
+      if (type === undefined) throw new Error(`input "${n}": unsupported element type ${t.type}`);
+      return { type, dims: [...t.dims], data: t.data as ArrayBufferView };
+    });
+    const wanted = [...(fetches ?? this.outputNames)];
+    const raw = await addon!.run(this.handle, names, inputs, wanted);
+    const out: Record<string, ort.Tensor> = {};
+    raw.forEach((r, i) => {
+      const [type, Ctor] = ARRAY[r.type]!;
+      out[wanted[i]!] = new ort.Tensor(type, new Ctor(r.data) as never, r.dims);
+    });
+    return out;
+  }
+
+  async release(): Promise<void> {
+    if (this.handle) addon!.releaseSession(this.handle);
+    this.handle = undefined;
+  }
+}
+
+const int = (name: string, i: number): IAttr => ({ name, type: 2, i });
+const intsOf = (n: INode, name: string): number[] | undefined => n.attribute?.find((a) => a.name === name)?.ints?.map(toNum);
+
+/** Counts of what dnnlConvs rewrote. */
+export interface DnnlStats {
+  conv: number;
+  gradData: number;
+  gradWeight: number;
+}
+
+/** Scalar window attributes of the ai.robustlens kernels from an ONNX node's strides and pads (2-D). */
+function windowAttrs(n: INode): IAttr[] {
+  const s = intsOf(n, "strides") ?? [1, 1];
+  const p = intsOf(n, "pads") ?? [0, 0, 0, 0];
+  return [int("stride_h", s[0]!), int("stride_w", s[1]!), int("pad_top", p[0]!), int("pad_left", p[1]!), int("pad_bottom", p[2]!), int("pad_right", p[3]!)];
+}
+
+/** Whether an IR Conv or ConvTranspose node is one the kernels take: 2-D, float32, ungrouped, undilated, explicit pads. */
+function plain2d(node: Node): boolean {
+  const a = node.attrs as { group?: number; dilations?: number[]; auto_pad?: string; output_shape?: number[] };
+  const x = node.inputs[0];
+  return (
+    x?.rank === 4 &&
+    x.dtype === "float32" &&
+    (a.group ?? 1) === 1 &&
+    (a.dilations ?? [1, 1]).every((d) => d === 1) &&
+    (a.auto_pad ?? "NOTSET") === "NOTSET" &&
+    !a.output_shape
+  );
+}
+
+/**
+ * The model of `graph` (graphToModelProto's, node for node) with its 2-D Convs as ai.robustlens Conv, its gradient
+ * ConvTransposes (no bias, static output size) as ConvGradData, and its ConvGradWeight nodes given the kernels' scalar
+ * attributes. Other nodes are unchanged.
+ */
+export function dnnlConvs(graph: Graph, model: IModel): { model: IModel; stats: DnnlStats } {
+  const stats: DnnlStats = { conv: 0, gradData: 0, gradWeight: 0 };
+  const nodes = model.graph!.node!.map((n, i): INode => {
+    const node = graph.nodes[i]!;
+    if (node.op === "Conv" && plain2d(node)) {
+      stats.conv++;
+      return { ...n, domain: ROBUSTLENS_DOMAIN, attribute: windowAttrs(n) };
+    }
+    const out = node.outputs[0]?.shape;
+    if (node.op === "ConvTranspose" && plain2d(node) && node.inputs.length === 2 && out && typeof out[2] === "number" && typeof out[3] === "number") {
+      stats.gradData++;
+      return { ...n, opType: "ConvGradData", domain: ROBUSTLENS_DOMAIN, attribute: [...windowAttrs(n), int("in_h", out[2]), int("in_w", out[3])] };
+    }
+    if (node.op === "ConvGradWeight") {
+      stats.gradWeight++;
+      const k = intsOf(n, "kernel_shape")!;
+      return { ...n, attribute: [...windowAttrs(n), int("kernel_h", k[0]!), int("kernel_w", k[1]!)] };
+    }
+    return n;
+  });
+  if (!stats.conv && !stats.gradData && !stats.gradWeight) return { model, stats };
+  const imports = model.opsetImport ?? [];
+  const opsetImport = imports.some((o) => o.domain === ROBUSTLENS_DOMAIN) ? imports : [...imports, { domain: ROBUSTLENS_DOMAIN, version: 1 }];
+  return { model: { ...model, opsetImport, graph: { ...model.graph, node: nodes } }, stats };
+}
