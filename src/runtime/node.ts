@@ -218,6 +218,8 @@ export class NodeExecutor implements Executor {
     const config: Record<string, string> = {};
     for (const [group, entries] of Object.entries(ORT_SESSION_OPTIONS.extra))
       for (const [k, v] of Object.entries(entries)) config[`${group}.${k}`] = v;
+    // ORT's idle pool threads would spin on the cores oneDNN's OpenMP threads compute on (4 Convs: 46 → 29 ms)
+    config["session.intra_op.allow_spinning"] = "0";
     return { threads: threads ?? availableParallelism(), arena: this.memoryArena, config };
   }
 
