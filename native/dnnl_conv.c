@@ -209,7 +209,7 @@ static void make_key(int64_t* key, int kind, const rl_conv_shape* s, int bias, i
   key[14] = s->oh; key[15] = s->ow;
   key[16] = bias;
   key[17] = want_wino;
-  key[18] = 0;
+  key[18] = kind == KIND_FWD && s->relu;
 }
 
 typedef struct {
@@ -321,6 +321,14 @@ static conv_entry* create_entry(rl_conv_cache* c, int kind, const rl_conv_shape*
   memcpy(e->key, key, sizeof e->key);
   CHK(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
   CHK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set_scratchpad_mode(user)");
+  if (kind == KIND_FWD && s->relu) {
+    dnnl_post_ops_t po = NULL;
+    CHK(dnnl_post_ops_create(&po), "dnnl_post_ops_create");
+    dnnl_status_t pst = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    if (pst == dnnl_success) pst = dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_post_ops_destroy(po);
+    CHK(pst, "post-op relu");
+  }
 
   if (want_wino) {
     st_wino = try_create_pd(&e->pd, c, kind, &m, bias, dnnl_convolution_winograd, attr);

@@ -29,9 +29,11 @@ extern "C" {
 // n: batch; c: input channels; h, w: input size; o: output channels; kh, kw: kernel; sh, sw: strides;
 // ph0, pw0: padding top/left; ph1, pw1: padding bottom/right; oh, ow: output size (given by the caller and checked:
 // oh == (h + ph0 + ph1 - kh) / sh + 1, likewise ow); has_bias: use b / db when non-zero (and the pointer is non-NULL).
+// relu: forward only, y = max(conv(x, w) + b, 0) in the same pass (a oneDNN eltwise post-op).
 typedef struct {
   int64_t n, c, h, w, o, kh, kw, sh, sw, ph0, pw0, ph1, pw1, oh, ow;
   int has_bias;
+  int relu;
 } rl_conv_shape;
 
 // Owns the oneDNN CPU engine and stream, the primitives keyed by (kind, shape, algorithm) and the scratch buffers.

@@ -49,6 +49,7 @@ typedef struct {
   kind_t kind;
   int64_t sh, sw, pt, pl, pb, pr;  // strides and pads (begin top/left, end bottom/right)
   int64_t a, b;                    // ConvGradData: input H, W; ConvGradWeight: kernel h, w
+  int64_t relu;                    // Conv: ReLU fused after it
 } kernel_t;
 
 static int64_t attr(const OrtKernelInfo* info, const char* name, int64_t fallback) {
@@ -67,6 +68,7 @@ static void* create_kernel(kind_t kind, const OrtKernelInfo* info) {
   k->pb = attr(info, "pad_bottom", 0), k->pr = attr(info, "pad_right", 0);
   k->a = attr(info, kind == K_GRAD_DATA ? "in_h" : "kernel_h", 0);
   k->b = attr(info, kind == K_GRAD_DATA ? "in_w" : "kernel_w", 0);
+  k->relu = kind == K_CONV && attr(info, "relu", 0);
   return k;
 }
 
@@ -133,7 +135,7 @@ static void compute(void* op_kernel, OrtKernelContext* ctx) {
     set_kernel_error(op_name(k->kind), err ? err : "missing input");
     return;
   }
-  rl_conv_shape sp = {.sh = k->sh, .sw = k->sw, .ph0 = k->pt, .pw0 = k->pl, .ph1 = k->pb, .pw1 = k->pr, .has_bias = bias != NULL};
+  rl_conv_shape sp = {.sh = k->sh, .sw = k->sw, .ph0 = k->pt, .pw0 = k->pl, .ph1 = k->pb, .pw1 = k->pr, .has_bias = bias != NULL, .relu = (int)k->relu};
   int64_t out[4];
   if (k->kind == K_CONV) {  // x [N,C,H,W], w [O,C,kh,kw]
     sp.n = d0[0], sp.c = d0[1], sp.h = d0[2], sp.w = d0[3], sp.o = d1[0], sp.kh = d1[2], sp.kw = d1[3];

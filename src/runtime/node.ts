@@ -17,6 +17,7 @@ import { type HoistedModel, hoistStable } from "./hoist.js";
 import { tuneMallocFor } from "./node/malloc.js";
 import { COLLECT_AFTER_BYTES, collectSoon } from "./node/gc.js";
 import { DnnlSession, dnnlConvs, dnnlStatus } from "./node/dnnl.js";
+import { foldBatchNorm } from "../builder/fold-bn.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -171,6 +172,18 @@ class OrtProgram implements Program {
   }
 }
 
+/**
+ * ORT fuses Conv → inference BatchNormalization only for its own Conv: before the Convs become oneDNN kernels, the
+ * graph (a copy, where there is a pair) folds them itself.
+ */
+function foldForDnnl(graph: Graph): Graph {
+  const pair = graph.nodes.some((n) => n.op === "BatchNormalization" && n.inputs[0]?.producer?.op === "Conv");
+  if (!pair) return graph;
+  const copy = graph.clone().graph;
+  foldBatchNorm(copy, new Set(copy.outputs), new Set());
+  return copy;
+}
+
 export interface NodeExecutorOptions {
   /** Execution provider: "cpu" (default) or "webgpu" (the WebGPU EP bundled with onnxruntime-node; needs a GPU). */
   device?: BackendName;
@@ -246,12 +259,12 @@ export class NodeExecutor implements Executor {
   }
 
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
-    const fitted = fitGraph(graph, this.profile);
+    const dnnl = this.device === "cpu" && !!this.profile.dnnl;
+    const fitted = dnnl ? foldForDnnl(fitGraph(graph, this.profile)) : fitGraph(graph, this.profile);
     await this.start();
     // before ORT allocates this model's tensors: glibc's mmap threshold for large models (runtime/node/malloc.ts)
     if (this.device === "cpu") tuneMallocFor(graph);
     const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
-    const dnnl = this.device === "cpu" && !!this.profile.dnnl;
     const exported = graphToModelProto(fitted);
     const model = dnnl ? dnnlConvs(fitted, exported).model : block ? blockConvs(fitted, exported, { block }).model : exported;
     // inputs a run may write into are never stable (their copies are new every run)

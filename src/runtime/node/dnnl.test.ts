@@ -68,13 +68,31 @@ test("oneDNN kernels: forward, input and weight gradients agree with ORT's Conv"
   // every Conv, every input gradient (x is asked for: the stem has one too) and every weight gradient runs on oneDNN
   const fitted = fitGraph(dnnlGrad.graph, dnnlProfile);
   const { stats } = dnnlConvs(fitted, graphToModelProto(fitted));
-  assert.deepEqual(stats, { conv: 4, gradData: 4, gradWeight: 4 });
+  // the ReLUs stay apart: their backward masks read the Conv outputs
+  assert.deepEqual(stats, { conv: 4, relu: 0, gradData: 4, gradWeight: 4 });
   const [plain, dnnl] = [await runOn(PROFILES.cpu, plainGrad.graph, feeds), await runOn(dnnlProfile, dnnlGrad.graph, feeds)];
   for (const [i, v] of [out, ...plainGrad.grads].entries()) {
     const other = i === 0 ? out : dnnlGrad.grads[i - 1]!;
     const e = maxRel(plain[v.name]!, dnnl[other.name]!);
     assert.ok(e < 1e-4, `${v.name}: oneDNN vs ORT max rel diff ${e.toExponential(2)}`);
   }
+});
+
+test("forward: ReLUs run inside the Conv kernels and inference BatchNormalization is folded; outputs agree", { skip: noAddon }, async () => {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const x = graph.addInput("x", "float32", [2, 8, 7, 7]);
+  const w = g.constant(rand([16, 8, 3, 3], 31, -0.3, 0.3), "w");
+  const bn = ["s", "b", "m", "v"].map((k, i) => g.constant(rand([16], 32 + i, k === "v" || k === "s" ? 0.5 : -0.5, k === "v" || k === "s" ? 2 : 0.5), `bn.${k}`));
+  const y = g.add("BatchNormalization", [g.conv(x, w, null, { pads: [1, 1, 1, 1] }), ...bn], { epsilon: 1e-5 })[0]!;
+  graph.outputs = [g.relu(g.conv(g.relu(y), g.constant(rand([4, 16, 1, 1], 40), "w2"), null, {}))];
+  const { stats } = dnnlConvs(graph, graphToModelProto(graph));
+  assert.equal(stats.relu, 1, "the second Conv's ReLU (the first Conv feeds its BN, until the executor folds it)");
+  const feeds = { x: rand([2, 8, 7, 7], 41) };
+  const [plain, dnnl] = [await runOn(PROFILES.cpu, graph, feeds), await runOn(dnnlProfile, graph, feeds)];
+  const v = graph.outputs[0]!.name;
+  const e = maxRel(plain[v]!, dnnl[v]!);
+  assert.ok(e < 1e-5, `fused vs ORT max rel diff ${e.toExponential(2)}`);
 });
 
 test("oneDNN gradients pass a numerical gradient check", { skip: noAddon }, async () => {

@@ -125,6 +125,8 @@ const intsOf = (n: INode, name: string): number[] | undefined => n.attribute?.fi
 /** Counts of what dnnlConvs rewrote. */
 export interface DnnlStats {
   conv: number;
+  /** Convs whose ReLU runs in the same kernel. */
+  relu: number;
   gradData: number;
   gradWeight: number;
 }
@@ -156,12 +158,23 @@ function plain2d(node: Node): boolean {
  * attributes. Other nodes are unchanged.
  */
 export function dnnlConvs(graph: Graph, model: IModel): { model: IModel; stats: DnnlStats } {
-  const stats: DnnlStats = { conv: 0, gradData: 0, gradWeight: 0 };
-  const nodes = model.graph!.node!.map((n, i): INode => {
+  const stats: DnnlStats = { conv: 0, relu: 0, gradData: 0, gradWeight: 0 };
+  const users = graph.consumers();
+  const outputs = new Set(graph.outputs);
+  const fused = new Set<Node>();
+  const nodes = model.graph!.node!.map((n, i): INode | undefined => {
     const node = graph.nodes[i]!;
+    if (fused.has(node)) return undefined;
     if (node.op === "Conv" && plain2d(node)) {
       stats.conv++;
-      return { ...n, domain: ROBUSTLENS_DOMAIN, attribute: windowAttrs(n) };
+      // a ReLU that is the Conv output's only reader runs as the kernel's post-op (the pre-ReLU values are never stored)
+      const y = node.outputs[0]!;
+      const only = users.get(y);
+      const relu = only?.length === 1 && only[0]!.op === "Relu" && !outputs.has(y) ? only[0]! : undefined;
+      if (!relu) return { ...n, domain: ROBUSTLENS_DOMAIN, attribute: windowAttrs(n) };
+      stats.relu++;
+      fused.add(relu);
+      return { ...n, domain: ROBUSTLENS_DOMAIN, output: [relu.outputs[0]!.name], attribute: [...windowAttrs(n), int("relu", 1)] };
     }
     const out = node.outputs[0]?.shape;
     if (node.op === "ConvTranspose" && plain2d(node) && node.inputs.length === 2 && out && typeof out[2] === "number" && typeof out[3] === "number") {
@@ -178,5 +191,6 @@ export function dnnlConvs(graph: Graph, model: IModel): { model: IModel; stats: 
   if (!stats.conv && !stats.gradData && !stats.gradWeight) return { model, stats };
   const imports = model.opsetImport ?? [];
   const opsetImport = imports.some((o) => o.domain === ROBUSTLENS_DOMAIN) ? imports : [...imports, { domain: ROBUSTLENS_DOMAIN, version: 1 }];
-  return { model: { ...model, opsetImport, graph: { ...model.graph, node: nodes } }, stats };
+  const kept = nodes.filter((n): n is INode => n !== undefined);
+  return { model: { ...model, opsetImport, graph: { ...model.graph, node: kept } }, stats };
 }
