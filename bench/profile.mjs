@@ -9,6 +9,7 @@ import * as ort from "onnxruntime-node";
 import onnxProto from "onnx-proto";
 import { importOnnx } from "robustlens";
 import { nodeExecutor } from "robustlens/node";
+import { DnnlSession } from "../dist/src/runtime/node/dnnl.js";
 import { prepareAssets } from "./assets.mjs";
 import { makeWorkload } from "./workloads.mjs";
 
@@ -32,9 +33,8 @@ if (!a.assets) await prepareAssets(dir);
 let profiling = false;
 const sessions = [];
 const create = ort.InferenceSession.create.bind(ort.InferenceSession);
-ort.InferenceSession.create = async (bytes, o) => {
-  if (profiling) roles.push(convRoles(bytes));
-  const s = await create(bytes, profiling ? { ...o, enableProfiling: true, profileFilePrefix: join(dir, `p${sessions.length}`) } : o);
+const createDnnl = DnnlSession.create.bind(DnnlSession);
+const timed = (s) => {
   const run = s.run.bind(s);
   s.run = async (...args) => {
     const t0 = performance.now();
@@ -46,6 +46,15 @@ ort.InferenceSession.create = async (bytes, o) => {
   };
   sessions.push(s);
   return s;
+};
+ort.InferenceSession.create = async (bytes, o) => {
+  if (profiling) roles.push(convRoles(bytes));
+  return timed(await create(bytes, profiling ? { ...o, enableProfiling: true, profileFilePrefix: join(dir, `p${sessions.length}`) } : o));
+};
+// the oneDNN backend's sessions (ROBUSTLENS_DNNL) are ORT sessions too, made by the addon
+DnnlSession.create = (bytes, o) => {
+  if (profiling) roles.push(convRoles(bytes));
+  return timed(createDnnl(bytes, profiling ? { ...o, profilePrefix: join(dir, `p${sessions.length}`) } : o));
 };
 let ortMs = 0;
 const roles = [];
@@ -62,6 +71,7 @@ function convRoles(bytes) {
   const role = new Map();
   for (const n of nodes) {
     if (forwardNames.has(n.name)) role.set(n.name, "forward");
+    else if (n.opType === "ConvGradWeight") role.set(n.name, "weight gradient");
     else if (n.opType === "Conv" && producer.get(n.input[0])?.opType === "Transpose") role.set(n.name, "weight gradient");
     else role.set(n.name, "input gradient");
   }

@@ -41,6 +41,7 @@ enum {
   S_Run = 9,
   S_CreateSessionOptions = 10,
   S_SetSessionExecutionMode = 13,
+  S_EnableProfiling = 14,
   S_EnableCpuMemArena = 18,
   S_DisableCpuMemArena = 19,
   S_SetSessionLogSeverityLevel = 22,
@@ -73,6 +74,7 @@ enum {
   S_ReleaseValue = 96,
   S_ReleaseTensorTypeAndShapeInfo = 99,
   S_ReleaseSessionOptions = 100,
+  S_SessionEndProfiling = 110,
   S_AddSessionConfigEntry = 130,
 };
 

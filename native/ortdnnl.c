@@ -320,10 +320,10 @@ static napi_value name_array(napi_env e, char** names, size_t n) {
   return arr;
 }
 
-// createSession(modelBytes, threads, arena, configKeys, configValues) -> { handle, inputNames, outputNames }
+// createSession(modelBytes, threads, arena, configKeys, configValues[, profilePrefix]) -> { handle, inputNames, outputNames }
 static napi_value create_session(napi_env e, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(e, info, &argc, argv, NULL, NULL);
   void* bytes = NULL;
   size_t len = 0;
@@ -346,6 +346,17 @@ static napi_value create_session(napi_env e, napi_callback_info info) {
   if (!st) st = FN(S_SetSessionLogSeverityLevel, OrtStatus* (*)(OrtSessionOptions*, int))(so, 4);
   if (!st) st = FN(arena ? S_EnableCpuMemArena : S_DisableCpuMemArena, OrtStatus* (*)(OrtSessionOptions*))(so);
   if (!st) st = FN(S_AddCustomOpDomain, OrtStatus* (*)(OrtSessionOptions*, OrtCustomOpDomain*))(so, domain);
+  char prefix[4096];
+  napi_valuetype pt = napi_undefined;
+  if (argc > 5) napi_typeof(e, argv[5], &pt);
+  if (!st && pt == napi_string) {
+    if (!get_string(e, argv[5], prefix, sizeof prefix)) {
+      FN(S_ReleaseSessionOptions, void (*)(OrtSessionOptions*))(so);
+      napi_throw_type_error(e, NULL, "createSession: the profile prefix is too long");
+      return NULL;
+    }
+    st = FN(S_EnableProfiling, OrtStatus* (*)(OrtSessionOptions*, const char*))(so, prefix);
+  }
   for (uint32_t i = 0; !st && i < n_config; i++) {
     napi_value k, v;
     char key[256], value[1024];
@@ -397,6 +408,25 @@ static napi_value release_session(napi_env e, napi_callback_info info) {
   if (s->session) FN(S_ReleaseSession, void (*)(OrtSession*))(s->session);
   s->session = NULL;
   return NULL;
+}
+
+// endProfiling(handle) -> the path of the profile ORT wrote
+static napi_value end_profiling(napi_env e, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void* data = NULL;
+  napi_get_cb_info(e, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_external(e, argv[0], &data) != napi_ok || !data || !((session_t*)data)->session) {
+    napi_throw_type_error(e, NULL, "endProfiling: not a live session handle");
+    return NULL;
+  }
+  OrtAllocator* alloc = NULL;
+  FN(S_GetAllocatorWithDefaultOptions, OrtStatus* (*)(OrtAllocator**))(&alloc);
+  char* path = NULL;
+  if (throw_status(e, FN(S_SessionEndProfiling, OrtStatus* (*)(OrtSession*, OrtAllocator*, char**))(((session_t*)data)->session, alloc, &path), "endProfiling")) return NULL;
+  napi_value v = str(e, path ? path : "");
+  if (path) FN(S_AllocatorFree, OrtStatus* (*)(OrtAllocator*, void*))(alloc, path);
+  return v;
 }
 
 typedef struct {
@@ -611,6 +641,7 @@ NAPI_MODULE_INIT() {
       {"createSession", NULL, create_session, NULL, NULL, NULL, napi_default, NULL},
       {"releaseSession", NULL, release_session, NULL, NULL, NULL, napi_default, NULL},
       {"run", NULL, run, NULL, NULL, NULL, napi_default, NULL},
+      {"endProfiling", NULL, end_profiling, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -135,7 +135,8 @@ const arith: OpTable<Ks> = {
   // (an infinite dy at a unit that is off now gives NaN rather than 0)
   Relu: unary(
     (x) => Math.max(x, 0),
-    vjp(({ g, x }, [dy]) => [g.mul(dy!, g.cast(g.greater(x[0]!, g.scalarLike(0, dy!)), dy!.dtype))]),
+    // the mask from y (y > 0 ⇔ x > 0): x is then read by the ReLU alone, so a Conv before it can fuse it (oneDNN post-op)
+    vjp(({ g, y }, [dy]) => [g.mul(dy!, g.cast(g.greater(y[0]!, g.scalarLike(0, dy!)), dy!.dtype))]),
   ),
   // d leaky(x) = dy * (x > 0 ? 1 : alpha)
   LeakyRelu: unary(

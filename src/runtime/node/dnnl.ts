@@ -22,7 +22,9 @@ interface Addon {
     arena: boolean,
     keys: string[],
     values: string[],
+    profilePrefix?: string,
   ): { handle: object; inputNames: string[]; outputNames: string[] };
+  endProfiling(handle: object): string;
   releaseSession(handle: object): void;
   run(handle: object, names: string[], inputs: { type: number; dims: number[]; data: ArrayBufferView }[], outputs: string[]): Promise<RawTensor[]>;
 }
@@ -78,6 +80,15 @@ export function dnnlStatus(): { available: true } | { available: false; why: str
   return load() ? { available: true } : { available: false, why: failure };
 }
 
+export interface DnnlSessionOptions {
+  threads: number;
+  arena: boolean;
+  /** Session config entries ("session.…", "optimization.…"). */
+  config: Readonly<Record<string, string>>;
+  /** ORT's profiler on, writing `<prefix>_<date>.json` (bench/profile.mjs). */
+  profilePrefix?: string;
+}
+
 /** An ONNX Runtime session with the ai.robustlens kernels, shaped like the part of ort.InferenceSession robustlens uses. */
 export class DnnlSession {
   private constructor(
@@ -86,11 +97,11 @@ export class DnnlSession {
     readonly outputNames: readonly string[],
   ) {}
 
-  static create(bytes: Uint8Array, options: { threads: number; arena: boolean; config: Readonly<Record<string, string>> }): DnnlSession {
+  static create(bytes: Uint8Array, options: DnnlSessionOptions): DnnlSession {
     const a = load();
     if (!a) throw new Error(`the oneDNN addon is not available (${failure})`);
     const keys = Object.keys(options.config);
-    const s = a.createSession(bytes, options.threads, options.arena, keys, keys.map((k) => options.config[k]!));
+    const s = a.createSession(bytes, options.threads, options.arena, keys, keys.map((k) => options.config[k]!), options.profilePrefix);
     return new DnnlSession(s.handle, s.inputNames, s.outputNames);
   }
 
@@ -111,6 +122,12 @@ export class DnnlSession {
       out[wanted[i]!] = new ort.Tensor(type, new Ctor(r.data) as never, r.dims);
     });
     return out;
+  }
+
+  /** Ends ORT's profiler (sessions created with a profilePrefix); returns the JSON file it wrote. */
+  endProfiling(): string {
+    if (!this.handle) throw new Error("endProfiling on a released session");
+    return addon!.endProfiling(this.handle);
   }
 
   async release(): Promise<void> {
