@@ -3,7 +3,7 @@ import type { Builder } from "../builder/builder.js";
 import type { Dim, Node, Value } from "../ir/graph.js";
 import { formatShape, isFloatDType } from "../ir/tensor.js";
 import type { ConvAttrs, ConvTransposeAttrs } from "./attrs.js";
-import type { BackendProfile } from "./profile.js";
+import { type BackendProfile, dnnlTakes } from "./profile.js";
 import type { OpTable, ValueType } from "./types.js";
 import { opLabel } from "./util.js";
 import { type Window, forwardWindow, transposeWindow } from "./window.js";
@@ -216,9 +216,9 @@ function batchAxisWeightGrad(
   return g.transpose(z, [1, 0, ...sp]);
 }
 
-/** Whether the backend runs this 2-D window's convolution gradients as oneDNN kernels (ungrouped, undilated). */
-const dnnlWindow = (profile: BackendProfile, win: Window, group: number): boolean =>
-  !!profile.dnnl && group === 1 && win.k.length === 2 && win.d.every((v) => v === 1);
+/** Whether the backend runs the gradients of this window from `inp`'s channels to `gout`'s as oneDNN kernels. */
+const dnnlWindow = (profile: BackendProfile, win: Window, group: number, inp: Value, gout: Value): boolean =>
+  dnnlTakes(profile, { cin: inp.shape?.[1], cout: gout.shape?.[1], kernel: win.k, out: win.out, group, dilations: win.d });
 
 /**
  * dW of a correlation of `inp` over `win` giving `gout`: one oneDNN backward-weights kernel where the backend has it, else
@@ -233,7 +233,7 @@ function weightGrad(
   inSp: readonly number[],
   profile: BackendProfile,
 ): Value {
-  if (dnnlWindow(profile, win, group)) return g.one("ConvGradWeight", [inp, gout], { kernel_shape: win.k, strides: win.s, pads: win.pads });
+  if (dnnlWindow(profile, win, group, inp, gout)) return g.one("ConvGradWeight", [inp, gout], { kernel_shape: win.k, strides: win.s, pads: win.pads });
   return gemmWeightGrad(g, inp, gout, win, group, inSp) ?? batchAxisWeightGrad(g, inp, gout, win, group, inSp);
 }
 
@@ -273,7 +273,7 @@ export const convOps: OpTable<"Conv" | "ConvTranspose" | "ConvGradWeight"> = {
         const group = node.attrs.group ?? 1;
         const { win, xs } = geometry(node, xv, w);
         // oneDNN's backward-data kernel takes W as it is (Winograd on 3×3 stride 1): no flipped copy of the weights
-        const flipped = dnnlWindow(profile, win, group) ? null : flippedConv(g, dy, w, win, group);
+        const flipped = dnnlWindow(profile, win, group, xv, dy) ? null : flippedConv(g, dy, w, win, group);
         return [
           needs[0] ? (flipped ?? adjointWindow(g, dy, w, win, group, xs)) : null,
           needs[1] ? weightGrad(g, xv, dy, win, group, xs, profile) : null,

@@ -30,10 +30,30 @@ export interface BackendProfile {
   /** Convs rewritten to Winograd in the graph (absent: none). */
   readonly winograd?: WinogradRule;
   /**
-   * 2-D Convs and their gradients run as oneDNN kernels (onnxruntime-node with robustlens's native addon,
-   * runtime/node/dnnl.ts): gradients use the ConvGradWeight op, which only this backend runs.
+   * 2-D Convs and their gradients run as oneDNN kernels where the rule takes them (onnxruntime-node with robustlens's
+   * native addon, runtime/node/dnnl.ts): gradients use the ConvGradWeight op, which only this backend runs.
    */
-  readonly dnnl?: boolean;
+  readonly dnnl?: DnnlRule;
+}
+
+/** Which convolutions run on oneDNN: ungrouped, undilated 2-D ones with at least this much work per example. */
+export interface DnnlRule {
+  readonly minMacsPerExample: number;
+}
+
+/**
+ * Whether the profile's oneDNN rule takes a 2-D correlation of `cin` to `cout` channels with this kernel, output size,
+ * group and dilations (the same answer for the Conv, its input gradient and its weight gradient).
+ */
+export function dnnlTakes(
+  profile: BackendProfile,
+  c: { cin: unknown; cout: unknown; kernel: readonly unknown[]; out: readonly unknown[]; group: number; dilations: readonly number[] },
+): boolean {
+  const rule = profile.dnnl;
+  if (!rule || c.group !== 1 || c.kernel.length !== 2 || c.out.length !== 2 || c.dilations.some((d) => d !== 1)) return false;
+  const dims = [c.cin, c.cout, ...c.kernel, ...c.out];
+  if (!dims.every((d): d is number => typeof d === "number")) return false;
+  return dims.reduce((a, b) => a * b, 1) >= rule.minMacsPerExample;
 }
 
 /** Ops of robustlens's own domain: emitted only for the backends that run them, never imported. */

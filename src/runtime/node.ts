@@ -16,7 +16,7 @@ import { blockConvs } from "./nchwc.js";
 import { type HoistedModel, hoistStable } from "./hoist.js";
 import { tuneMallocFor } from "./node/malloc.js";
 import { COLLECT_AFTER_BYTES, collectSoon } from "./node/gc.js";
-import { DnnlSession, dnnlConvs, dnnlStatus } from "./node/dnnl.js";
+import { CPU_DNNL, DnnlSession, dnnlConvs, dnnlStatus, dnnlTakesNode } from "./node/dnnl.js";
 import { foldBatchNorm } from "../builder/fold-bn.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
@@ -83,9 +83,8 @@ export const CPU_WINOGRAD: WinogradRule = { tile: 4, minChannels: 512, maxPixels
 export function cpuProfileOfMachine(): BackendProfile {
   // NCHWc agrees with plain Conv to float32 rounding; where a ReLU input lies within it of zero, the two may switch that
   // unit differently (bench/nchwc-agree.mjs; bench/README.md, "NCHWc on fed weights")
-  const dnnl = process.env.ROBUSTLENS_DNNL === "1" && dnnlStatus().available;
-  // oneDNN's kernels take the Convs the NCHWc rewrite would block
-  const block = process.env.ROBUSTLENS_NCHWC === "0" || dnnl ? undefined : nchwcBlockOfCpu();
+  const dnnl = process.env.ROBUSTLENS_DNNL === "1" && dnnlStatus().available ? CPU_DNNL : undefined;
+  const block = process.env.ROBUSTLENS_NCHWC === "0" ? undefined : nchwcBlockOfCpu();
   const winograd = process.env.ROBUSTLENS_WINOGRAD === "1" ? CPU_WINOGRAD : undefined;
   return { ...PROFILES.cpu, ...(block ? { nchwcBlock: block } : {}), ...(winograd ? { winograd } : {}), ...(dnnl ? { dnnl } : {}) };
 }
@@ -259,14 +258,16 @@ export class NodeExecutor implements Executor {
   }
 
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
-    const dnnl = this.device === "cpu" && !!this.profile.dnnl;
-    const fitted = dnnl ? foldForDnnl(fitGraph(graph, this.profile)) : fitGraph(graph, this.profile);
+    const fit = fitGraph(graph, this.profile);
+    // graphs with convolutions the oneDNN rule takes run them there (and no NCHWc: the two would block the same Convs)
+    const dnnl = this.device === "cpu" && fit.nodes.some((n) => dnnlTakesNode(this.profile, n));
+    const fitted = dnnl ? foldForDnnl(fit) : fit;
     await this.start();
     // before ORT allocates this model's tensors: glibc's mmap threshold for large models (runtime/node/malloc.ts)
     if (this.device === "cpu") tuneMallocFor(graph);
     const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
     const exported = graphToModelProto(fitted);
-    const model = dnnl ? dnnlConvs(fitted, exported).model : block ? blockConvs(fitted, exported, { block }).model : exported;
+    const model = dnnl ? dnnlConvs(fitted, exported, this.profile).model : block ? blockConvs(fitted, exported, { block }).model : exported;
     // inputs a run may write into are never stable (their copies are new every run)
     const written = writtenFeeds(fitted);
     const stable = (options.stableInputs ?? []).filter((n) => !written.has(n));

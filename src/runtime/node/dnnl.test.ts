@@ -13,7 +13,8 @@ import { dnnlConvs, dnnlStatus } from "./dnnl.js";
 
 const status = dnnlStatus();
 const noAddon = status.available ? false : `the oneDNN addon is not available: ${status.why}`;
-const dnnlProfile = { ...PROFILES.cpu, dnnl: true };
+// every 2-D convolution, however small (the CPU rule leaves these test sizes to ORT)
+const dnnlProfile = { ...PROFILES.cpu, dnnl: { minMacsPerExample: 0 } };
 const rand = (shape: number[], seed: number, lo = -1, hi = 1): Tensor => randomTensor("float32", shape, { lo, hi, seed, gap: 0 });
 
 /** Stem 3→16 (3×3 pad 1), 3×3 16→16 stride 1, strided 1×1 16→32 with bias, strided 3×3 32→32 pad 1, on fed weights. */
@@ -67,7 +68,7 @@ test("oneDNN kernels: forward, input and weight gradients agree with ORT's Conv"
   const dnnlGrad = grad(graph, { loss, wrt, profile: dnnlProfile });
   // every Conv, every input gradient (x is asked for: the stem has one too) and every weight gradient runs on oneDNN
   const fitted = fitGraph(dnnlGrad.graph, dnnlProfile);
-  const { stats } = dnnlConvs(fitted, graphToModelProto(fitted));
+  const { stats } = dnnlConvs(fitted, graphToModelProto(fitted), dnnlProfile);
   // the ReLUs right after a Conv run in it (their backward masks read the ReLU outputs)
   assert.deepEqual(stats, { conv: 4, relu: 2, gradData: 4, gradWeight: 4 });
   const [plain, dnnl] = [await runOn(PROFILES.cpu, plainGrad.graph, feeds), await runOn(dnnlProfile, dnnlGrad.graph, feeds)];
@@ -86,7 +87,7 @@ test("forward: ReLUs run inside the Conv kernels and inference BatchNormalizatio
   const bn = ["s", "b", "m", "v"].map((k, i) => g.constant(rand([16], 32 + i, k === "v" || k === "s" ? 0.5 : -0.5, k === "v" || k === "s" ? 2 : 0.5), `bn.${k}`));
   const y = g.add("BatchNormalization", [g.conv(x, w, null, { pads: [1, 1, 1, 1] }), ...bn], { epsilon: 1e-5 })[0]!;
   graph.outputs = [g.relu(g.conv(g.relu(y), g.constant(rand([4, 16, 1, 1], 40), "w2"), null, {}))];
-  const { stats } = dnnlConvs(graph, graphToModelProto(graph));
+  const { stats } = dnnlConvs(graph, graphToModelProto(graph), dnnlProfile);
   assert.equal(stats.relu, 1, "the second Conv's ReLU (the first Conv feeds its BN, until the executor folds it)");
   const feeds = { x: rand([2, 8, 7, 7], 41) };
   const [plain, dnnl] = [await runOn(PROFILES.cpu, graph, feeds), await runOn(dnnlProfile, graph, feeds)];

@@ -7,7 +7,14 @@ import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { Graph, Node } from "../../ir/graph.js";
 import { type IAttr, type IModel, type INode, toNum } from "../../builder/onnx-tensor.js";
-import { ROBUSTLENS_DOMAIN } from "../../ops/profile.js";
+import { type BackendProfile, type DnnlRule, ROBUSTLENS_DOMAIN, dnnlTakes } from "../../ops/profile.js";
+
+/**
+ * The CPU backend's rule: 3×3 and larger work from 8 M multiply-adds per example (CIFAR ResNet-18's 3×3 convolutions,
+ * 19–38 M; its stem, 1.8 M, and 1×1 shortcuts, 2.1 M, stay on ORT, where the reorders around oneDNN's kernels cost
+ * more than they gain, as do the Fashion-MNIST CNN's, ≤ 3.6 M: bench/README.md, "oneDNN").
+ */
+export const CPU_DNNL: DnnlRule = { minMacsPerExample: 8e6 };
 
 interface RawTensor {
   type: number;
@@ -155,7 +162,22 @@ function windowAttrs(n: INode): IAttr[] {
   return [int("stride_h", s[0]!), int("stride_w", s[1]!), int("pad_top", p[0]!), int("pad_left", p[1]!), int("pad_bottom", p[2]!), int("pad_right", p[3]!)];
 }
 
-/** Whether an IR Conv or ConvTranspose node is one the kernels take: 2-D, float32, ungrouped, undilated, explicit pads. */
+/** Whether the kernels take an IR Conv, ConvTranspose (a Conv's input gradient) or ConvGradWeight node. */
+export function dnnlTakesNode(profile: BackendProfile, node: Node): boolean {
+  if (node.op === "ConvGradWeight") return true;
+  if ((node.op !== "Conv" && node.op !== "ConvTranspose") || !plain2d(node)) return false;
+  const [x, w] = node.inputs,
+    y = node.outputs[0]!;
+  const a = node.attrs as { group?: number; dilations?: number[] };
+  const common = { kernel: w?.shape?.slice(2) ?? [], group: a.group ?? 1, dilations: a.dilations ?? [1, 1], cout: w?.shape?.[0] };
+  if (node.op === "Conv") return dnnlTakes(profile, { ...common, cin: x!.shape?.[1], out: y.shape?.slice(2) ?? [] });
+  // the adjoint of a Conv from y's channels to x's, whose output is x's size
+  const out = y.shape;
+  if (node.inputs.length !== 2 || typeof out?.[2] !== "number" || typeof out[3] !== "number") return false;
+  return dnnlTakes(profile, { ...common, cin: w?.shape?.[1], out: x!.shape?.slice(2) ?? [] });
+}
+
+/** Whether an IR Conv or ConvTranspose node is one the kernels can take: 2-D, float32, ungrouped, undilated, explicit pads. */
 function plain2d(node: Node): boolean {
   const a = node.attrs as { group?: number; dilations?: number[]; auto_pad?: string; output_shape?: number[] };
   const x = node.inputs[0];
@@ -174,7 +196,7 @@ function plain2d(node: Node): boolean {
  * ConvTransposes (no bias, static output size) as ConvGradData, and its ConvGradWeight nodes given the kernels' scalar
  * attributes. Other nodes are unchanged.
  */
-export function dnnlConvs(graph: Graph, model: IModel): { model: IModel; stats: DnnlStats } {
+export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile): { model: IModel; stats: DnnlStats } {
   const stats: DnnlStats = { conv: 0, relu: 0, gradData: 0, gradWeight: 0 };
   const users = graph.consumers();
   const outputs = new Set(graph.outputs);
@@ -182,7 +204,8 @@ export function dnnlConvs(graph: Graph, model: IModel): { model: IModel; stats: 
   const nodes = model.graph!.node!.map((n, i): INode | undefined => {
     const node = graph.nodes[i]!;
     if (fused.has(node)) return undefined;
-    if (node.op === "Conv" && plain2d(node)) {
+    if (!dnnlTakesNode(profile, node)) return n;
+    if (node.op === "Conv") {
       stats.conv++;
       // a ReLU that is the Conv output's only reader runs as the kernel's post-op (the pre-ReLU values are never stored)
       const y = node.outputs[0]!;
@@ -193,17 +216,14 @@ export function dnnlConvs(graph: Graph, model: IModel): { model: IModel; stats: 
       fused.add(relu);
       return { ...n, domain: ROBUSTLENS_DOMAIN, output: [relu.outputs[0]!.name], attribute: [...windowAttrs(n), int("relu", 1)] };
     }
-    const out = node.outputs[0]?.shape;
-    if (node.op === "ConvTranspose" && plain2d(node) && node.inputs.length === 2 && out && typeof out[2] === "number" && typeof out[3] === "number") {
+    if (node.op === "ConvTranspose") {
       stats.gradData++;
-      return { ...n, opType: "ConvGradData", domain: ROBUSTLENS_DOMAIN, attribute: [...windowAttrs(n), int("in_h", out[2]), int("in_w", out[3])] };
+      const out = node.outputs[0]!.shape as number[];
+      return { ...n, opType: "ConvGradData", domain: ROBUSTLENS_DOMAIN, attribute: [...windowAttrs(n), int("in_h", out[2]!), int("in_w", out[3]!)] };
     }
-    if (node.op === "ConvGradWeight") {
-      stats.gradWeight++;
-      const k = intsOf(n, "kernel_shape")!;
-      return { ...n, attribute: [...windowAttrs(n), int("kernel_h", k[0]!), int("kernel_w", k[1]!)] };
-    }
-    return n;
+    stats.gradWeight++;
+    const k = intsOf(n, "kernel_shape")!;
+    return { ...n, attribute: [...windowAttrs(n), int("kernel_h", k[0]!), int("kernel_w", k[1]!)] };
   });
   if (!stats.conv && !stats.gradData && !stats.gradWeight) return { model, stats };
   const imports = model.opsetImport ?? [];
