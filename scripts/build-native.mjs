@@ -31,7 +31,18 @@ for (const a of addons) {
   }
   const out = join(root, "dist", "native", `${a.name}.node`);
   mkdirSync(dirname(out), { recursive: true });
-  const args = ["-O2", "-shared", "-fPIC", "-Wall", "-Werror", `-I${include}`, "-o", out, ...a.sources.map((s) => join(root, "native", s)), ...a.libs];
+  const args = [
+    "-O2",
+    "-shared",
+    "-fPIC",
+    "-Wall",
+    "-Werror",
+    `-I${include}`,
+    "-o",
+    out,
+    ...a.sources.map((s) => join(root, "native", s)),
+    ...a.libs,
+  ];
   const tried = [];
   let built = false;
   for (const cc of [process.env.CC, "cc", "gcc", "clang"].filter(Boolean)) {

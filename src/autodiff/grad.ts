@@ -5,7 +5,7 @@ import { formatShape, isFloatDType, tensor } from "../ir/tensor.js";
 import type { OpType } from "../ops/attrs.js";
 import { OPS } from "../ops/index.js";
 import type { GradRule } from "../ops/types.js";
-import { type BackendProfile, CPU_PROFILE } from "../ops/profile.js";
+import { type BackendProfile, CPU_PROFILE, dnnlFor } from "../ops/profile.js";
 import { foldBatchNorm, poolBeforeRelu } from "./rewrite.js";
 
 export interface GradOptions {
@@ -62,7 +62,8 @@ export function grad(source: Graph, options: GradOptions): GradResult {
   for (const n of graph.nodes) if (n.inputs.some((v) => v && live.has(v))) n.outputs.forEach((o) => live.add(o));
   if (!live.has(loss)) throw new Error(`grad: loss "${loss.name}" does not depend on ${wrt.map((v) => `"${v.name}"`).join(", ")}`);
 
-  const profile = options.profile ?? CPU_PROFILE;
+  // oneDNN's formulations only for graphs its rule takes (the executor compiles the gradient graph by the same rule)
+  const profile = dnnlFor(graph, options.profile ?? CPU_PROFILE);
   const g = new Builder(graph);
   const parts = new Map<Value, Value[]>();
   const total = new Map<Value, Value>();

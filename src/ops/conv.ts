@@ -216,9 +216,9 @@ function batchAxisWeightGrad(
   return g.transpose(z, [1, 0, ...sp]);
 }
 
-/** Whether the backend runs the gradients of this window from `inp`'s channels to `gout`'s as oneDNN kernels. */
-const dnnlWindow = (profile: BackendProfile, win: Window, group: number, inp: Value, gout: Value): boolean =>
-  dnnlTakes(profile, { cin: inp.shape?.[1], cout: gout.shape?.[1], kernel: win.k, out: win.out, group, dilations: win.d });
+/** Whether the backend runs this window's gradients as oneDNN kernels. */
+const dnnlWindow = (profile: BackendProfile, win: Window, group: number): boolean =>
+  dnnlTakes(profile, { kernel: win.k, group, dilations: win.d });
 
 /**
  * dW of a correlation of `inp` over `win` giving `gout`: one oneDNN backward-weights kernel where the backend has it, else
@@ -233,7 +233,7 @@ function weightGrad(
   inSp: readonly number[],
   profile: BackendProfile,
 ): Value {
-  if (dnnlWindow(profile, win, group, inp, gout)) return g.one("ConvGradWeight", [inp, gout], { kernel_shape: win.k, strides: win.s, pads: win.pads });
+  if (dnnlWindow(profile, win, group)) return g.one("ConvGradWeight", [inp, gout], { kernel_shape: win.k, strides: win.s, pads: win.pads });
   return gemmWeightGrad(g, inp, gout, win, group, inSp) ?? batchAxisWeightGrad(g, inp, gout, win, group, inSp);
 }
 
@@ -273,7 +273,7 @@ export const convOps: OpTable<"Conv" | "ConvTranspose" | "ConvGradWeight"> = {
         const group = node.attrs.group ?? 1;
         const { win, xs } = geometry(node, xv, w);
         // oneDNN's backward-data kernel takes W as it is (Winograd on 3×3 stride 1): no flipped copy of the weights
-        const flipped = dnnlWindow(profile, win, group, xv, dy) ? null : flippedConv(g, dy, w, win, group);
+        const flipped = dnnlWindow(profile, win, group) ? null : flippedConv(g, dy, w, win, group);
         return [
           needs[0] ? (flipped ?? adjointWindow(g, dy, w, win, group, xs)) : null,
           needs[1] ? weightGrad(g, xv, dy, win, group, xs, profile) : null,
@@ -336,6 +336,9 @@ export const convOps: OpTable<"Conv" | "ConvTranspose" | "ConvGradWeight"> = {
         throw new Error(`${label}: needs 4-D x and dY and a 2-D kernel_shape, got ${formatShape(x.shape)}, ${formatShape(dy.shape)}`);
       return [{ dtype: x.dtype, shape: [dy.shape[1]!, x.shape[1]!, ...node.attrs.kernel_shape] }];
     },
-    grad: { kind: "error", why: "second derivatives through oneDNN's Conv weight gradient are not built; use the plain cpu backend (ROBUSTLENS_DNNL=0)" },
+    grad: {
+      kind: "error",
+      why: "second derivatives through oneDNN's Conv weight gradient are not built; use the plain cpu backend (ROBUSTLENS_DNNL=0)",
+    },
   },
 };

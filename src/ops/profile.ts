@@ -1,5 +1,5 @@
 // Backend profiles: which ONNX ops (and attribute forms) each ONNX Runtime flavour runs. Browser-safe, data only.
-import type { Node } from "../ir/graph.js";
+import type { Graph, Node } from "../ir/graph.js";
 import type { OpType } from "../ops/attrs.js";
 
 export type BackendName = "cpu" | "webgpu";
@@ -36,24 +36,43 @@ export interface BackendProfile {
   readonly dnnl?: DnnlRule;
 }
 
-/** Which convolutions run on oneDNN: ungrouped, undilated 2-D ones with at least this much work per example. */
+/** Which graphs run their convolutions on oneDNN: those with at least this much 2-D convolution work per example. */
 export interface DnnlRule {
-  readonly minMacsPerExample: number;
+  readonly minGraphMacsPerExample: number;
 }
 
-/**
- * Whether the profile's oneDNN rule takes a 2-D correlation of `cin` to `cout` channels with this kernel, output size,
- * group and dilations (the same answer for the Conv, its input gradient and its weight gradient).
- */
+/** Multiply-adds per example of a graph's Conv, ConvTranspose and ConvGradWeight nodes with static sizes. */
+export function convMacsPerExample(graph: Graph): number {
+  let macs = 0;
+  for (const n of graph.nodes) {
+    if (n.op !== "Conv" && n.op !== "ConvTranspose" && n.op !== "ConvGradWeight") continue;
+    const [a, b] = n.inputs;
+    const group = (n.attrs as { group?: number }).group ?? 1;
+    // per example: both channel counts × kernel taps × the positions of the correlation's output, over the group
+    const dims =
+      n.op === "Conv"
+        ? [a?.shape?.[1], ...(b?.shape ?? []), ...(n.outputs[0]!.shape?.slice(2) ?? [])].slice(1)
+        : n.op === "ConvTranspose"
+          ? [...(b?.shape ?? []), ...(a?.shape?.slice(2) ?? [])]
+          : [a?.shape?.[1], b?.shape?.[1], ...(n.attrs as { kernel_shape: number[] }).kernel_shape, ...(b?.shape?.slice(2) ?? [])];
+    if (dims.length >= 4 && dims.every((d): d is number => typeof d === "number")) macs += dims.reduce((p, q) => p * q, 1) / group;
+  }
+  return macs;
+}
+
+/** The profile `graph` is built and run with: without oneDNN when the graph has less convolution work than the rule asks. */
+export function dnnlFor(graph: Graph, profile: BackendProfile): BackendProfile {
+  if (!profile.dnnl || convMacsPerExample(graph) >= profile.dnnl.minGraphMacsPerExample) return profile;
+  const { dnnl: _, ...rest } = profile;
+  return rest;
+}
+
+/** Whether the profile runs a 2-D correlation with this kernel, group and dilations on oneDNN (forward and gradients). */
 export function dnnlTakes(
   profile: BackendProfile,
-  c: { cin: unknown; cout: unknown; kernel: readonly unknown[]; out: readonly unknown[]; group: number; dilations: readonly number[] },
+  c: { kernel: readonly unknown[]; group: number; dilations: readonly number[] },
 ): boolean {
-  const rule = profile.dnnl;
-  if (!rule || c.group !== 1 || c.kernel.length !== 2 || c.out.length !== 2 || c.dilations.some((d) => d !== 1)) return false;
-  const dims = [c.cin, c.cout, ...c.kernel, ...c.out];
-  if (!dims.every((d): d is number => typeof d === "number")) return false;
-  return dims.reduce((a, b) => a * b, 1) >= rule.minMacsPerExample;
+  return !!profile.dnnl && c.group === 1 && c.kernel.length === 2 && c.dilations.every((d) => d === 1);
 }
 
 /** Ops of robustlens's own domain: emitted only for the backends that run them, never imported. */

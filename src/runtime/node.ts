@@ -10,7 +10,7 @@ import { type DType, type Tensor, tensor } from "../ir/tensor.js";
 import type { CompileOptions, Executor, Program } from "./executor.js";
 import { fitGraph } from "./fit.js";
 import { Graph as IrGraph } from "../ir/graph.js";
-import { type BackendName, type BackendProfile, PROFILES, type WinogradRule } from "../ops/profile.js";
+import { type BackendName, type BackendProfile, PROFILES, type WinogradRule, dnnlFor } from "../ops/profile.js";
 import { ORT_SESSION_OPTIONS, checkFeeds } from "./ort-common.js";
 import { blockConvs } from "./nchwc.js";
 import { type HoistedModel, hoistStable } from "./hoist.js";
@@ -76,14 +76,15 @@ export function nchwcBlockOfCpu(cpuinfo?: string): 8 | 16 | undefined {
 export const CPU_WINOGRAD: WinogradRule = { tile: 4, minChannels: 512, maxPixels: 16 };
 
 /**
- * The CPU profile for this machine: its NCHWc block (off with ROBUSTLENS_NCHWC=0) and, with ROBUSTLENS_WINOGRAD=1,
- * Winograd where it wins: opt-in, because ORT folds the transformed weights into 4× larger constants (+620 MB on ResNet-18's
- * PGD step programs) for a few percent of a step.
+ * The CPU profile for this machine: its NCHWc block (off with ROBUSTLENS_NCHWC=0), oneDNN's convolution kernels where
+ * the addon is built (off with ROBUSTLENS_DNNL=0) and, with ROBUSTLENS_WINOGRAD=1, ORT-graph Winograd where it wins:
+ * opt-in, because ORT folds the transformed weights into 4× larger constants (+620 MB on ResNet-18's PGD step programs)
+ * for a few percent of a step.
  */
 export function cpuProfileOfMachine(): BackendProfile {
   // NCHWc agrees with plain Conv to float32 rounding; where a ReLU input lies within it of zero, the two may switch that
   // unit differently (bench/nchwc-agree.mjs; bench/README.md, "NCHWc on fed weights")
-  const dnnl = process.env.ROBUSTLENS_DNNL === "1" && dnnlStatus().available ? CPU_DNNL : undefined;
+  const dnnl = process.env.ROBUSTLENS_DNNL !== "0" && dnnlStatus().available ? CPU_DNNL : undefined;
   const block = process.env.ROBUSTLENS_NCHWC === "0" ? undefined : nchwcBlockOfCpu();
   const winograd = process.env.ROBUSTLENS_WINOGRAD === "1" ? CPU_WINOGRAD : undefined;
   return { ...PROFILES.cpu, ...(block ? { nchwcBlock: block } : {}), ...(winograd ? { winograd } : {}), ...(dnnl ? { dnnl } : {}) };
@@ -259,15 +260,16 @@ export class NodeExecutor implements Executor {
 
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
     const fit = fitGraph(graph, this.profile);
-    // graphs with convolutions the oneDNN rule takes run them there (and no NCHWc: the two would block the same Convs)
-    const dnnl = this.device === "cpu" && fit.nodes.some((n) => dnnlTakesNode(this.profile, n));
+    // graphs the oneDNN rule takes run their convolutions there (and no NCHWc: the two would block the same Convs)
+    const profile = dnnlFor(fit, this.profile);
+    const dnnl = this.device === "cpu" && fit.nodes.some((n) => dnnlTakesNode(profile, n));
     const fitted = dnnl ? foldForDnnl(fit) : fit;
     await this.start();
     // before ORT allocates this model's tensors: glibc's mmap threshold for large models (runtime/node/malloc.ts)
     if (this.device === "cpu") tuneMallocFor(graph);
     const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
     const exported = graphToModelProto(fitted);
-    const model = dnnl ? dnnlConvs(fitted, exported, this.profile).model : block ? blockConvs(fitted, exported, { block }).model : exported;
+    const model = dnnl ? dnnlConvs(fitted, exported, profile).model : block ? blockConvs(fitted, exported, { block }).model : exported;
     // inputs a run may write into are never stable (their copies are new every run)
     const written = writtenFeeds(fitted);
     const stable = (options.stableInputs ?? []).filter((n) => !written.has(n));

@@ -5,16 +5,19 @@ import { Builder } from "../../builder/builder.js";
 import { graphToModelProto } from "../../builder/onnx-export.js";
 import { Graph, type Value } from "../../ir/graph.js";
 import type { Tensor } from "../../ir/tensor.js";
-import { PROFILES } from "../../ops/profile.js";
+import { PROFILES, convMacsPerExample, dnnlFor, dnnlTakes } from "../../ops/profile.js";
+import { buildModel } from "../../nn/archs.js";
+import { importOnnx } from "../../builder/onnx-import.js";
+import { readFileSync } from "node:fs";
 import { checkGradient, randomTensor } from "../../testing/gradcheck.js";
 import { fitGraph } from "../fit.js";
 import { NodeExecutor } from "../node.js";
-import { dnnlConvs, dnnlStatus } from "./dnnl.js";
+import { CPU_DNNL, dnnlConvs, dnnlStatus } from "./dnnl.js";
 
 const status = dnnlStatus();
 const noAddon = status.available ? false : `the oneDNN addon is not available: ${status.why}`;
 // every 2-D convolution, however small (the CPU rule leaves these test sizes to ORT)
-const dnnlProfile = { ...PROFILES.cpu, dnnl: { minMacsPerExample: 0 } };
+const dnnlProfile = { ...PROFILES.cpu, dnnl: { minGraphMacsPerExample: 0 } };
 const rand = (shape: number[], seed: number, lo = -1, hi = 1): Tensor => randomTensor("float32", shape, { lo, hi, seed, gap: 0 });
 
 /** Stem 3→16 (3×3 pad 1), 3×3 16→16 stride 1, strided 1×1 16→32 with bias, strided 3×3 32→32 pad 1, on fed weights. */
@@ -79,22 +82,28 @@ test("oneDNN kernels: forward, input and weight gradients agree with ORT's Conv"
   }
 });
 
-test("forward: ReLUs run inside the Conv kernels and inference BatchNormalization is folded; outputs agree", { skip: noAddon }, async () => {
-  const graph = new Graph();
-  const g = new Builder(graph);
-  const x = graph.addInput("x", "float32", [2, 8, 7, 7]);
-  const w = g.constant(rand([16, 8, 3, 3], 31, -0.3, 0.3), "w");
-  const bn = ["s", "b", "m", "v"].map((k, i) => g.constant(rand([16], 32 + i, k === "v" || k === "s" ? 0.5 : -0.5, k === "v" || k === "s" ? 2 : 0.5), `bn.${k}`));
-  const y = g.add("BatchNormalization", [g.conv(x, w, null, { pads: [1, 1, 1, 1] }), ...bn], { epsilon: 1e-5 })[0]!;
-  graph.outputs = [g.relu(g.conv(g.relu(y), g.constant(rand([4, 16, 1, 1], 40), "w2"), null, {}))];
-  const { stats } = dnnlConvs(graph, graphToModelProto(graph), dnnlProfile);
-  assert.equal(stats.relu, 1, "the second Conv's ReLU (the first Conv feeds its BN, until the executor folds it)");
-  const feeds = { x: rand([2, 8, 7, 7], 41) };
-  const [plain, dnnl] = [await runOn(PROFILES.cpu, graph, feeds), await runOn(dnnlProfile, graph, feeds)];
-  const v = graph.outputs[0]!.name;
-  const e = maxRel(plain[v]!, dnnl[v]!);
-  assert.ok(e < 1e-5, `fused vs ORT max rel diff ${e.toExponential(2)}`);
-});
+test(
+  "forward: ReLUs run inside the Conv kernels and inference BatchNormalization is folded; outputs agree",
+  { skip: noAddon },
+  async () => {
+    const graph = new Graph();
+    const g = new Builder(graph);
+    const x = graph.addInput("x", "float32", [2, 8, 7, 7]);
+    const w = g.constant(rand([16, 8, 3, 3], 31, -0.3, 0.3), "w");
+    const bn = ["s", "b", "m", "v"].map((k, i) =>
+      g.constant(rand([16], 32 + i, k === "v" || k === "s" ? 0.5 : -0.5, k === "v" || k === "s" ? 2 : 0.5), `bn.${k}`),
+    );
+    const y = g.add("BatchNormalization", [g.conv(x, w, null, { pads: [1, 1, 1, 1] }), ...bn], { epsilon: 1e-5 })[0]!;
+    graph.outputs = [g.relu(g.conv(g.relu(y), g.constant(rand([4, 16, 1, 1], 40), "w2"), null, {}))];
+    const { stats } = dnnlConvs(graph, graphToModelProto(graph), dnnlProfile);
+    assert.equal(stats.relu, 1, "the second Conv's ReLU (the first Conv feeds its BN, until the executor folds it)");
+    const feeds = { x: rand([2, 8, 7, 7], 41) };
+    const [plain, dnnl] = [await runOn(PROFILES.cpu, graph, feeds), await runOn(dnnlProfile, graph, feeds)];
+    const v = graph.outputs[0]!.name;
+    const e = maxRel(plain[v]!, dnnl[v]!);
+    assert.ok(e < 1e-5, `fused vs ORT max rel diff ${e.toExponential(2)}`);
+  },
+);
 
 test("oneDNN gradients pass a numerical gradient check", { skip: noAddon }, async () => {
   await checkGradient({
@@ -104,7 +113,8 @@ test("oneDNN gradients pass a numerical gradient check", { skip: noAddon }, asyn
       v: rand([8, 16, 3, 3], 13, -0.3, 0.3),
     },
     // smooth: 3×3 stride 1 (Winograd), then 3×3 stride 2 with asymmetric reach
-    build: (g, v) => g.conv(g.mul(g.conv(v.x!, v.w!, null, { pads: [1, 1, 1, 1] }), v.x!), v.v!, null, { strides: [2, 2], pads: [1, 1, 0, 0] }),
+    build: (g, v) =>
+      g.conv(g.mul(g.conv(v.x!, v.w!, null, { pads: [1, 1, 1, 1] }), v.x!), v.v!, null, { strides: [2, 2], pads: [1, 1, 0, 0] }),
     profile: dnnlProfile,
   });
 });
@@ -119,4 +129,32 @@ test("the ConvGradWeight op is refused by backends without oneDNN", () => {
   assert.ok(gr.graph.nodes.some((n) => n.op === "ConvGradWeight"));
   assert.throws(() => fitGraph(gr.graph, PROFILES.cpu), /^Error: cpu: op ConvGradWeight .* runs only on the oneDNN CPU backend/);
   assert.throws(() => fitGraph(gr.graph, PROFILES.webgpu), /ConvGradWeight/);
+});
+
+test("the CPU rule: CIFAR ResNet-18 runs its convolutions on oneDNN, the Fashion-MNIST CNN keeps ORT's", () => {
+  const p = { ...PROFILES.cpu, dnnl: CPU_DNNL };
+  const r18 = buildModel({
+    arch: "resnet18",
+    inChannels: 3,
+    imageSize: 32,
+    classes: 10,
+    mean: [0.5, 0.5, 0.5],
+    std: [0.25, 0.25, 0.25],
+    seed: 1,
+    mode: "eval",
+  }).graph;
+  const macs = convMacsPerExample(r18);
+  // torchvision-style CIFAR ResNet-18: 0.56 G multiply-adds per image
+  assert.ok(macs > 5.5e8 && macs < 5.6e8, `ResNet-18 conv MACs ${macs}`);
+  assert.equal(dnnlFor(r18, p), p);
+  const fm = importOnnx(readFileSync("models/fashion-mnist-standard/model.onnx"));
+  assert.ok(convMacsPerExample(fm) < CPU_DNNL.minGraphMacsPerExample);
+  assert.equal(dnnlFor(fm, p).dnnl, undefined);
+  // and its gradient graphs then use ORT's formulations: no ConvGradWeight
+  const loss = new Builder(fm).reduceSum(fm.outputs[0]!, [], false);
+  const gr = grad(fm, { loss, wrt: fm.nodes.filter((n) => n.op === "Conv").map((n) => n.inputs[1]!.name), profile: p });
+  assert.ok(!gr.graph.nodes.some((n) => n.op === "ConvGradWeight"));
+  assert.ok(
+    !dnnlTakes(p, { kernel: [3, 3], group: 2, dilations: [1, 1] }) && !dnnlTakes(p, { kernel: [3, 3], group: 1, dilations: [2, 2] }),
+  );
 });

@@ -10,11 +10,11 @@ import { type IAttr, type IModel, type INode, toNum } from "../../builder/onnx-t
 import { type BackendProfile, type DnnlRule, ROBUSTLENS_DOMAIN, dnnlTakes } from "../../ops/profile.js";
 
 /**
- * The CPU backend's rule: 3×3 and larger work from 8 M multiply-adds per example (CIFAR ResNet-18's 3×3 convolutions,
- * 19–38 M; its stem, 1.8 M, and 1×1 shortcuts, 2.1 M, stay on ORT, where the reorders around oneDNN's kernels cost
- * more than they gain, as do the Fashion-MNIST CNN's, ≤ 3.6 M: bench/README.md, "oneDNN").
+ * The CPU backend's rule: models from 50 M multiply-adds of convolution per example (CIFAR ResNet-18 has 556 M,
+ * ResNet-50 at 224² 4.1 G); small CNNs such as the Fashion-MNIST one (4 M) keep ORT's NCHWc kernels, which win there,
+ * and exact ties in max-pooling (Winograd's rounding differs by position: bench/README.md, "oneDNN").
  */
-export const CPU_DNNL: DnnlRule = { minMacsPerExample: 8e6 };
+export const CPU_DNNL: DnnlRule = { minGraphMacsPerExample: 50e6 };
 
 interface RawTensor {
   type: number;
@@ -33,7 +33,12 @@ interface Addon {
   ): { handle: object; inputNames: string[]; outputNames: string[] };
   endProfiling(handle: object): string;
   releaseSession(handle: object): void;
-  run(handle: object, names: string[], inputs: { type: number; dims: number[]; data: ArrayBufferView }[], outputs: string[]): Promise<RawTensor[]>;
+  run(
+    handle: object,
+    names: string[],
+    inputs: { type: number; dims: number[]; data: ArrayBufferView }[],
+    outputs: string[],
+  ): Promise<RawTensor[]>;
 }
 
 // ONNX TensorProto element types of the ort.Tensor types robustlens feeds and fetches
@@ -108,7 +113,14 @@ export class DnnlSession {
     const a = load();
     if (!a) throw new Error(`the oneDNN addon is not available (${failure})`);
     const keys = Object.keys(options.config);
-    const s = a.createSession(bytes, options.threads, options.arena, keys, keys.map((k) => options.config[k]!), options.profilePrefix);
+    const s = a.createSession(
+      bytes,
+      options.threads,
+      options.arena,
+      keys,
+      keys.map((k) => options.config[k]!),
+      options.profilePrefix,
+    );
     return new DnnlSession(s.handle, s.inputNames, s.outputNames);
   }
 
@@ -159,22 +171,30 @@ export interface DnnlStats {
 function windowAttrs(n: INode): IAttr[] {
   const s = intsOf(n, "strides") ?? [1, 1];
   const p = intsOf(n, "pads") ?? [0, 0, 0, 0];
-  return [int("stride_h", s[0]!), int("stride_w", s[1]!), int("pad_top", p[0]!), int("pad_left", p[1]!), int("pad_bottom", p[2]!), int("pad_right", p[3]!)];
+  return [
+    int("stride_h", s[0]!),
+    int("stride_w", s[1]!),
+    int("pad_top", p[0]!),
+    int("pad_left", p[1]!),
+    int("pad_bottom", p[2]!),
+    int("pad_right", p[3]!),
+  ];
 }
 
 /** Whether the kernels take an IR Conv, ConvTranspose (a Conv's input gradient) or ConvGradWeight node. */
 export function dnnlTakesNode(profile: BackendProfile, node: Node): boolean {
   if (node.op === "ConvGradWeight") return true;
   if ((node.op !== "Conv" && node.op !== "ConvTranspose") || !plain2d(node)) return false;
-  const [x, w] = node.inputs,
-    y = node.outputs[0]!;
   const a = node.attrs as { group?: number; dilations?: number[] };
-  const common = { kernel: w?.shape?.slice(2) ?? [], group: a.group ?? 1, dilations: a.dilations ?? [1, 1], cout: w?.shape?.[0] };
-  if (node.op === "Conv") return dnnlTakes(profile, { ...common, cin: x!.shape?.[1], out: y.shape?.slice(2) ?? [] });
-  // the adjoint of a Conv from y's channels to x's, whose output is x's size
-  const out = y.shape;
-  if (node.inputs.length !== 2 || typeof out?.[2] !== "number" || typeof out[3] !== "number") return false;
-  return dnnlTakes(profile, { ...common, cin: w?.shape?.[1], out: x!.shape?.slice(2) ?? [] });
+  const taken = dnnlTakes(profile, {
+    kernel: node.inputs[1]?.shape?.slice(2) ?? [],
+    group: a.group ?? 1,
+    dilations: a.dilations ?? [1, 1],
+  });
+  if (node.op === "Conv" || !taken) return taken;
+  // a Conv's input gradient: no bias, and the size of the Conv's input known
+  const out = node.outputs[0]!.shape;
+  return node.inputs.length === 2 && typeof out?.[2] === "number" && typeof out[3] === "number";
 }
 
 /** Whether an IR Conv or ConvTranspose node is one the kernels can take: 2-D, float32, ungrouped, undilated, explicit pads. */
@@ -219,7 +239,12 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
     if (node.op === "ConvTranspose") {
       stats.gradData++;
       const out = node.outputs[0]!.shape as number[];
-      return { ...n, opType: "ConvGradData", domain: ROBUSTLENS_DOMAIN, attribute: [...windowAttrs(n), int("in_h", out[2]!), int("in_w", out[3]!)] };
+      return {
+        ...n,
+        opType: "ConvGradData",
+        domain: ROBUSTLENS_DOMAIN,
+        attribute: [...windowAttrs(n), int("in_h", out[2]!), int("in_w", out[3]!)],
+      };
     }
     stats.gradWeight++;
     const k = intsOf(n, "kernel_shape")!;
@@ -227,7 +252,9 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
   });
   if (!stats.conv && !stats.gradData && !stats.gradWeight) return { model, stats };
   const imports = model.opsetImport ?? [];
-  const opsetImport = imports.some((o) => o.domain === ROBUSTLENS_DOMAIN) ? imports : [...imports, { domain: ROBUSTLENS_DOMAIN, version: 1 }];
+  const opsetImport = imports.some((o) => o.domain === ROBUSTLENS_DOMAIN)
+    ? imports
+    : [...imports, { domain: ROBUSTLENS_DOMAIN, version: 1 }];
   const kept = nodes.filter((n): n is INode => n !== undefined);
   return { model: { ...model, opsetImport, graph: { ...model.graph, node: kept } }, stats };
 }
