@@ -72,7 +72,8 @@ ort.InferenceSession.create = async (bytes, o) => {
   return s;
 };
 
-const exec = { compile: (g, o = {}) => nodeExecutor.compile(g, { ...o, intraOpThreads: threads }) };
+// the profile too: grad() picks its formulations by it (oneDNN weight gradients)
+const exec = { profile: nodeExecutor.profile, compile: (g, o = {}) => nodeExecutor.compile(g, { ...o, intraOpThreads: threads }) };
 const w = await makeWorkload(a.workload, a.model, { exec, assets: dir, save: async () => {} });
 phase.set("check");
 await w.check();

@@ -77,7 +77,8 @@ function convRoles(bytes) {
   }
   return role;
 }
-const exec = { compile: (g, o = {}) => nodeExecutor.compile(g, { ...o, intraOpThreads: threads }) };
+// the profile too: grad() picks its formulations by it (oneDNN weight gradients)
+const exec = { profile: nodeExecutor.profile, compile: (g, o = {}) => nodeExecutor.compile(g, { ...o, intraOpThreads: threads }) };
 const noSave = async () => {};
 
 /** Wall time per run and the part spent inside session.run (the rest is JS: feeds, checks, outputs, loop). */

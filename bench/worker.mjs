@@ -18,7 +18,8 @@ const { values: a } = parseArgs({
 });
 const threads = Number(a.threads);
 // every program of the workload, including those the library compiles itself, runs with the bench's thread count
-const exec = { compile: (g, o = {}) => nodeExecutor.compile(g, { ...o, intraOpThreads: threads }) };
+// the profile too: grad() picks its formulations by it (oneDNN weight gradients)
+const exec = { profile: nodeExecutor.profile, compile: (g, o = {}) => nodeExecutor.compile(g, { ...o, intraOpThreads: threads }) };
 const save = (name, t) => saveNpy(join(a.check, `rl_${name}.npy`), t);
 const w = await makeWorkload(a.workload, a.model, { exec, assets: a.assets, save });
 for (const [k, t] of Object.entries(await w.check())) await save(k, t);

@@ -259,10 +259,12 @@ export class NodeExecutor implements Executor {
   }
 
   async compile(graph: Graph, options: CompileOptions = {}): Promise<Program> {
-    const fit = fitGraph(graph, this.profile);
-    // graphs the oneDNN rule takes run their convolutions there (and no NCHWc: the two would block the same Convs)
-    const profile = dnnlFor(fit, this.profile);
-    const dnnl = this.device === "cpu" && fit.nodes.some((n) => dnnlTakesNode(profile, n));
+    // graphs the oneDNN rule takes run their convolutions there, and no NCHWc (the two would block the same Convs; nor
+    // is training-mode BN lowered to the blocked layout's elementwise ops: ORT's own kernel runs it)
+    const ruled = dnnlFor(graph, this.profile);
+    const dnnl = this.device === "cpu" && graph.nodes.some((n) => dnnlTakesNode(ruled, n));
+    const profile: BackendProfile = dnnl ? { ...ruled, nchwcBlock: undefined } : ruled;
+    const fit = fitGraph(graph, profile);
     const fitted = dnnl ? foldForDnnl(fit) : fit;
     await this.start();
     // before ORT allocates this model's tensors: glibc's mmap threshold for large models (runtime/node/malloc.ts)
