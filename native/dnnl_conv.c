@@ -44,7 +44,7 @@ static const char* const kind_names[3] = {"forward", "backward_data", "backward_
 // only during the call (one thread at a time), so every cached primitive can share them.
 enum { SLOT_ARG0 = 0, SLOT_ARG1 = 1, SLOT_ARG2 = 2, SLOT_SCRATCH = 3, NSLOTS = 4 };
 
-#define NKEY 19
+#define NKEY 20
 
 // One tensor argument of a convolution: the user's plain memory and, when oneDNN chose another layout, an
 // intermediate memory (backed by a shared slot) with the reorder between them.
@@ -67,6 +67,7 @@ typedef struct conv_entry {
   dnnl_memory_t bias;  // bias (forward) or diff_bias (backward_weights), plain; NULL without bias
   dnnl_memory_t scratch;
   size_t scratch_bytes;
+  dnnl_primitive_t residual;  // forward with sum: the residual's reorder into the dst layout (NULL: dst is plain)
   int winograd;
   const char* impl;
   struct conv_entry* next;
@@ -135,6 +136,7 @@ static void entry_destroy(conv_entry* e) {
   for (i = 0; i < 3; i++) arg_destroy(&e->args[i]);
   if (e->bias) dnnl_memory_destroy(e->bias);
   if (e->scratch) dnnl_memory_destroy(e->scratch);
+  if (e->residual) dnnl_primitive_destroy(e->residual);
   if (e->prim) dnnl_primitive_destroy(e->prim);
   if (e->pd) dnnl_primitive_desc_destroy(e->pd);
   free(e);
@@ -210,6 +212,7 @@ static void make_key(int64_t* key, int kind, const rl_conv_shape* s, int bias, i
   key[16] = bias;
   key[17] = want_wino;
   key[18] = kind == KIND_FWD && s->relu;
+  key[19] = kind == KIND_FWD && s->sum;
 }
 
 typedef struct {
@@ -321,10 +324,11 @@ static conv_entry* create_entry(rl_conv_cache* c, int kind, const rl_conv_shape*
   memcpy(e->key, key, sizeof e->key);
   CHK(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
   CHK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set_scratchpad_mode(user)");
-  if (kind == KIND_FWD && s->relu) {
+  if (kind == KIND_FWD && (s->relu || s->sum)) {
     dnnl_post_ops_t po = NULL;
     CHK(dnnl_post_ops_create(&po), "dnnl_post_ops_create");
-    dnnl_status_t pst = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    dnnl_status_t pst = s->sum ? dnnl_post_ops_append_sum(po, 1.0f) : dnnl_success;
+    if (pst == dnnl_success && s->relu) pst = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
     if (pst == dnnl_success) pst = dnnl_primitive_attr_set_post_ops(attr, po);
     dnnl_post_ops_destroy(po);
     CHK(pst, "post-op relu");
@@ -362,6 +366,14 @@ static conv_entry* create_entry(rl_conv_cache* c, int kind, const rl_conv_shape*
       goto fail;
     }
     if (setup_arg(&e->args[i], c, user_md[i], md, i < 2, arg_names[kind][i])) goto fail;
+  }
+  if (kind == KIND_FWD && s->sum && e->args[2].reorder) {
+    dnnl_primitive_desc_t rpd = NULL;
+    md = dnnl_primitive_desc_query_md(e->pd, dnnl_query_dst_md, 0);
+    CHK(dnnl_reorder_primitive_desc_create(&rpd, &m.user_dst, c->engine, md, c->engine, NULL), "reorder_primitive_desc_create(residual)");
+    dnnl_status_t rst = dnnl_primitive_create(&e->residual, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    CHK(rst, "dnnl_primitive_create(reorder residual)");
   }
   if (bias && kind != KIND_BWD_DATA) CHK(dnnl_memory_create(&e->bias, &m.bias, c->engine, DNNL_MEMORY_NONE), "dnnl_memory_create(bias)");
   md = dnnl_primitive_desc_query_md(e->pd, dnnl_query_scratchpad_md, 0);
@@ -425,7 +437,7 @@ static int ensure_slot(rl_conv_cache* c, int slot, size_t bytes) {
 }
 
 static int run(rl_conv_cache* c, const char* fn, int kind, const rl_conv_shape* s, const void* in0, const void* in1,
-               void* out, const void* bias_ptr, int bias_arg) {
+               void* out, const void* bias_ptr, int bias_arg, const float* residual) {
   conv_entry* e;
   dnnl_exec_arg_t args[6];
   int nargs = 0, i;
@@ -438,6 +450,10 @@ static int run(rl_conv_cache* c, const char* fn, int kind, const rl_conv_shape* 
   if (check_shape(fn, s)) return 1;
   if (!in0 || !in1 || !out) {
     set_error("%s: NULL tensor pointer", fn);
+    return 1;
+  }
+  if ((kind == KIND_FWD && s->sum) != (residual != NULL)) {
+    set_error("%s: a residual goes with the sum flag, and only then", fn);
     return 1;
   }
   e = lookup(c, kind, s, bias);
@@ -465,6 +481,19 @@ static int run(rl_conv_cache* c, const char* fn, int kind, const rl_conv_shape* 
       r[0].arg = DNNL_ARG_FROM; r[0].memory = e->args[i].user;
       r[1].arg = DNNL_ARG_TO; r[1].memory = e->args[i].prim;
       CHK(dnnl_primitive_execute(e->args[i].reorder, c->stream, 2, r), "execute(reorder in)");
+    }
+  }
+  if (residual) {  // the sum post-op adds to what dst holds
+    size_t bytes = (size_t)(s->n * s->o * s->oh * s->ow) * sizeof(float);
+    if (e->residual) {
+      dnnl_exec_arg_t r[2];
+      CHK(dnnl_memory_set_data_handle(e->args[2].user, (void*)residual), "dnnl_memory_set_data_handle(residual)");
+      r[0].arg = DNNL_ARG_FROM; r[0].memory = e->args[2].user;
+      r[1].arg = DNNL_ARG_TO; r[1].memory = e->args[2].prim;
+      CHK(dnnl_primitive_execute(e->residual, c->stream, 2, r), "execute(reorder residual)");
+      CHK(dnnl_memory_set_data_handle(e->args[2].user, out), "dnnl_memory_set_data_handle(user)");
+    } else if ((const void*)residual != out) {
+      memcpy(out, residual, bytes);
     }
   }
   for (i = 0; i < 3; i++) {
@@ -499,14 +528,19 @@ fail:
 
 int rl_conv_forward(rl_conv_cache* c, const rl_conv_shape* s, const float* x, const float* w, const float* b,
                     float* y) {
-  return run(c, "rl_conv_forward", KIND_FWD, s, x, w, y, b, DNNL_ARG_BIAS);
+  return run(c, "rl_conv_forward", KIND_FWD, s, x, w, y, b, DNNL_ARG_BIAS, NULL);
+}
+
+int rl_conv_forward_residual(rl_conv_cache* c, const rl_conv_shape* s, const float* x, const float* w, const float* b,
+                             const float* r, float* y) {
+  return run(c, "rl_conv_forward_residual", KIND_FWD, s, x, w, y, b, DNNL_ARG_BIAS, r);
 }
 
 int rl_conv_backward_data(rl_conv_cache* c, const rl_conv_shape* s, const float* dy, const float* w, float* dx) {
-  return run(c, "rl_conv_backward_data", KIND_BWD_DATA, s, dy, w, dx, NULL, 0);
+  return run(c, "rl_conv_backward_data", KIND_BWD_DATA, s, dy, w, dx, NULL, 0, NULL);
 }
 
 int rl_conv_backward_weights(rl_conv_cache* c, const rl_conv_shape* s, const float* x, const float* dy, float* dw,
                              float* db) {
-  return run(c, "rl_conv_backward_weights", KIND_BWD_WEIGHTS, s, x, dy, dw, db, DNNL_ARG_DIFF_BIAS);
+  return run(c, "rl_conv_backward_weights", KIND_BWD_WEIGHTS, s, x, dy, dw, db, DNNL_ARG_DIFF_BIAS, NULL);
 }

@@ -29,11 +29,13 @@ extern "C" {
 // n: batch; c: input channels; h, w: input size; o: output channels; kh, kw: kernel; sh, sw: strides;
 // ph0, pw0: padding top/left; ph1, pw1: padding bottom/right; oh, ow: output size (given by the caller and checked:
 // oh == (h + ph0 + ph1 - kh) / sh + 1, likewise ow); has_bias: use b / db when non-zero (and the pointer is non-NULL).
-// relu: forward only, y = max(conv(x, w) + b, 0) in the same pass (a oneDNN eltwise post-op).
+// relu: forward only, y = max(conv(x, w) + b [+ r], 0) in the same pass (a oneDNN eltwise post-op).
+// sum: forward only, y = conv(x, w) + b + r with r the residual of rl_conv_forward_residual (a sum post-op).
 typedef struct {
   int64_t n, c, h, w, o, kh, kw, sh, sw, ph0, pw0, ph1, pw1, oh, ow;
   int has_bias;
   int relu;
+  int sum;
 } rl_conv_shape;
 
 // Owns the oneDNN CPU engine and stream, the primitives keyed by (kind, shape, algorithm) and the scratch buffers.
@@ -50,6 +52,9 @@ void rl_conv_cache_free(rl_conv_cache*);
 // y = conv(x, w) + b, y is N,O,oh,ow. b may be NULL (no bias) even when has_bias is set.
 int rl_conv_forward(rl_conv_cache*, const rl_conv_shape*, const float* x /*NCHW*/, const float* w /*OIHW*/,
                     const float* b /*O or NULL*/, float* y /*N,O,oh,ow*/);
+// y = conv(x, w) + b + r (then ReLU when s->relu), r N,O,oh,ow like y (s->sum must be set).
+int rl_conv_forward_residual(rl_conv_cache*, const rl_conv_shape*, const float* x, const float* w, const float* b,
+                             const float* r, float* y);
 // dx (N,C,H,W) = gradient of the convolution with respect to x given dy (N,O,oh,ow); dx is overwritten.
 int rl_conv_backward_data(rl_conv_cache*, const rl_conv_shape*, const float* dy, const float* w, float* dx);
 // dw (OIHW) and db (O, when has_bias and db non-NULL) are overwritten (not accumulated).

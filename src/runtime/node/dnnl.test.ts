@@ -69,11 +69,11 @@ test("oneDNN kernels: forward, input and weight gradients agree with ORT's Conv"
   const wrt = ["x", "w0", "w1", "w2", "b2", "w3"];
   const plainGrad = grad(graph, { loss, wrt });
   const dnnlGrad = grad(graph, { loss, wrt, profile: dnnlProfile });
-  // every Conv, every input gradient (x is asked for: the stem has one too) and every weight gradient runs on oneDNN
+  // 4 forward Convs and 2 stride-1 input gradients (Convs on flipped weights), 2 stride-2 input gradients, 4 weight
+  // gradients; the stem's and the 1×1's ReLUs and the residual Add + ReLU run in their Convs; 3 ReLU masks as ReluGrad
   const fitted = fitGraph(dnnlGrad.graph, dnnlProfile);
   const { stats } = dnnlConvs(fitted, graphToModelProto(fitted), dnnlProfile);
-  // the ReLUs right after a Conv run in it (their backward masks read the ReLU outputs)
-  assert.deepEqual(stats, { conv: 4, relu: 2, gradData: 4, gradWeight: 4 });
+  assert.deepEqual(stats, { conv: 6, relu: 2, residual: 1, gradData: 2, gradWeight: 4, reluGrad: 3 });
   const [plain, dnnl] = [await runOn(PROFILES.cpu, plainGrad.graph, feeds), await runOn(dnnlProfile, dnnlGrad.graph, feeds)];
   for (const [i, v] of [out, ...plainGrad.grads].entries()) {
     const other = i === 0 ? out : dnnlGrad.grads[i - 1]!;

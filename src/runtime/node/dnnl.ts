@@ -5,7 +5,7 @@ import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import type { Graph, Node } from "../../ir/graph.js";
+import type { Graph, Node, Value } from "../../ir/graph.js";
 import { type IAttr, type IModel, type INode, toNum } from "../../builder/onnx-tensor.js";
 import { type BackendProfile, type DnnlRule, ROBUSTLENS_DOMAIN, dnnlTakes } from "../../ops/profile.js";
 
@@ -163,8 +163,12 @@ export interface DnnlStats {
   conv: number;
   /** Convs whose ReLU runs in the same kernel. */
   relu: number;
+  /** Convs whose residual Add (then maybe ReLU) runs in the same kernel. */
+  residual: number;
   gradData: number;
   gradWeight: number;
+  /** ReLU backward masks (Greater, Cast, Mul) as one ReluGrad pass. */
+  reluGrad: number;
 }
 
 /** Scalar window attributes of the ai.robustlens kernels from an ONNX node's strides and pads (2-D). */
@@ -211,30 +215,73 @@ function plain2d(node: Node): boolean {
   );
 }
 
+const sameShape = (a: Value, b: Value): boolean =>
+  !!a.shape && !!b.shape && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape![i]);
+const isZero = (v: Value | null | undefined): boolean => !!v?.data && v.data.data.length === 1 && Number(v.data.data[0]) === 0;
+
 /**
- * The model of `graph` (graphToModelProto's, node for node) with its 2-D Convs as ai.robustlens Conv, its gradient
- * ConvTransposes (no bias, static output size) as ConvGradData, and its ConvGradWeight nodes given the kernels' scalar
- * attributes. Other nodes are unchanged.
+ * The model of `graph` (graphToModelProto's, node for node) with its Convs as ai.robustlens Conv (a ReLU, or a residual
+ * Add and then maybe a ReLU, that alone read the Conv's output run in it), its gradient ConvTransposes (no bias, static
+ * output size) as ConvGradData, its ConvGradWeight nodes given the kernels' scalar attributes, and each ReLU backward
+ * mask dy·Cast(y > 0) of a ReLU output y as one ReluGrad. Other nodes are unchanged.
  */
 export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile): { model: IModel; stats: DnnlStats } {
-  const stats: DnnlStats = { conv: 0, relu: 0, gradData: 0, gradWeight: 0 };
+  const stats: DnnlStats = { conv: 0, relu: 0, residual: 0, gradData: 0, gradWeight: 0, reluGrad: 0 };
   const users = graph.consumers();
   const outputs = new Set(graph.outputs);
-  const fused = new Set<Node>();
-  const nodes = model.graph!.node!.map((n, i): INode | undefined => {
-    const node = graph.nodes[i]!;
-    if (fused.has(node)) return undefined;
-    if (!dnnlTakesNode(profile, node)) return n;
-    if (node.op === "Conv") {
-      stats.conv++;
-      // a ReLU that is the Conv output's only reader runs as the kernel's post-op (the pre-ReLU values are never stored)
-      const y = node.outputs[0]!;
-      const only = users.get(y);
-      const relu = only?.length === 1 && only[0]!.op === "Relu" && !outputs.has(y) ? only[0]! : undefined;
-      if (!relu) return { ...n, domain: ROBUSTLENS_DOMAIN, attribute: windowAttrs(n) };
+  /** The one node that reads v (not a graph output), or undefined. */
+  const onlyUser = (v: Value): Node | undefined => {
+    const u = users.get(v);
+    return u?.length === 1 && !outputs.has(v) ? u[0] : undefined;
+  };
+  const dropped = new Set<Node>();
+  // a Conv fused with its residual Add is written where the Add was (the residual may be computed after the Conv)
+  const atAdd = new Map<Node, INode>();
+  const proto = new Map(graph.nodes.map((node, i) => [node, model.graph!.node![i]!]));
+  const rewriteConv = (node: Node, n: INode): INode => {
+    stats.conv++;
+    const y = node.outputs[0]!;
+    const next = onlyUser(y);
+    const attrs = windowAttrs(n);
+    if (next?.op === "Relu") {
       stats.relu++;
-      fused.add(relu);
-      return { ...n, domain: ROBUSTLENS_DOMAIN, output: [relu.outputs[0]!.name], attribute: [...windowAttrs(n), int("relu", 1)] };
+      dropped.add(next);
+      return { ...n, domain: ROBUSTLENS_DOMAIN, output: [next.outputs[0]!.name], attribute: [...attrs, int("relu", 1)] };
+    }
+    const r = next?.op === "Add" ? next.inputs.find((v) => v !== y) : undefined;
+    if (!next || !r || next.inputs.length !== 2 || !next.inputs.includes(y) || !sameShape(r, y) || r.dtype !== "float32")
+      return { ...n, domain: ROBUSTLENS_DOMAIN, attribute: attrs };
+    stats.residual++;
+    const after = onlyUser(next.outputs[0]!);
+    const relu = after?.op === "Relu" ? after : undefined;
+    if (relu) dropped.add(relu);
+    const out = (relu ?? next).outputs[0]!.name;
+    const input = [n.input![0]!, n.input![1]!, n.input![2] ?? "", r.name];
+    atAdd.set(next, { ...n, domain: ROBUSTLENS_DOMAIN, input, output: [out], attribute: [...attrs, int("sum", 1), ...(relu ? [int("relu", 1)] : [])] });
+    return n; // replaced below
+  };
+  /** dy·Cast(Greater(y, 0)) with y a ReLU's output, the mask read by this Mul alone: ReluGrad(y, dy). */
+  const reluGrad = (node: Node, n: INode): INode | undefined => {
+    if (node.op !== "Mul") return undefined;
+    for (const [k, c] of node.inputs.entries()) {
+      const cast = c?.producer;
+      const gt = cast?.op === "Cast" && onlyUser(c!) === node ? cast.inputs[0]?.producer : undefined;
+      const y = gt?.op === "Greater" && onlyUser(gt.outputs[0]!) === cast && isZero(gt.inputs[1]) ? gt.inputs[0] : undefined;
+      const dy = node.inputs[1 - k];
+      if (!y || !dy || y.producer?.op !== "Relu" || !sameShape(y, dy) || dy.dtype !== "float32" || !sameShape(dy, node.outputs[0]!)) continue;
+      dropped.add(cast!).add(gt!);
+      stats.reluGrad++;
+      return { name: n.name, opType: "ReluGrad", domain: ROBUSTLENS_DOMAIN, input: [y.name, dy.name], output: n.output, attribute: [] };
+    }
+    return undefined;
+  };
+  const rewritten = graph.nodes.map((node): INode | undefined => {
+    const n = proto.get(node)!;
+    if (dropped.has(node)) return undefined;
+    if (!dnnlTakesNode(profile, node)) return reluGrad(node, n) ?? n;
+    if (node.op === "Conv") {
+      const c = rewriteConv(node, n);
+      return c === n ? undefined : c;
     }
     if (node.op === "ConvTranspose") {
       stats.gradData++;
@@ -250,7 +297,9 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
     const k = intsOf(n, "kernel_shape")!;
     return { ...n, attribute: [...windowAttrs(n), int("kernel_h", k[0]!), int("kernel_w", k[1]!)] };
   });
-  if (!stats.conv && !stats.gradData && !stats.gradWeight) return { model, stats };
+  // the Adds that took a Conv become it; the Greater and Cast of a mask precede its Mul, so drops are applied again
+  const nodes = graph.nodes.map((node, i) => (dropped.has(node) ? undefined : (atAdd.get(node) ?? rewritten[i])));
+  if (!stats.conv && !stats.gradData && !stats.gradWeight && !stats.reluGrad) return { model, stats };
   const imports = model.opsetImport ?? [];
   const opsetImport = imports.some((o) => o.domain === ROBUSTLENS_DOMAIN)
     ? imports
