@@ -44,7 +44,7 @@ static int throw_status(napi_env e, OrtStatus* s, const char* what) {
 
 // ---- kernels ----
 
-typedef enum { K_CONV, K_GRAD_DATA, K_GRAD_WEIGHT, K_RELU_GRAD } kind_t;
+typedef enum { K_CONV, K_GRAD_DATA, K_GRAD_WEIGHT } kind_t;
 typedef struct {
   kind_t kind;
   int64_t sh, sw, pt, pl, pb, pr;  // strides and pads (begin top/left, end bottom/right)
@@ -123,64 +123,11 @@ static float* output4(OrtKernelContext* ctx, const int64_t dims[4]) {
 }
 
 static const char* op_name(kind_t kind) {
-  return kind == K_CONV ? "Conv" : kind == K_GRAD_DATA ? "ConvGradData" : kind == K_GRAD_WEIGHT ? "ConvGradWeight" : "ReluGrad";
-}
-
-// A float32 input of any rank: its data, dims (up to 8) and rank; NULL when absent or not float32.
-static const float* input_any(OrtKernelContext* ctx, size_t i, int64_t dims[8], size_t* rank) {
-  const OrtValue* v = NULL;
-  OrtStatus* s = FN(S_KernelContext_GetInput, OrtStatus* (*)(const OrtKernelContext*, size_t, const OrtValue**))(ctx, i, &v);
-  if (s) release_status(s);
-  if (s || !v) return NULL;
-  OrtTensorTypeAndShapeInfo* ti = NULL;
-  if ((s = FN(S_GetTensorTypeAndShape, OrtStatus* (*)(const OrtValue*, OrtTensorTypeAndShapeInfo**))(v, &ti))) {
-    release_status(s);
-    return NULL;
-  }
-  int type = 0;
-  FN(S_GetDimensionsCount, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, size_t*))(ti, rank);
-  FN(S_GetTensorElementType, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int*))(ti, &type);
-  if (*rank <= 8) FN(S_GetDimensions, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int64_t*, size_t))(ti, dims, *rank);
-  FN(S_ReleaseTensorTypeAndShapeInfo, void (*)(OrtTensorTypeAndShapeInfo*))(ti);
-  if (type != RL_FLOAT || *rank > 8) return NULL;
-  void* data = NULL;
-  FN(S_GetTensorMutableData, OrtStatus* (*)(OrtValue*, void**))((OrtValue*)v, &data);
-  return data;
-}
-
-// dx = dy · (y > 0): the ReLU's backward pass from its output, in one pass (ORT: Greater, Cast, Mul)
-static void relu_grad(OrtKernelContext* ctx) {
-  int64_t dy_dims[8] = {0}, y_dims[8] = {0};
-  size_t dy_rank = 0, y_rank = 0;
-  const float* y = input_any(ctx, 0, y_dims, &y_rank);
-  const float* dy = input_any(ctx, 1, dy_dims, &dy_rank);
-  if (!y || !dy || y_rank != dy_rank || memcmp(y_dims, dy_dims, sizeof(int64_t) * y_rank)) {
-    set_kernel_error("ReluGrad", "needs float32 y and dy of the same shape");
-    return;
-  }
-  int64_t n = 1;
-  for (size_t d = 0; d < y_rank; d++) n *= y_dims[d];
-  OrtValue* v = NULL;
-  OrtStatus* s = FN(S_KernelContext_GetOutput, OrtStatus* (*)(OrtKernelContext*, size_t, const int64_t*, size_t, OrtValue**))(
-      ctx, 0, dy_dims, dy_rank, &v);
-  float* dx = NULL;
-  if (!s) FN(S_GetTensorMutableData, OrtStatus* (*)(OrtValue*, void**))(v, (void**)&dx);
-  if (s || !dx) {
-    if (s) release_status(s);
-    set_kernel_error("ReluGrad", "cannot allocate the output");
-    return;
-  }
-  // a product, as ORT's Mul by the mask: an infinite dy at an off unit gives NaN, like the graph it replaces
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * (float)(y[i] > 0.0f);
+  return kind == K_CONV ? "Conv" : kind == K_GRAD_DATA ? "ConvGradData" : "ConvGradWeight";
 }
 
 static void compute(void* op_kernel, OrtKernelContext* ctx) {
   const kernel_t* k = op_kernel;
-  if (k->kind == K_RELU_GRAD) {
-    relu_grad(ctx);
-    return;
-  }
   const char* err = NULL;
   int64_t d0[4] = {0}, d1[4] = {0}, d2[4] = {0}, d3[4] = {0};
   const float* in0 = input4(ctx, 0, d0, &err);
@@ -244,19 +191,16 @@ static int default_mem(const OrtCustomOp* op, size_t i) { (void)op, (void)i; ret
 static const char* name_conv(const OrtCustomOp* op) { (void)op; return "Conv"; }
 static const char* name_data(const OrtCustomOp* op) { (void)op; return "ConvGradData"; }
 static const char* name_weight(const OrtCustomOp* op) { (void)op; return "ConvGradWeight"; }
-static const char* name_relu(const OrtCustomOp* op) { (void)op; return "ReluGrad"; }
 static void* create_conv(const OrtCustomOp* op, const OrtApi* a, const OrtKernelInfo* i) { (void)op, (void)a; return create_kernel(K_CONV, i); }
 static void* create_data(const OrtCustomOp* op, const OrtApi* a, const OrtKernelInfo* i) { (void)op, (void)a; return create_kernel(K_GRAD_DATA, i); }
 static void* create_weight(const OrtCustomOp* op, const OrtApi* a, const OrtKernelInfo* i) { (void)op, (void)a; return create_kernel(K_GRAD_WEIGHT, i); }
-static void* create_relu(const OrtCustomOp* op, const OrtApi* a, const OrtKernelInfo* i) { (void)op, (void)a; return create_kernel(K_RELU_GRAD, i); }
 
 #define CUSTOM_OP(create, name, inputs, characteristic) \
   {RL_ORT_API_VERSION, create, name, cpu_ep, float_type, inputs, float_type, one, compute, destroy, characteristic, required, default_mem}
-static OrtCustomOp ops[4] = {
+static OrtCustomOp ops[3] = {
     CUSTOM_OP(create_conv, name_conv, four, bias_optional),
     CUSTOM_OP(create_data, name_data, two, required),
     CUSTOM_OP(create_weight, name_weight, two, required),
-    CUSTOM_OP(create_relu, name_relu, two, required),
 };
 
 // ---- N-API ----
@@ -315,7 +259,7 @@ static napi_value init(napi_env e, napi_callback_info info) {
       api = NULL;
       return NULL;
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 3; i++)
       if (throw_status(e, FN(S_CustomOpDomain_Add, OrtStatus* (*)(OrtCustomOpDomain*, const OrtCustomOp*))(domain, &ops[i]), "init: CustomOpDomain_Add")) {
         api = NULL;
         return NULL;

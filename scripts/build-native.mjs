@@ -17,7 +17,7 @@ const addons = [
   {
     name: "ortdnnl",
     sources: ["ortdnnl.c", "dnnl_conv.c"],
-    libs: ["-fopenmp", "-ldnnl", "-ldl", "-lpthread"],
+    libs: ["-ldnnl", "-ldl", "-lpthread"],
     needs: { header: "/usr/include/dnnl.h", why: "oneDNN's headers (apt-get install libdnnl-dev) not found" },
     without: "convolutions run on ONNX Runtime's own kernels",
   },

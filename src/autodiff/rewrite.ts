@@ -1,5 +1,4 @@
 // Exact forward rewrites that make the gradient graph cheaper, applied to grad()'s own copy of the graph.
-import { Builder } from "../builder/builder.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 
 // Conv → inference BatchNormalization folding lives with the builder: the oneDNN executor applies it too
