@@ -16,7 +16,7 @@ const addons = [
   { name: "malloc", sources: ["malloc.c"], libs: [], without: "large models keep glibc's default memory behaviour" },
   {
     name: "ortdnnl",
-    sources: ["ortdnnl.c", "dnnl_conv.c"],
+    sources: ["ortdnnl.c", "ort_kernels.c", "dnnl_conv.c"],
     libs: ["-ldnnl", "-ldl", "-lpthread"],
     needs: { header: "/usr/include/dnnl.h", why: "oneDNN's headers (apt-get install libdnnl-dev) not found" },
     without: "convolutions run on ONNX Runtime's own kernels",

@@ -12,7 +12,9 @@ import { readFileSync } from "node:fs";
 import { checkGradient, randomTensor } from "../../testing/gradcheck.js";
 import { fitGraph } from "../fit.js";
 import { NodeExecutor } from "../node.js";
-import { CPU_DNNL, dnnlConvs, dnnlStatus } from "./dnnl.js";
+import { CPU_DNNL, DnnlSession, dnnlConvs, dnnlStatus } from "./dnnl.js";
+import { onnx } from "../../builder/onnx-tensor.js";
+import * as ort from "onnxruntime-node";
 
 const status = dnnlStatus();
 const noAddon = status.available ? false : `the oneDNN addon is not available: ${status.why}`;
@@ -157,4 +159,27 @@ test("the CPU rule: CIFAR ResNet-18 runs its convolutions on oneDNN, the Fashion
   assert.ok(
     !dnnlTakes(p, { kernel: [3, 3], group: 2, dilations: [1, 1] }) && !dnnlTakes(p, { kernel: [3, 3], group: 1, dilations: [2, 2] }),
   );
+});
+
+test("a kernel that cannot run its node fails the run with one line naming the op", { skip: noAddon }, async () => {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const x = graph.addInput("x", "float32", [2, 4, 6, 6]);
+  const w = graph.addInput("w", "float32", [4, 4, 3, 3]);
+  graph.outputs = [g.reduceSum(g.conv(x, w, null, { pads: [1, 1, 1, 1] }), [], false)];
+  const gr = grad(graph, { loss: graph.outputs[0]!, wrt: ["w"], profile: dnnlProfile });
+  const { model } = dnnlConvs(gr.graph, graphToModelProto(gr.graph), dnnlProfile);
+  // a kernel size that the gradient's window does not match
+  const node = model.graph!.node!.find((n) => n.opType === "ConvGradWeight")!;
+  node.attribute!.find((a) => a.name === "kernel_h")!.i = 5;
+  const s = DnnlSession.create(onnx.ModelProto.encode(model).finish(), { threads: 1, arena: false, config: {} });
+  try {
+    const feeds = {
+      x: new ort.Tensor("float32", new Float32Array(2 * 4 * 36), [2, 4, 6, 6]),
+      w: new ort.Tensor("float32", new Float32Array(4 * 4 * 9), [4, 4, 3, 3]),
+    };
+    await assert.rejects(s.run(feeds), /^Error: ai\.robustlens ConvGradWeight: gradient size does not match the window$/);
+  } finally {
+    await s.release();
+  }
 });
