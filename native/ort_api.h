@@ -94,4 +94,19 @@ typedef struct OrtCustomOp {
   int (*GetInputMemoryType)(const struct OrtCustomOp* op, size_t index);  // 0: the EP's default
 } OrtCustomOp;
 
+// A tensor's element type, rank and dims (when rank <= max_rank); 0 on success. Frees the status or info it gets.
+static inline int rl_tensor_info(const void* const* api, const OrtValue* v, int* type, int64_t* dims, size_t max_rank, size_t* rank) {
+  OrtTensorTypeAndShapeInfo* ti = NULL;
+  OrtStatus* s = ((OrtStatus * (*)(const OrtValue*, OrtTensorTypeAndShapeInfo**)) api[S_GetTensorTypeAndShape])(v, &ti);
+  if (s) {
+    ((void (*)(OrtStatus*))api[S_ReleaseStatus])(s);
+    return 1;
+  }
+  ((OrtStatus * (*)(const OrtTensorTypeAndShapeInfo*, size_t*)) api[S_GetDimensionsCount])(ti, rank);
+  ((OrtStatus * (*)(const OrtTensorTypeAndShapeInfo*, int*)) api[S_GetTensorElementType])(ti, type);
+  if (*rank <= max_rank) ((OrtStatus * (*)(const OrtTensorTypeAndShapeInfo*, int64_t*, size_t)) api[S_GetDimensions])(ti, dims, *rank);
+  ((void (*)(OrtTensorTypeAndShapeInfo*))api[S_ReleaseTensorTypeAndShapeInfo])(ti);
+  return *rank > max_rank;
+}
+
 #endif

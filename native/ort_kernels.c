@@ -62,21 +62,14 @@ static const float* input4(OrtKernelContext* ctx, size_t i, int64_t dims[4], con
     if (s) release_status(s);
     return NULL;
   }
-  OrtTensorTypeAndShapeInfo* ti = NULL;
-  s = FN(S_GetTensorTypeAndShape, OrtStatus* (*)(const OrtValue*, OrtTensorTypeAndShapeInfo**))(v, &ti);
-  if (s) {
-    release_status(s);
+  size_t rank = 0;
+  int type = 0;
+  int64_t d[8] = {0};
+  if (rl_tensor_info(api, v, &type, d, 8, &rank)) {
     *err = "cannot read an input's shape";
     return NULL;
   }
-  size_t rank = 0;
-  int type = 0;
-  FN(S_GetDimensionsCount, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, size_t*))(ti, &rank);
-  FN(S_GetTensorElementType, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int*))(ti, &type);
-  int64_t d[8] = {0};
-  if (rank <= 8) FN(S_GetDimensions, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int64_t*, size_t))(ti, d, rank);
-  FN(S_ReleaseTensorTypeAndShapeInfo, void (*)(OrtTensorTypeAndShapeInfo*))(ti);
-  if (type != RL_FLOAT || (rank != 4 && !(i == 2 && rank == 1)) || rank > 8) {
+  if (type != RL_FLOAT || (rank != 4 && !(i == 2 && rank == 1))) {
     *err = "inputs must be float32 and 4-D (bias 1-D)";
     return NULL;
   }

@@ -317,16 +317,10 @@ static int element_size(int type) {
 // one output as { type, dims, data: ArrayBuffer } (the buffer is the ORT tensor's own memory, freed with it)
 static napi_value output_value(napi_env e, run_t* r, size_t i) {
   OrtValue* v = r->out_values[i];
-  OrtTensorTypeAndShapeInfo* ti = NULL;
-  if (FN(S_GetTensorTypeAndShape, OrtStatus* (*)(const OrtValue*, OrtTensorTypeAndShapeInfo**))(v, &ti)) return NULL;
   size_t rank = 0;
   int type = 0;
-  FN(S_GetDimensionsCount, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, size_t*))(ti, &rank);
-  FN(S_GetTensorElementType, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int*))(ti, &type);
   int64_t dims[16] = {0};
-  if (rank <= 16) FN(S_GetDimensions, OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int64_t*, size_t))(ti, dims, rank);
-  FN(S_ReleaseTensorTypeAndShapeInfo, void (*)(OrtTensorTypeAndShapeInfo*))(ti);
-  if (rank > 16 || !element_size(type)) return NULL;
+  if (rl_tensor_info(api, v, &type, dims, 16, &rank) || !element_size(type)) return NULL;
   size_t count = 1;
   napi_value dim_arr, obj, buf, t;
   napi_create_array_with_length(e, rank, &dim_arr);

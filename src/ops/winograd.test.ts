@@ -7,32 +7,12 @@ import type { Tensor } from "../ir/tensor.js";
 import { type BackendProfile, PROFILES } from "./profile.js";
 import { checkGradient, randomTensor } from "../testing/gradcheck.js";
 import { fitGraph } from "../runtime/fit.js";
-import { NodeExecutor } from "../runtime/node.js";
 import { type WinogradTile, winogradConv, winogradEligible } from "./winograd.js";
+import { maxRelDiff, runOnProfile } from "../testing/agree.js";
 
 const rand = (shape: number[], seed: number, lo = -1, hi = 1): Tensor => randomTensor("float32", shape, { lo, hi, seed, gap: 0 });
 const PLAIN: BackendProfile = PROFILES.cpu;
 const everywhere = (tile: WinogradTile): BackendProfile => ({ ...PROFILES.cpu, winograd: { tile, minChannels: 1, maxPixels: 1 << 20 } });
-
-async function run(profile: BackendProfile, graph: Graph, feeds: Record<string, Tensor>) {
-  const prog = await new NodeExecutor({ profile }).compile(graph);
-  try {
-    return await prog.run(feeds);
-  } finally {
-    await prog.dispose();
-  }
-}
-
-const maxRel = (a: Tensor, b: Tensor): number => {
-  assert.deepEqual(a.shape, b.shape);
-  let d = 0,
-    m = 1e-6;
-  for (let i = 0; i < a.data.length; i++) {
-    d = Math.max(d, Math.abs(Number(a.data[i]) - Number(b.data[i])));
-    m = Math.max(m, Math.abs(Number(a.data[i])));
-  }
-  return d / m;
-};
 
 for (const tile of [2, 4] as const) {
   test(`Winograd F(${tile}×${tile}, 3×3) equals Conv: sizes not a multiple of the tile, bias, symbolic batch`, async () => {
@@ -49,8 +29,8 @@ for (const tile of [2, 4] as const) {
       const direct = g.conv(x, wv, b, { pads: [1, 1, 1, 1] });
       const wino = winogradConv(g, x, wv, b, tile);
       graph.outputs = [direct, wino];
-      const out = await run(PLAIN, graph, { x: rand([2, c, h, w], 1), w: rand([k, c, 3, 3], 2), b: rand([k], 3) });
-      const e = maxRel(out[direct.name]!, out[wino.name]!);
+      const out = await runOnProfile(PLAIN, graph, { x: rand([2, c, h, w], 1), w: rand([k, c, 3, 3], 2), b: rand([k], 3) });
+      const e = maxRelDiff(out[direct.name]!, out[wino.name]!);
       assert.ok(e < (tile === 2 ? 1e-5 : 1e-4), `C ${c} K ${k} ${h}×${w}: max rel diff ${e.toExponential(2)}`);
     }
   });
@@ -92,9 +72,9 @@ test("fitGraph's Winograd rule: forward, input and weight gradients agree with d
     "a 3×3 Conv was not rewritten",
   );
   const feeds = { x: rand([2, 8, 6, 6], 4), w1: rand([8, 8, 3, 3], 5, -0.3, 0.3), w2: rand([8, 8, 3, 3], 6, -0.3, 0.3) };
-  const [a, b] = [await run(PLAIN, gr.graph, feeds), await run(everywhere(4), gr.graph, feeds)];
+  const [a, b] = [await runOnProfile(PLAIN, gr.graph, feeds), await runOnProfile(everywhere(4), gr.graph, feeds)];
   for (const v of [y, ...gr.grads]) {
-    const e = maxRel(a[v.name]!, b[v.name]!);
+    const e = maxRelDiff(a[v.name]!, b[v.name]!);
     assert.ok(e < 2e-4, `${v.name}: Winograd vs direct max rel diff ${e.toExponential(2)}`);
   }
 });

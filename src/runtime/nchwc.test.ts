@@ -9,7 +9,8 @@ import { PROFILES } from "../ops/profile.js";
 import { checkGradient, randomTensor } from "../testing/gradcheck.js";
 import { fitGraph } from "./fit.js";
 import { blockConvs } from "./nchwc.js";
-import { NodeExecutor, nchwcBlockOfCpu } from "./node.js";
+import { nchwcBlockOfCpu } from "./node.js";
+import { maxRelDiff, runOnProfile } from "../testing/agree.js";
 
 const block = nchwcBlockOfCpu();
 const noNchwc = block ? false : "this CPU has neither AVX-512 nor AVX2: ORT has no NCHWc kernels here";
@@ -58,25 +59,6 @@ function block2(): { graph: Graph; feeds: Record<string, Tensor>; out: Value } {
   return { graph, feeds, out };
 }
 
-async function runOn(profile: typeof blockedProfile | typeof PROFILES.cpu, graph: Graph, feeds: Record<string, Tensor>) {
-  const prog = await new NodeExecutor({ profile }).compile(graph);
-  try {
-    return await prog.run(feeds);
-  } finally {
-    await prog.dispose();
-  }
-}
-
-const maxRel = (a: Tensor, b: Tensor): number => {
-  let d = 0,
-    m = 1e-6;
-  for (let i = 0; i < a.data.length; i++) {
-    d = Math.max(d, Math.abs(Number(a.data[i]) - Number(b.data[i])));
-    m = Math.max(m, Math.abs(Number(a.data[i])));
-  }
-  return d / m;
-};
-
 test("NCHWc on fed weights: forward, input and weight gradients agree with plain Conv", { skip: noNchwc }, async () => {
   const { graph, feeds, out } = block2();
   const wrt = ["x", "w0", "w1", "w2", "b2", "bn0.s", "bn1.b"];
@@ -90,9 +72,9 @@ test("NCHWc on fed weights: forward, input and weight gradients agree with plain
   assert.ok(stats.convs >= 4 && stats.convs <= convs, `NCHWc convs ${stats.convs} of ${convs}`);
   assert.ok(stats.blockedNodes > 10, `blocked elementwise/BN/reduce nodes: ${stats.blockedNodes}`);
   assert.ok(model.graph!.node!.some((n) => n.domain === "com.microsoft.nchwc" && n.opType === "Conv"));
-  const [plain, blocked] = [await runOn(PROFILES.cpu, gr.graph, feeds), await runOn(blockedProfile, gr.graph, feeds)];
+  const [plain, blocked] = [await runOnProfile(PROFILES.cpu, gr.graph, feeds), await runOnProfile(blockedProfile, gr.graph, feeds)];
   for (const v of [out, ...gr.grads]) {
-    const e = maxRel(plain[v.name]!, blocked[v.name]!);
+    const e = maxRelDiff(plain[v.name]!, blocked[v.name]!);
     assert.ok(e < 1e-5, `${v.name}: NCHWc vs plain Conv max rel diff ${e.toExponential(2)}`);
   }
 });
@@ -150,9 +132,9 @@ test("training-mode BatchNormalization stays blocked with NCHWc: outputs and run
   assert.ok(!fitted.nodes.some((n) => n.op === "BatchNormalization"), "training BN was not lowered for the blocked layout");
   const { stats } = blockConvs(fitted, graphToModelProto(fitted), { block: blockedProfile.nchwcBlock });
   assert.equal(stats.reorderOutputs, 1, "only the final output leaves the blocked layout");
-  const [plain, blocked] = [await runOn(PROFILES.cpu, graph, feeds), await runOn(blockedProfile, graph, feeds)];
+  const [plain, blocked] = [await runOnProfile(PROFILES.cpu, graph, feeds), await runOnProfile(blockedProfile, graph, feeds)];
   for (const o of graph.outputs) {
-    const e = maxRel(plain[o.name]!, blocked[o.name]!);
+    const e = maxRelDiff(plain[o.name]!, blocked[o.name]!);
     assert.ok(e < 1e-5, `${o.name}: max rel diff ${e.toExponential(2)}`);
   }
 });

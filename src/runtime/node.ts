@@ -16,8 +16,7 @@ import { blockConvs } from "./nchwc.js";
 import { type HoistedModel, hoistStable } from "./hoist.js";
 import { tuneMallocFor } from "./node/malloc.js";
 import { COLLECT_AFTER_BYTES, collectSoon } from "./node/gc.js";
-import { CPU_DNNL, DnnlSession, dnnlConvs, dnnlStatus, dnnlTakesNode } from "./node/dnnl.js";
-import { foldBatchNorm } from "../builder/fold-bn.js";
+import { CPU_DNNL, DnnlSession, dnnlConvs, dnnlStatus, dnnlTakesNode, foldForDnnl } from "./node/dnnl.js";
 
 // onnxruntime's own log lines (errors it also throws, telemetry warnings) would precede our one-line errors: fatal only
 ort.env.logLevel = "fatal";
@@ -172,18 +171,6 @@ class OrtProgram implements Program {
   }
 }
 
-/**
- * ORT fuses Conv → inference BatchNormalization only for its own Conv: before the Convs become oneDNN kernels, the
- * graph (a copy, where there is a pair) folds them itself.
- */
-function foldForDnnl(graph: Graph): Graph {
-  const pair = graph.nodes.some((n) => n.op === "BatchNormalization" && n.inputs[0]?.producer?.op === "Conv");
-  if (!pair) return graph;
-  const copy = graph.clone().graph;
-  foldBatchNorm(copy, new Set(copy.outputs), new Set());
-  return copy;
-}
-
 export interface NodeExecutorOptions {
   /** Execution provider: "cpu" (default) or "webgpu" (the WebGPU EP bundled with onnxruntime-node; needs a GPU). */
   device?: BackendName;
@@ -269,7 +256,7 @@ export class NodeExecutor implements Executor {
     await this.start();
     // before ORT allocates this model's tensors: glibc's mmap threshold for large models (runtime/node/malloc.ts)
     if (this.device === "cpu") tuneMallocFor(graph);
-    const block = this.device === "cpu" ? this.profile.nchwcBlock : undefined;
+    const block = this.device === "cpu" ? profile.nchwcBlock : undefined;
     const exported = graphToModelProto(fitted);
     const model = dnnl ? dnnlConvs(fitted, exported, profile).model : block ? blockConvs(fitted, exported, { block }).model : exported;
     // inputs a run may write into are never stable (their copies are new every run)

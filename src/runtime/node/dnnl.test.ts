@@ -11,10 +11,10 @@ import { importOnnx } from "../../builder/onnx-import.js";
 import { readFileSync } from "node:fs";
 import { checkGradient, randomTensor } from "../../testing/gradcheck.js";
 import { fitGraph } from "../fit.js";
-import { NodeExecutor } from "../node.js";
-import { CPU_DNNL, DnnlSession, dnnlConvs, dnnlStatus } from "./dnnl.js";
+import { CPU_DNNL, DnnlSession, dnnlConvs, dnnlStatus, foldForDnnl } from "./dnnl.js";
 import { onnx } from "../../builder/onnx-tensor.js";
 import * as ort from "onnxruntime-node";
+import { maxRelDiff, runOnProfile } from "../../testing/agree.js";
 
 const status = dnnlStatus();
 const noAddon = status.available ? false : `the oneDNN addon is not available: ${status.why}`;
@@ -45,25 +45,6 @@ function net(): { graph: Graph; feeds: Record<string, Tensor>; out: Value } {
   return { graph, feeds, out };
 }
 
-const maxRel = (a: Tensor, b: Tensor): number => {
-  let d = 0,
-    m = 1e-6;
-  for (let i = 0; i < a.data.length; i++) {
-    d = Math.max(d, Math.abs(Number(a.data[i]) - Number(b.data[i])));
-    m = Math.max(m, Math.abs(Number(a.data[i])));
-  }
-  return d / m;
-};
-
-async function runOn(profile: typeof dnnlProfile | typeof PROFILES.cpu, graph: Graph, feeds: Record<string, Tensor>) {
-  const prog = await new NodeExecutor({ profile }).compile(graph);
-  try {
-    return await prog.run(feeds);
-  } finally {
-    await prog.dispose();
-  }
-}
-
 test("oneDNN kernels: forward, input and weight gradients agree with ORT's Conv", { skip: noAddon }, async () => {
   const { graph, feeds, out } = net();
   const loss = new Builder(graph).reduceSum(out, [], false);
@@ -76,10 +57,10 @@ test("oneDNN kernels: forward, input and weight gradients agree with ORT's Conv"
   const fitted = fitGraph(dnnlGrad.graph, dnnlProfile);
   const { stats } = dnnlConvs(fitted, graphToModelProto(fitted), dnnlProfile);
   assert.deepEqual(stats, { conv: 6, relu: 2, residual: 1, gradData: 2, gradWeight: 4 });
-  const [plain, dnnl] = [await runOn(PROFILES.cpu, plainGrad.graph, feeds), await runOn(dnnlProfile, dnnlGrad.graph, feeds)];
+  const [plain, dnnl] = [await runOnProfile(PROFILES.cpu, plainGrad.graph, feeds), await runOnProfile(dnnlProfile, dnnlGrad.graph, feeds)];
   for (const [i, v] of [out, ...plainGrad.grads].entries()) {
     const other = i === 0 ? out : dnnlGrad.grads[i - 1]!;
-    const e = maxRel(plain[v.name]!, dnnl[other.name]!);
+    const e = maxRelDiff(plain[v.name]!, dnnl[other.name]!);
     assert.ok(e < 1e-4, `${v.name}: oneDNN vs ORT max rel diff ${e.toExponential(2)}`);
   }
 });
@@ -99,10 +80,15 @@ test(
     graph.outputs = [g.relu(g.conv(g.relu(y), g.constant(rand([4, 16, 1, 1], 40), "w2"), null, {}))];
     const { stats } = dnnlConvs(graph, graphToModelProto(graph), dnnlProfile);
     assert.equal(stats.relu, 1, "the second Conv's ReLU (the first Conv feeds its BN, until the executor folds it)");
+    // what the executor compiles: the BN folded into the first Conv (in a copy: the caller's graph keeps it), both ReLUs fused
+    const folded = foldForDnnl(graph);
+    assert.ok(folded !== graph && graph.nodes.some((n) => n.op === "BatchNormalization"));
+    assert.ok(!folded.nodes.some((n) => n.op === "BatchNormalization"));
+    assert.equal(dnnlConvs(folded, graphToModelProto(folded), dnnlProfile).stats.relu, 2);
     const feeds = { x: rand([2, 8, 7, 7], 41) };
-    const [plain, dnnl] = [await runOn(PROFILES.cpu, graph, feeds), await runOn(dnnlProfile, graph, feeds)];
+    const [plain, dnnl] = [await runOnProfile(PROFILES.cpu, graph, feeds), await runOnProfile(dnnlProfile, graph, feeds)];
     const v = graph.outputs[0]!.name;
-    const e = maxRel(plain[v]!, dnnl[v]!);
+    const e = maxRelDiff(plain[v]!, dnnl[v]!);
     assert.ok(e < 1e-5, `fused vs ORT max rel diff ${e.toExponential(2)}`);
   },
 );

@@ -8,6 +8,7 @@ import * as ort from "onnxruntime-node";
 import type { Graph, Node, Value } from "../../ir/graph.js";
 import { type IAttr, type IModel, type INode, toNum } from "../../builder/onnx-tensor.js";
 import { type BackendProfile, type DnnlRule, ROBUSTLENS_DOMAIN, dnnlTakes } from "../../ops/profile.js";
+import { foldBatchNorm } from "../../builder/fold-bn.js";
 
 /**
  * The CPU backend's rule: models from 50 M multiply-adds of convolution per example (CIFAR ResNet-18 has 556 M,
@@ -213,6 +214,18 @@ function plain2d(node: Node): boolean {
   );
 }
 
+/**
+ * ORT fuses Conv → inference BatchNormalization only for its own Conv: before the Convs become oneDNN kernels, the
+ * graph (a copy, where there is a pair) folds them itself.
+ */
+export function foldForDnnl(graph: Graph): Graph {
+  const pair = graph.nodes.some((n) => n.op === "BatchNormalization" && n.inputs[0]?.producer?.op === "Conv");
+  if (!pair) return graph;
+  const copy = graph.clone().graph;
+  foldBatchNorm(copy, new Set(copy.outputs), new Set());
+  return copy;
+}
+
 const sameShape = (a: Value, b: Value): boolean =>
   !!a.shape && !!b.shape && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape![i]);
 
@@ -236,7 +249,8 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
   // a Conv fused with its residual Add is written where the Add was (the residual may be computed after the Conv)
   const atAdd = new Map<Node, INode>();
   const proto = new Map(graph.nodes.map((node, i) => [node, model.graph!.node![i]!]));
-  const rewriteConv = (node: Node, n: INode): INode => {
+  /** The Conv's kernel node, or undefined where it is written at its residual Add instead. */
+  const rewriteConv = (node: Node, n: INode): INode | undefined => {
     stats.conv++;
     const y = node.outputs[0]!;
     const next = onlyUser(y);
@@ -263,16 +277,13 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
       output: [out],
       attribute: [...attrs, int("sum", 1), ...(relu ? [int("relu", 1)] : [])],
     });
-    return n; // replaced below
+    return undefined;
   };
   const rewritten = graph.nodes.map((node): INode | undefined => {
     const n = proto.get(node)!;
     if (dropped.has(node)) return undefined;
     if (!dnnlTakesNode(profile, node)) return n;
-    if (node.op === "Conv") {
-      const c = rewriteConv(node, n);
-      return c === n ? undefined : c;
-    }
+    if (node.op === "Conv") return rewriteConv(node, n);
     if (node.op === "ConvTranspose") {
       stats.gradData++;
       const out = node.outputs[0]!.shape as number[];
