@@ -23,6 +23,14 @@ typedef struct OrtRunOptions OrtRunOptions;
 typedef struct OrtAllocator OrtAllocator;
 typedef void OrtApi;  // used only through the slot table below
 
+// the version-13 layout of a user allocator (later versions only append members, read when version says so)
+struct OrtAllocator {
+  uint32_t version;
+  void* (*Alloc)(struct OrtAllocator* self, size_t size);
+  void (*Free)(struct OrtAllocator* self, void* p);
+  const OrtMemoryInfo* (*Info)(const struct OrtAllocator* self);
+};
+
 typedef struct {
   const OrtApi* (*GetApi)(uint32_t version);
   const char* (*GetVersionString)(void);
@@ -76,6 +84,7 @@ enum {
   S_ReleaseSessionOptions = 100,
   S_SessionEndProfiling = 110,
   S_AddSessionConfigEntry = 130,
+  S_RegisterAllocator = 176,
 };
 
 typedef struct OrtCustomOp {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ort_alloc.h"
 #include "ort_api.h"
 #include "ort_kernels.h"
 
@@ -15,6 +16,8 @@ static const void* const* api;  // OrtApi's slots
 static OrtEnv* ort_env;
 static OrtCustomOpDomain* domain;
 static OrtMemoryInfo* cpu_info;
+static OrtMemoryInfo* alloc_info;  // the shared allocator's (kept for its lifetime: the process's)
+static int alloc_shared;           // the environment holds robustlens's allocator
 #define FN(slot, type) ((type)api[slot])
 
 static const char* status_message(OrtStatus* s) { return FN(S_GetErrorMessage, const char* (*)(const OrtStatus*))(s); }
@@ -86,6 +89,11 @@ static napi_value init(napi_env e, napi_callback_info info) {
       api = NULL;
       return NULL;
     }
+    // large tensors of robustlens's sessions come from ort_alloc.c's cache (session.use_env_allocators)
+    OrtStatus* ast = FN(S_CreateCpuMemoryInfo, OrtStatus* (*)(int, int, OrtMemoryInfo**))(0, 0, &alloc_info);
+    if (!ast) ast = FN(S_RegisterAllocator, OrtStatus* (*)(OrtEnv*, OrtAllocator*))(ort_env, rl_alloc_get(alloc_info));
+    if (ast) release_status(ast);  // then each session keeps ORT's default allocator
+    alloc_shared = ast == NULL;
     const char* why = NULL;
     if (rl_kernels_add(api, domain, &why)) {
       char buf[600];
@@ -175,6 +183,9 @@ static napi_value create_session(napi_env e, napi_callback_info info) {
   if (!st) st = FN(S_SetSessionGraphOptimizationLevel, OrtStatus* (*)(OrtSessionOptions*, int))(so, 99);
   if (!st) st = FN(S_SetSessionLogSeverityLevel, OrtStatus* (*)(OrtSessionOptions*, int))(so, 4);
   if (!st) st = FN(arena ? S_EnableCpuMemArena : S_DisableCpuMemArena, OrtStatus* (*)(OrtSessionOptions*))(so);
+  // without a session arena, tensors come from the environment's caching allocator
+  if (!st && !arena && alloc_shared)
+    st = FN(S_AddSessionConfigEntry, OrtStatus* (*)(OrtSessionOptions*, const char*, const char*))(so, "session.use_env_allocators", "1");
   if (!st) st = FN(S_AddCustomOpDomain, OrtStatus* (*)(OrtSessionOptions*, OrtCustomOpDomain*))(so, domain);
   char prefix[4096];
   napi_valuetype pt = napi_undefined;
@@ -459,6 +470,30 @@ static napi_value run(napi_env e, napi_callback_info info) {
   return promise;
 }
 
+// allocatorStats() -> { shared, live, cached, peak, hits, misses } of the environment's allocator (bytes, counts)
+static napi_value allocator_stats(napi_env e, napi_callback_info info) {
+  (void)info;
+  rl_alloc_stats st = rl_alloc_get_stats();
+  const char* names[] = {"live", "cached", "peak", "hits", "misses"};
+  size_t values[] = {st.live, st.cached, st.peak, st.hits, st.misses};
+  napi_value o, v;
+  napi_create_object(e, &o);
+  napi_get_boolean(e, alloc_shared, &v);
+  napi_set_named_property(e, o, "shared", v);
+  for (int i = 0; i < 5; i++) {
+    napi_create_double(e, (double)values[i], &v);
+    napi_set_named_property(e, o, names[i], v);
+  }
+  return o;
+}
+
+// trimAllocator(): unmaps the blocks the allocator keeps for reuse
+static napi_value trim_allocator(napi_env e, napi_callback_info info) {
+  (void)e, (void)info;
+  rl_alloc_trim();
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"init", NULL, init, NULL, NULL, NULL, napi_default, NULL},
@@ -466,6 +501,8 @@ NAPI_MODULE_INIT() {
       {"releaseSession", NULL, release_session, NULL, NULL, NULL, napi_default, NULL},
       {"run", NULL, run, NULL, NULL, NULL, napi_default, NULL},
       {"endProfiling", NULL, end_profiling, NULL, NULL, NULL, napi_default, NULL},
+      {"allocatorStats", NULL, allocator_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"trimAllocator", NULL, trim_allocator, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,7 +1,8 @@
 // Builds the native addons with the system C compiler against Node's own headers. Both are optional: where one cannot be
 // built (no compiler, no headers, not Linux/glibc, no oneDNN), robustlens runs without it.
 //   native/malloc.c                  → dist/native/malloc.node   glibc's mmap threshold for large models
-//   native/ortdnnl.c + dnnl_conv.c   → dist/native/ortdnnl.node  oneDNN convolutions in ORT sessions (needs libdnnl-dev)
+//   native/ortdnnl.c, ort_kernels.c, ort_alloc.c, dnnl_conv.c → dist/native/ortdnnl.node  oneDNN convolutions in ORT
+//                                    sessions (needs libdnnl-dev)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -16,7 +17,7 @@ const addons = [
   { name: "malloc", sources: ["malloc.c"], libs: [], without: "large models keep glibc's default memory behaviour" },
   {
     name: "ortdnnl",
-    sources: ["ortdnnl.c", "ort_kernels.c", "dnnl_conv.c"],
+    sources: ["ortdnnl.c", "ort_kernels.c", "ort_alloc.c", "dnnl_conv.c"],
     libs: ["-ldnnl", "-ldl", "-lpthread"],
     needs: { header: "/usr/include/dnnl.h", why: "oneDNN's headers (apt-get install libdnnl-dev) not found" },
     without: "convolutions run on ONNX Runtime's own kernels",

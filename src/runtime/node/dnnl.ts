@@ -40,6 +40,20 @@ interface Addon {
     inputs: { type: number; dims: number[]; data: ArrayBufferView }[],
     outputs: string[],
   ): Promise<RawTensor[]>;
+  allocatorStats(): DnnlAllocatorStats;
+  trimAllocator(): void;
+}
+
+/** The addon's allocator for its sessions' tensors (native/ort_alloc.c): bytes live and kept, its bound, reuse counts. */
+export interface DnnlAllocatorStats {
+  /** Whether ORT took it (else each session allocates as ORT does by default). */
+  shared: boolean;
+  live: number;
+  cached: number;
+  /** The most live at once since the last trim: live + cached never exceeds it. */
+  peak: number;
+  hits: number;
+  misses: number;
 }
 
 // ONNX TensorProto element types of the ort.Tensor types robustlens feeds and fetches
@@ -55,6 +69,7 @@ const ARRAY: Record<number, [ort.Tensor.Type, new (b: ArrayBuffer) => ort.Tensor
 
 let addon: Addon | null | undefined;
 let failure = "";
+let liveSessions = 0;
 
 /** The libonnxruntime that onnxruntime-node loaded (under its package's bin folder). */
 function ortLibrary(): string {
@@ -86,6 +101,16 @@ function load(): Addon | null {
     addon = null;
   }
   return addon;
+}
+
+/** The oneDNN sessions' allocator: its figures, or undefined without the addon. */
+export function dnnlAllocatorStats(): DnnlAllocatorStats | undefined {
+  return load()?.allocatorStats();
+}
+
+/** Unmaps the large blocks the oneDNN sessions' allocator keeps for reuse (when a workload ends). */
+export function trimDnnlAllocator(): void {
+  load()?.trimAllocator();
 }
 
 /** Whether the oneDNN addon is built and bound here; otherwise why not. */
@@ -122,6 +147,7 @@ export class DnnlSession {
       keys.map((k) => options.config[k]!),
       options.profilePrefix,
     );
+    liveSessions++;
     return new DnnlSession(s.handle, s.inputNames, s.outputNames);
   }
 
@@ -151,8 +177,11 @@ export class DnnlSession {
   }
 
   async release(): Promise<void> {
-    if (this.handle) addon!.releaseSession(this.handle);
+    if (!this.handle) return;
+    addon!.releaseSession(this.handle);
     this.handle = undefined;
+    // the last session gone: what the allocator kept for the next run goes back to the system
+    if (--liveSessions === 0) addon!.trimAllocator();
   }
 }
 
