@@ -177,7 +177,8 @@ test("the oneDNN sessions' allocator reuses freed large blocks and never holds m
   // 2 MiB activations: every intermediate is a mapped block
   const x = graph.addInput("x", "float32", [8, 16, 64, 64]);
   let h = x;
-  for (let i = 0; i < 3; i++) h = g.relu(g.conv(h, g.constant(rand([16, 16, 3, 3], 60 + i, -0.2, 0.2), `w${i}`), null, { pads: [1, 1, 1, 1] }));
+  for (let i = 0; i < 3; i++)
+    h = g.relu(g.conv(h, g.constant(rand([16, 16, 3, 3], 60 + i, -0.2, 0.2), `w${i}`), null, { pads: [1, 1, 1, 1] }));
   graph.outputs = [g.reduceSum(g.mul(h, h), [], false)];
   const prog = await new NodeExecutor({ profile: dnnlProfile }).compile(graph);
   try {
