@@ -44,7 +44,7 @@ static const char* const kind_names[3] = {"forward", "backward_data", "backward_
 // only during the call (one thread at a time), so every cached primitive can share them.
 enum { SLOT_ARG0 = 0, SLOT_ARG1 = 1, SLOT_ARG2 = 2, SLOT_SCRATCH = 3, NSLOTS = 4 };
 
-#define NKEY 20
+#define NKEY 21
 
 // One tensor argument of a convolution: the user's plain memory and, when oneDNN chose another layout, an
 // intermediate memory (backed by a shared slot) with the reorder between them.
@@ -67,7 +67,8 @@ typedef struct conv_entry {
   dnnl_memory_t bias;  // bias (forward) or diff_bias (backward_weights), plain; NULL without bias
   dnnl_memory_t scratch;
   size_t scratch_bytes;
-  dnnl_primitive_t residual;  // forward with sum: the residual's reorder into the dst layout (NULL: dst is plain)
+  dnnl_memory_t res;          // forward with sum: the residual in its own layout
+  dnnl_primitive_t residual;  // its reorder into the primitive's dst layout (NULL: the layouts are the same)
   int winograd;
   const char* impl;
   struct conv_entry* next;
@@ -137,6 +138,7 @@ static void entry_destroy(conv_entry* e) {
   if (e->bias) dnnl_memory_destroy(e->bias);
   if (e->scratch) dnnl_memory_destroy(e->scratch);
   if (e->residual) dnnl_primitive_destroy(e->residual);
+  if (e->res) dnnl_memory_destroy(e->res);
   if (e->prim) dnnl_primitive_destroy(e->prim);
   if (e->pd) dnnl_primitive_desc_destroy(e->pd);
   free(e);
@@ -213,25 +215,34 @@ static void make_key(int64_t* key, int kind, const rl_conv_shape* s, int bias, i
   key[17] = want_wino;
   key[18] = kind == KIND_FWD && s->relu;
   key[19] = kind == KIND_FWD && s->sum;
+  key[20] = s->blocked;
 }
 
 typedef struct {
   dnnl_memory_desc_t src, wei, dst, bias;            // format any (bias: plain x)
-  dnnl_memory_desc_t user_src, user_wei, user_dst;   // plain nchw / oihw
+  dnnl_memory_desc_t user_src, user_wei, user_dst;   // the caller's: nchw or nChw16c, oihw
+  dnnl_memory_desc_t user_res;                       // the residual (dst-shaped)
   dnnl_dims_t strides, pad_l, pad_r;
 } conv_mds;
 
-static int init_mds(conv_mds* m, const rl_conv_shape* s) {
+static int init_mds(conv_mds* m, int kind, const rl_conv_shape* s) {
   dnnl_dims_t sd = {s->n, s->c, s->h, s->w}, wd = {s->o, s->c, s->kh, s->kw}, dd = {s->n, s->o, s->oh, s->ow};
+  // which of the caller's src / dst tensors are blocked depends on the pass: backward-data reads dy, writes dx
+  int b = s->blocked;
+  int src_blk = kind == KIND_BWD_DATA ? b & RL_BLK_OUT : b & RL_BLK_IN0;
+  int dst_blk = kind == KIND_BWD_DATA ? b & RL_BLK_IN0 : kind == KIND_FWD ? b & RL_BLK_OUT : b & RL_BLK_IN1;
+#define TAG(blk) ((blk) ? dnnl_nChw16c : dnnl_nchw)
   dnnl_dims_t bd = {s->o};
   memset(m, 0, sizeof *m);
   CHK(dnnl_memory_desc_init_by_tag(&m->src, 4, sd, dnnl_f32, dnnl_format_tag_any), "memory_desc_init(src any)");
   CHK(dnnl_memory_desc_init_by_tag(&m->wei, 4, wd, dnnl_f32, dnnl_format_tag_any), "memory_desc_init(weights any)");
   CHK(dnnl_memory_desc_init_by_tag(&m->dst, 4, dd, dnnl_f32, dnnl_format_tag_any), "memory_desc_init(dst any)");
   CHK(dnnl_memory_desc_init_by_tag(&m->bias, 1, bd, dnnl_f32, dnnl_x), "memory_desc_init(bias x)");
-  CHK(dnnl_memory_desc_init_by_tag(&m->user_src, 4, sd, dnnl_f32, dnnl_nchw), "memory_desc_init(src nchw)");
+  CHK(dnnl_memory_desc_init_by_tag(&m->user_src, 4, sd, dnnl_f32, TAG(src_blk)), "memory_desc_init(src)");
   CHK(dnnl_memory_desc_init_by_tag(&m->user_wei, 4, wd, dnnl_f32, dnnl_oihw), "memory_desc_init(weights oihw)");
-  CHK(dnnl_memory_desc_init_by_tag(&m->user_dst, 4, dd, dnnl_f32, dnnl_nchw), "memory_desc_init(dst nchw)");
+  CHK(dnnl_memory_desc_init_by_tag(&m->user_dst, 4, dd, dnnl_f32, TAG(dst_blk)), "memory_desc_init(dst)");
+  CHK(dnnl_memory_desc_init_by_tag(&m->user_res, 4, dd, dnnl_f32, TAG(b & RL_BLK_RES)), "memory_desc_init(residual)");
+#undef TAG
   m->strides[0] = s->sh; m->strides[1] = s->sw;
   m->pad_l[0] = s->ph0; m->pad_l[1] = s->pw0;
   m->pad_r[0] = s->ph1; m->pad_r[1] = s->pw1;
@@ -315,7 +326,7 @@ static conv_entry* create_entry(rl_conv_cache* c, int kind, const rl_conv_shape*
   const dnnl_memory_desc_t* user_md[3];
   int i;
 
-  if (init_mds(&m, s)) return NULL;
+  if (init_mds(&m, kind, s)) return NULL;
   e = (conv_entry*)calloc(1, sizeof *e);
   if (!e) {
     set_error("rl_conv: out of memory");
@@ -367,10 +378,11 @@ static conv_entry* create_entry(rl_conv_cache* c, int kind, const rl_conv_shape*
     }
     if (setup_arg(&e->args[i], c, user_md[i], md, i < 2, arg_names[kind][i])) goto fail;
   }
-  if (kind == KIND_FWD && s->sum && e->args[2].reorder) {
+  md = dnnl_primitive_desc_query_md(e->pd, dnnl_query_dst_md, 0);
+  if (kind == KIND_FWD && s->sum) CHK(dnnl_memory_create(&e->res, &m.user_res, c->engine, DNNL_MEMORY_NONE), "dnnl_memory_create(residual)");
+  if (kind == KIND_FWD && s->sum && !dnnl_memory_desc_equal(&m.user_res, md)) {
     dnnl_primitive_desc_t rpd = NULL;
-    md = dnnl_primitive_desc_query_md(e->pd, dnnl_query_dst_md, 0);
-    CHK(dnnl_reorder_primitive_desc_create(&rpd, &m.user_dst, c->engine, md, c->engine, NULL), "reorder_primitive_desc_create(residual)");
+    CHK(dnnl_reorder_primitive_desc_create(&rpd, &m.user_res, c->engine, md, c->engine, NULL), "reorder_primitive_desc_create(residual)");
     dnnl_status_t rst = dnnl_primitive_create(&e->residual, rpd);
     dnnl_primitive_desc_destroy(rpd);
     CHK(rst, "dnnl_primitive_create(reorder residual)");
@@ -452,6 +464,14 @@ static int run(rl_conv_cache* c, const char* fn, int kind, const rl_conv_shape* 
     set_error("%s: NULL tensor pointer", fn);
     return 1;
   }
+  // a blocked tensor's buffer is as large as the plain one only when its channels fill whole blocks of 16
+  int in_c = kind == KIND_BWD_DATA ? s->o : s->c, out_c = kind == KIND_BWD_DATA ? s->c : s->o;
+  if (((s->blocked & RL_BLK_IN0) && in_c % 16) || ((s->blocked & (RL_BLK_OUT | RL_BLK_RES)) && out_c % 16) ||
+      ((s->blocked & RL_BLK_IN1) && s->o % 16) || ((s->blocked & RL_BLK_IN1) && kind != KIND_BWD_WEIGHTS) ||
+      ((s->blocked & RL_BLK_RES) && !s->sum) || (kind == KIND_BWD_WEIGHTS && (s->blocked & RL_BLK_OUT))) {
+    set_error("%s: blocked layout on a tensor whose channels are not a multiple of 16, or that the pass has not", fn);
+    return 1;
+  }
   if ((kind == KIND_FWD && s->sum) != (residual != NULL)) {
     set_error("%s: a residual goes with the sum flag, and only then", fn);
     return 1;
@@ -483,17 +503,17 @@ static int run(rl_conv_cache* c, const char* fn, int kind, const rl_conv_shape* 
       CHK(dnnl_primitive_execute(e->args[i].reorder, c->stream, 2, r), "execute(reorder in)");
     }
   }
-  if (residual) {  // the sum post-op adds to what dst holds
-    size_t bytes = (size_t)(s->n * s->o * s->oh * s->ow) * sizeof(float);
+  if (residual) {  // the sum post-op adds to what the primitive's dst holds
+    void* target = NULL;
+    CHK(dnnl_memory_get_data_handle(e->args[2].prim, &target), "dnnl_memory_get_data_handle(dst)");
     if (e->residual) {
       dnnl_exec_arg_t r[2];
-      CHK(dnnl_memory_set_data_handle(e->args[2].user, (void*)residual), "dnnl_memory_set_data_handle(residual)");
-      r[0].arg = DNNL_ARG_FROM; r[0].memory = e->args[2].user;
+      CHK(dnnl_memory_set_data_handle(e->res, (void*)residual), "dnnl_memory_set_data_handle(residual)");
+      r[0].arg = DNNL_ARG_FROM; r[0].memory = e->res;
       r[1].arg = DNNL_ARG_TO; r[1].memory = e->args[2].prim;
       CHK(dnnl_primitive_execute(e->residual, c->stream, 2, r), "execute(reorder residual)");
-      CHK(dnnl_memory_set_data_handle(e->args[2].user, out), "dnnl_memory_set_data_handle(user)");
-    } else if ((const void*)residual != out) {
-      memcpy(out, residual, bytes);
+    } else if ((const void*)residual != target) {
+      memcpy(target, residual, (size_t)(s->n * s->o * s->oh * s->ow) * sizeof(float));
     }
   }
   for (i = 0; i < 3; i++) {

@@ -28,6 +28,7 @@ typedef struct {
   int64_t a, b;                    // ConvGradData: input H, W; ConvGradWeight: kernel h, w
   int64_t relu;                    // Conv: ReLU fused after it
   int64_t sum;                     // Conv: a residual (input 3) added before the ReLU
+  int blocked;                     // RL_BLK_* flags: which tensors are nChw16c (attributes *_blocked)
 } kernel_t;
 
 static int64_t attr(const OrtKernelInfo* info, const char* name, int64_t fallback) {
@@ -48,6 +49,8 @@ static void* create_kernel(kind_t kind, const OrtKernelInfo* info) {
   k->b = attr(info, kind == K_GRAD_DATA ? "in_w" : "kernel_w", 0);
   k->relu = kind == K_CONV && attr(info, "relu", 0);
   k->sum = kind == K_CONV && attr(info, "sum", 0);
+  k->blocked = (attr(info, "in_blocked", 0) ? RL_BLK_IN0 : 0) | (attr(info, "in1_blocked", 0) ? RL_BLK_IN1 : 0) |
+               (attr(info, "out_blocked", 0) ? RL_BLK_OUT : 0) | (attr(info, "res_blocked", 0) ? RL_BLK_RES : 0);
   return k;
 }
 
@@ -109,7 +112,7 @@ static void compute(void* op_kernel, OrtKernelContext* ctx) {
     set_kernel_error(op_name(k->kind), err ? err : "missing input");
     return;
   }
-  rl_conv_shape sp = {.sh = k->sh, .sw = k->sw, .ph0 = k->pt, .pw0 = k->pl, .ph1 = k->pb, .pw1 = k->pr, .has_bias = bias != NULL, .relu = (int)k->relu, .sum = residual != NULL};
+  rl_conv_shape sp = {.sh = k->sh, .sw = k->sw, .ph0 = k->pt, .pw0 = k->pl, .ph1 = k->pb, .pw1 = k->pr, .has_bias = bias != NULL, .relu = (int)k->relu, .sum = residual != NULL, .blocked = k->blocked};
   int64_t out[4];
   if (k->kind == K_CONV) {  // x [N,C,H,W], w [O,C,kh,kw]
     sp.n = d0[0], sp.c = d0[1], sp.h = d0[2], sp.w = d0[3], sp.o = d1[0], sp.kh = d1[2], sp.kw = d1[3];

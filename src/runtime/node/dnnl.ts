@@ -9,6 +9,7 @@ import type { Graph, Node, Value } from "../../ir/graph.js";
 import { type IAttr, type IModel, type INode, toNum } from "../../builder/onnx-tensor.js";
 import { type BackendProfile, type DnnlRule, ROBUSTLENS_DOMAIN, dnnlTakes } from "../../ops/profile.js";
 import { foldBatchNorm } from "../../builder/fold-bn.js";
+import { blockedLayouts } from "./dnnl-layout.js";
 
 /**
  * The CPU backend's rule: models from 50 M multiply-adds of convolution per example (CIFAR ResNet-18 has 556 M,
@@ -197,6 +198,8 @@ export interface DnnlStats {
   residual: number;
   gradData: number;
   gradWeight: number;
+  /** Tensors kept in oneDNN's blocked layout between kernels (dnnl-layout.ts). */
+  blocked: number;
 }
 
 /** Scalar window attributes of the ai.robustlens kernels from an ONNX node's strides and pads (2-D). */
@@ -266,7 +269,7 @@ const sameShape = (a: Value, b: Value): boolean =>
  * 59 with one, against 23 for ORT's Greater, Cast and Mul; not kept.)
  */
 export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile): { model: IModel; stats: DnnlStats } {
-  const stats: DnnlStats = { conv: 0, relu: 0, residual: 0, gradData: 0, gradWeight: 0 };
+  const stats: DnnlStats = { conv: 0, relu: 0, residual: 0, gradData: 0, gradWeight: 0, blocked: 0 };
   const users = graph.consumers();
   const outputs = new Set(graph.outputs);
   /** The one node that reads v (not a graph output), or undefined. */
@@ -335,5 +338,10 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
     ? imports
     : [...imports, { domain: ROBUSTLENS_DOMAIN, version: 1 }];
   const kept = nodes.filter((n): n is INode => n !== undefined);
-  return { model: { ...model, opsetImport, graph: { ...model.graph, node: kept } }, stats };
+  const laid =
+    process.env.RL_NO_BLOCKED === "1"
+      ? { model: { ...model, opsetImport, graph: { ...model.graph, node: kept } }, blocked: 0 }
+      : blockedLayouts(graph, { ...model, opsetImport, graph: { ...model.graph, node: kept } });
+  stats.blocked = laid.blocked;
+  return { model: laid.model, stats };
 }
