@@ -28,6 +28,7 @@ typedef struct {
   int64_t a, b;                    // ConvGradData: input H, W; ConvGradWeight: kernel h, w
   int64_t relu;                    // Conv: ReLU fused after it
   int64_t sum;                     // Conv: a residual (input 3) added before the ReLU
+  int64_t mask;                    // Conv: output zeroed where input 4 (a ReLU's output) is not positive
   int blocked;                     // RL_BLK_* flags: which tensors are nChw16c (attributes *_blocked)
 } kernel_t;
 
@@ -49,6 +50,7 @@ static void* create_kernel(kind_t kind, const OrtKernelInfo* info) {
   k->b = attr(info, kind == K_GRAD_DATA ? "in_w" : "kernel_w", 0);
   k->relu = kind == K_CONV && attr(info, "relu", 0);
   k->sum = kind == K_CONV && attr(info, "sum", 0);
+  k->mask = kind == K_CONV && attr(info, "mask", 0);
   k->blocked = (attr(info, "in_blocked", 0) ? RL_BLK_IN0 : 0) | (attr(info, "in1_blocked", 0) ? RL_BLK_IN1 : 0) |
                (attr(info, "out_blocked", 0) ? RL_BLK_OUT : 0) | (attr(info, "res_blocked", 0) ? RL_BLK_RES : 0);
   return k;
@@ -99,15 +101,24 @@ static const char* op_name(kind_t kind) {
   return kind == K_CONV ? "Conv" : kind == K_GRAD_DATA ? "ConvGradData" : "ConvGradWeight";
 }
 
+// y = y · (m > 0): a ReLU's backward mask (m its output), over the output just written (one element-wise pass, any layout
+// shared by both)
+static void apply_mask(float* y, const float* m, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++) y[i] = m[i] > 0.0f ? y[i] : 0.0f;
+}
+
 static void compute(void* op_kernel, OrtKernelContext* ctx) {
   const kernel_t* k = op_kernel;
   const char* err = NULL;
-  int64_t d0[4] = {0}, d1[4] = {0}, d2[4] = {0}, d3[4] = {0};
+  int64_t d0[4] = {0}, d1[4] = {0}, d2[4] = {0}, d3[4] = {0}, d4[4] = {0};
   const float* in0 = input4(ctx, 0, d0, &err);
   const float* in1 = input4(ctx, 1, d1, &err);
   const float* bias = k->kind == K_CONV ? input4(ctx, 2, d2, &err) : NULL;
   const float* residual = k->kind == K_CONV && k->sum ? input4(ctx, 3, d3, &err) : NULL;
+  const float* mask = k->kind == K_CONV && k->mask ? input4(ctx, 4, d4, &err) : NULL;
   if (!err && k->sum && !residual) err = "sum=1 needs the residual input";
+  if (!err && k->mask && !mask) err = "mask=1 needs the mask input";
   if (err || !in0 || !in1) {
     set_kernel_error(op_name(k->kind), err ? err : "missing input");
     return;
@@ -131,6 +142,7 @@ static void compute(void* op_kernel, OrtKernelContext* ctx) {
   if (!err && k->kind == K_GRAD_WEIGHT && (d1[2] != sp.oh || d1[3] != sp.ow)) err = "gradient size does not match the window";
   if (!err && bias && d2[0] != sp.o) err = "bias size differs from the output channels";
   if (!err && residual && (d3[0] != sp.n || d3[1] != sp.o || d3[2] != sp.oh || d3[3] != sp.ow)) err = "residual shape differs from the output's";
+  if (!err && mask && (d4[0] != sp.n || d4[1] != sp.o || d4[2] != sp.oh || d4[3] != sp.ow)) err = "mask shape differs from the output's";
   if (err) {
     set_kernel_error(op_name(k->kind), err);
     return;
@@ -150,6 +162,7 @@ static void compute(void* op_kernel, OrtKernelContext* ctx) {
                                     : rl_conv_backward_weights(cache, &sp, in0, in1, y, NULL);
   if (rc) set_kernel_error(op_name(k->kind), rl_conv_last_error());
   pthread_mutex_unlock(&cache_lock);
+  if (!rc && mask) apply_mask(y, mask, sp.n * sp.o * sp.oh * sp.ow);
 }
 
 static void destroy(void* op_kernel) { free(op_kernel); }
@@ -157,8 +170,8 @@ static int float_type(const OrtCustomOp* op, size_t i) { (void)op, (void)i; retu
 static size_t one(const OrtCustomOp* op) { (void)op; return 1; }
 static size_t two(const OrtCustomOp* op) { (void)op; return 2; }
 static const char* cpu_ep(const OrtCustomOp* op) { (void)op; return NULL; }
-static size_t four(const OrtCustomOp* op) { (void)op; return 4; }
-static int bias_optional(const OrtCustomOp* op, size_t i) { (void)op; return i >= 2; }  // bias, residual
+static size_t five(const OrtCustomOp* op) { (void)op; return 5; }
+static int bias_optional(const OrtCustomOp* op, size_t i) { (void)op; return i >= 2; }  // bias, residual, mask
 static int required(const OrtCustomOp* op, size_t i) { (void)op, (void)i; return 0; }
 static int default_mem(const OrtCustomOp* op, size_t i) { (void)op, (void)i; return 0; }
 static const char* name_conv(const OrtCustomOp* op) { (void)op; return "Conv"; }
@@ -171,7 +184,7 @@ static void* create_weight(const OrtCustomOp* op, const OrtApi* a, const OrtKern
 #define CUSTOM_OP(create, name, inputs, characteristic) \
   {RL_ORT_API_VERSION, create, name, cpu_ep, float_type, inputs, float_type, one, compute, destroy, characteristic, required, default_mem}
 static OrtCustomOp ops[3] = {
-    CUSTOM_OP(create_conv, name_conv, four, bias_optional),
+    CUSTOM_OP(create_conv, name_conv, five, bias_optional),
     CUSTOM_OP(create_data, name_data, two, required),
     CUSTOM_OP(create_weight, name_weight, two, required),
 };

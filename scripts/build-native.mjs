@@ -18,7 +18,7 @@ const addons = [
   {
     name: "ortdnnl",
     sources: ["ortdnnl.c", "ort_kernels.c", "ort_alloc.c", "dnnl_conv.c"],
-    libs: ["-ldnnl", "-ldl", "-lpthread"],
+    libs: ["-fopenmp", "-ldnnl", "-ldl", "-lpthread"],
     needs: { header: "/usr/include/dnnl.h", why: "oneDNN's headers (apt-get install libdnnl-dev) not found" },
     without: "convolutions run on ONNX Runtime's own kernels",
   },

@@ -11,8 +11,11 @@ const ELEMENTWISE = new Set([
   "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Equal", "Where",
   "Cast", "Relu", "Neg", "Abs", "Sign", "Sqrt", "Exp", "Not", "And", "Or", "Identity",
 ]); // prettier-ignore
-/** The inputs each kernel reads in either layout: Conv x and residual, ConvGradData dy, ConvGradWeight x and dy. */
-const TAKES: Readonly<Record<string, readonly number[]>> = { Conv: [0, 3], ConvGradData: [0], ConvGradWeight: [0, 1] };
+/**
+ * The inputs each kernel reads in either layout: Conv x, residual and mask source (in its output's layout: the mask is
+ * element-wise), ConvGradData dy, ConvGradWeight x and dy.
+ */
+const TAKES: Readonly<Record<string, readonly number[]>> = { Conv: [0, 3, 4], ConvGradData: [0], ConvGradWeight: [0, 1] };
 /** The kernels whose output can be blocked (ConvGradWeight's is a weight tensor). */
 const GIVES = new Set(["Conv", "ConvGradData"]);
 
@@ -60,6 +63,7 @@ export function blockedLayouts(graph: Graph, model: IModel): { model: IModel; bl
         if (x && !takes.includes(i)) bad.add(x);
       });
       if (!GIVES.has(n.opType!)) outs.forEach((x) => bad.add(x));
+      if (n.opType === "Conv" && ins[4]) union(ins[4], outs[0]!);
     } else if (ELEMENTWISE.has(n.opType!) && !n.domain) {
       const big = [...ins, ...outs].filter((x) => x && !scalar(x));
       if (big.every((x) => same(dims.get(x), dims.get(big[0]!)))) big.forEach((x) => union(big[0]!, x));

@@ -196,6 +196,8 @@ export interface DnnlStats {
   relu: number;
   /** Convs whose residual Add (then maybe ReLU) runs in the same kernel. */
   residual: number;
+  /** Convs (input gradients) whose ReLU backward mask dy·(y > 0) runs in the same kernel. */
+  mask: number;
   gradData: number;
   gradWeight: number;
   /** Tensors kept in oneDNN's blocked layout between kernels (dnnl-layout.ts). */
@@ -269,7 +271,7 @@ const sameShape = (a: Value, b: Value): boolean =>
  * 59 with one, against 23 for ORT's Greater, Cast and Mul; not kept.)
  */
 export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile): { model: IModel; stats: DnnlStats } {
-  const stats: DnnlStats = { conv: 0, relu: 0, residual: 0, gradData: 0, gradWeight: 0, blocked: 0 };
+  const stats: DnnlStats = { conv: 0, relu: 0, residual: 0, mask: 0, gradData: 0, gradWeight: 0, blocked: 0 };
   const users = graph.consumers();
   const outputs = new Set(graph.outputs);
   /** The one node that reads v (not a graph output), or undefined. */
@@ -278,36 +280,70 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
     return u?.length === 1 && !outputs.has(v) ? u[0] : undefined;
   };
   const dropped = new Set<Node>();
-  // a Conv fused with its residual Add is written where the Add was (the residual may be computed after the Conv)
+  // a Conv fused with its residual Add (or backward mask) is written where that node was (the residual may be computed
+  // after the Conv)
   const atAdd = new Map<Node, INode>();
+  const claimed = new Set<Node>();
   const proto = new Map(graph.nodes.map((node, i) => [node, model.graph!.node![i]!]));
-  /** The Conv's kernel node, or undefined where it is written at its residual Add instead. */
+  /** A ReLU's backward mask on `a`: mul = a · Cast(Greater(y, 0)) with each node read once; y and the mask's nodes. */
+  const reluMask = (mul: Node | undefined, a: Value): { y: Value; nodes: Node[] } | undefined => {
+    if (mul?.op !== "Mul" || mul.inputs.length !== 2 || mul.inputs[0] === mul.inputs[1]) return undefined;
+    const c = mul.inputs.find((v) => v !== a);
+    const cast = c?.producer;
+    if (!c || !mul.inputs.includes(a) || cast?.op !== "Cast" || c.dtype !== "float32" || onlyUser(c) !== mul) return undefined;
+    const gt = cast.inputs[0]?.producer;
+    if (gt?.op !== "Greater" || onlyUser(cast.inputs[0]!) !== cast) return undefined;
+    const [y, zero] = gt.inputs;
+    const z = zero?.data?.data;
+    if (!y || !z || z.length !== 1 || Number(z[0]) !== 0 || y.dtype !== "float32" || !sameShape(y, a)) return undefined;
+    return { y, nodes: [gt, cast] };
+  };
+  /** The Conv's kernel node, or undefined where it is written at the last node it absorbs instead. */
   const rewriteConv = (node: Node, n: INode): INode | undefined => {
     stats.conv++;
     const y = node.outputs[0]!;
     const next = onlyUser(y);
     const attrs = windowAttrs(n);
+    const own: INode = { ...n, domain: ROBUSTLENS_DOMAIN, attribute: attrs };
+    const [x, w, b = ""] = n.input!;
     if (next?.op === "Relu") {
       stats.relu++;
       dropped.add(next);
-      return { ...n, domain: ROBUSTLENS_DOMAIN, output: [next.outputs[0]!.name], attribute: [...attrs, int("relu", 1)] };
+      return { ...own, output: [next.outputs[0]!.name], attribute: [...attrs, int("relu", 1)] };
     }
-    const r = next?.op === "Add" ? next.inputs.find((v) => v !== y) : undefined;
+    // an input gradient masked by the ReLU before it (backward): the mask is applied as the kernel writes
+    const alone = reluMask(next, y);
+    if (alone) {
+      stats.mask++;
+      alone.nodes.forEach((m) => dropped.add(m));
+      atAdd.set(next!, {
+        ...own,
+        input: [x!, w!, b, "", alone.y.name],
+        output: [next!.outputs[0]!.name],
+        attribute: [...attrs, int("mask", 1)],
+      });
+      return undefined;
+    }
+    const r = next?.op === "Add" || next?.op === "Sum" ? next.inputs.find((v) => v !== y) : undefined;
     // an Add of two Convs takes the first one (the other is its residual, computed at its own place)
-    if (!next || !r || atAdd.has(next) || next.inputs.length !== 2 || !sameShape(r, y) || r.dtype !== "float32")
-      return { ...n, domain: ROBUSTLENS_DOMAIN, attribute: attrs };
+    if (!next || !r || claimed.has(next) || next.inputs.length !== 2 || !sameShape(r, y) || r.dtype !== "float32") return own;
+    claimed.add(next);
     stats.residual++;
     const after = onlyUser(next.outputs[0]!);
     const relu = after?.op === "Relu" ? after : undefined;
+    const mask = relu ? undefined : reluMask(after, next.outputs[0]!);
     if (relu) dropped.add(relu);
-    const out = (relu ?? next).outputs[0]!.name;
-    const input = [n.input![0]!, n.input![1]!, n.input![2] ?? "", r.name];
-    atAdd.set(next, {
-      ...n,
-      domain: ROBUSTLENS_DOMAIN,
-      input,
-      output: [out],
-      attribute: [...attrs, int("sum", 1), ...(relu ? [int("relu", 1)] : [])],
+    if (mask) {
+      stats.mask++;
+      mask.nodes.forEach((m) => dropped.add(m));
+      dropped.add(next);
+    }
+    const last = mask ? after! : next;
+    atAdd.set(last, {
+      ...own,
+      input: [x!, w!, b, r.name, ...(mask ? [mask.y.name] : [])],
+      output: [(relu ?? last).outputs[0]!.name],
+      attribute: [...attrs, int("sum", 1), ...(relu ? [int("relu", 1)] : []), ...(mask ? [int("mask", 1)] : [])],
     });
     return undefined;
   };
