@@ -374,10 +374,9 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
     ? imports
     : [...imports, { domain: ROBUSTLENS_DOMAIN, version: 1 }];
   const kept = nodes.filter((n): n is INode => n !== undefined);
-  const laid =
-    process.env.RL_NO_BLOCKED === "1"
-      ? { model: { ...model, opsetImport, graph: { ...model.graph, node: kept } }, blocked: 0 }
-      : blockedLayouts(graph, { ...model, opsetImport, graph: { ...model.graph, node: kept } });
+  const rewrittenModel: IModel = { ...model, opsetImport, graph: { ...model.graph, node: kept } };
+  // RL_DNNL_LAYOUT=plain: every tensor NCHW between the kernels (to measure what the blocked layout saves)
+  const laid = process.env.RL_DNNL_LAYOUT === "plain" ? { model: rewrittenModel, blocked: 0 } : blockedLayouts(graph, rewrittenModel);
   stats.blocked = laid.blocked;
   return { model: laid.model, stats };
 }

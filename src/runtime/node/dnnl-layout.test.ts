@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Builder } from "../../builder/builder.js";
+import { graphToModelProto } from "../../builder/onnx-export.js";
+import type { INode } from "../../builder/onnx-tensor.js";
+import { Graph } from "../../ir/graph.js";
+import { randomTensor } from "../../testing/gradcheck.js";
+import { PROFILES } from "../../ops/profile.js";
+import { maxRelDiff, runOnProfile } from "../../testing/agree.js";
+import { dnnlConvs, dnnlStatus } from "./dnnl.js";
+
+const dnnlProfile = { ...PROFILES.cpu, dnnl: { minGraphMacsPerExample: 0 } };
+const status = dnnlStatus();
+const noAddon = status.available ? false : `the oneDNN addon is not available: ${status.why}`;
+const w = (shape: number[], seed: number) => randomTensor("float32", shape, { lo: -0.3, hi: 0.3, seed, gap: 0 });
+
+/** x (3 ch) → stem 16 → a; a → Conv 16 → b; b · b → Conv 8 → c (8 channels: no whole block); b and c → outputs via reductions. */
+function chain(): Graph {
+  const graph = new Graph();
+  const g = new Builder(graph);
+  const x = graph.addInput("x", "float32", [2, 3, 8, 8]);
+  const pads = { pads: [1, 1, 1, 1] };
+  const a = g.relu(g.conv(x, g.constant(w([16, 3, 3, 3], 1), "w0"), null, pads));
+  const b = g.conv(a, g.constant(w([16, 16, 3, 3], 2), "w1"), null, pads);
+  const sq = g.mul(b, b);
+  const c = g.conv(sq, g.constant(w([8, 16, 3, 3], 3), "w2"), null, pads);
+  const d = g.conv(c, g.constant(w([16, 8, 3, 3], 4), "w3"), null, pads);
+  graph.outputs = [g.reduceSum(b, [1, 2, 3], false), g.reduceSum(d, [1, 2, 3], false)];
+  return graph;
+}
+
+const flags = (n: INode): string[] => (n.attribute ?? []).filter((a) => a.name!.endsWith("_blocked")).map((a) => a.name!);
+
+test("blocked layout: kept between kernels and element-wise ops, plain at graph inputs, other ops and partial blocks", () => {
+  const graph = chain();
+  const { model, stats } = dnnlConvs(graph, graphToModelProto(graph), dnnlProfile);
+  const convs = model.graph!.node!.filter((n) => n.opType === "Conv");
+  // stem: x is a graph input (plain), its output a is read by the next Conv only → blocked
+  assert.deepEqual(flags(convs[0]!), ["out_blocked"]);
+  // b is read by ReduceSum too: plain, and so is b · b (joined to b by the Mul)
+  assert.deepEqual(flags(convs[1]!), ["in_blocked"]);
+  // c has 8 channels: plain on both sides of it; d feeds ReduceSum
+  assert.deepEqual(flags(convs[2]!), []);
+  assert.deepEqual(flags(convs[3]!), []);
+  assert.equal(stats.blocked, 1);
+});
+
+test("blocked layout: outputs agree with ORT's plain Conv", { skip: noAddon }, async () => {
+  const graph = chain();
+  const feeds = { x: randomTensor("float32", [2, 3, 8, 8], { lo: -1, hi: 1, seed: 5, gap: 0 }) };
+  const [plain, dnnl] = [await runOnProfile(PROFILES.cpu, graph, feeds), await runOnProfile(dnnlProfile, graph, feeds)];
+  for (const v of graph.outputs) {
+    const e = maxRelDiff(plain[v.name]!, dnnl[v.name]!);
+    assert.ok(e < 1e-5, `${v.name}: max rel diff ${e.toExponential(2)}`);
+  }
+});
