@@ -239,7 +239,7 @@ static int init_mds(conv_mds* m, int kind, const rl_conv_shape* s) {
   CHK(dnnl_memory_desc_init_by_tag(&m->dst, 4, dd, dnnl_f32, dnnl_format_tag_any), "memory_desc_init(dst any)");
   CHK(dnnl_memory_desc_init_by_tag(&m->bias, 1, bd, dnnl_f32, dnnl_x), "memory_desc_init(bias x)");
   CHK(dnnl_memory_desc_init_by_tag(&m->user_src, 4, sd, dnnl_f32, TAG(src_blk)), "memory_desc_init(src)");
-  CHK(dnnl_memory_desc_init_by_tag(&m->user_wei, 4, wd, dnnl_f32, dnnl_oihw), "memory_desc_init(weights oihw)");
+  CHK(dnnl_memory_desc_init_by_tag(&m->user_wei, 4, wd, dnnl_f32, (b & RL_BLK_WEI) ? dnnl_OIhw16i16o : dnnl_oihw), "memory_desc_init(weights)");
   CHK(dnnl_memory_desc_init_by_tag(&m->user_dst, 4, dd, dnnl_f32, TAG(dst_blk)), "memory_desc_init(dst)");
   CHK(dnnl_memory_desc_init_by_tag(&m->user_res, 4, dd, dnnl_f32, TAG(b & RL_BLK_RES)), "memory_desc_init(residual)");
 #undef TAG
@@ -468,7 +468,8 @@ static int run(rl_conv_cache* c, const char* fn, int kind, const rl_conv_shape* 
   int in_c = kind == KIND_BWD_DATA ? s->o : s->c, out_c = kind == KIND_BWD_DATA ? s->c : s->o;
   if (((s->blocked & RL_BLK_IN0) && in_c % 16) || ((s->blocked & (RL_BLK_OUT | RL_BLK_RES)) && out_c % 16) ||
       ((s->blocked & RL_BLK_IN1) && s->o % 16) || ((s->blocked & RL_BLK_IN1) && kind != KIND_BWD_WEIGHTS) ||
-      ((s->blocked & RL_BLK_RES) && !s->sum) || (kind == KIND_BWD_WEIGHTS && (s->blocked & RL_BLK_OUT))) {
+      ((s->blocked & RL_BLK_RES) && !s->sum) || (kind == KIND_BWD_WEIGHTS && (s->blocked & RL_BLK_OUT)) ||
+      ((s->blocked & RL_BLK_WEI) && (kind != KIND_FWD || s->o % 16 || s->c % 16))) {
     set_error("%s: blocked layout on a tensor whose channels are not a multiple of 16, or that the pass has not", fn);
     return 1;
   }

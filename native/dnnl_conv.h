@@ -33,8 +33,9 @@ extern "C" {
 // sum: forward only, y = conv(x, w) + b + r with r the residual of rl_conv_forward_residual (a sum post-op).
 // blocked: which activation tensors are in oneDNN's nChw16c layout instead of NCHW (channels a multiple of 16), so that
 // chained convolutions skip the reorders in and out: RL_BLK_IN0 the first input (x, or dy of backward-data),
-// RL_BLK_IN1 backward-weights' dy, RL_BLK_OUT y / dx, RL_BLK_RES the residual r.
-enum { RL_BLK_IN0 = 1, RL_BLK_IN1 = 2, RL_BLK_OUT = 4, RL_BLK_RES = 8 };
+// RL_BLK_IN1 backward-weights' dy, RL_BLK_OUT y / dx, RL_BLK_RES the residual r; RL_BLK_WEI: forward weights in
+// OIhw16i16o (O and C multiples of 16), the layout oneDNN's forward kernels read.
+enum { RL_BLK_IN0 = 1, RL_BLK_IN1 = 2, RL_BLK_OUT = 4, RL_BLK_RES = 8, RL_BLK_WEI = 16 };
 typedef struct {
   int64_t n, c, h, w, o, kh, kw, sh, sw, ph0, pw0, ph1, pw1, oh, ow;
   int has_bias;

@@ -52,7 +52,8 @@ static void* create_kernel(kind_t kind, const OrtKernelInfo* info) {
   k->sum = kind == K_CONV && attr(info, "sum", 0);
   k->mask = kind == K_CONV && attr(info, "mask", 0);
   k->blocked = (attr(info, "in_blocked", 0) ? RL_BLK_IN0 : 0) | (attr(info, "in1_blocked", 0) ? RL_BLK_IN1 : 0) |
-               (attr(info, "out_blocked", 0) ? RL_BLK_OUT : 0) | (attr(info, "res_blocked", 0) ? RL_BLK_RES : 0);
+               (attr(info, "out_blocked", 0) ? RL_BLK_OUT : 0) | (attr(info, "res_blocked", 0) ? RL_BLK_RES : 0) |
+               (attr(info, "w_blocked", 0) ? RL_BLK_WEI : 0);
   return k;
 }
 

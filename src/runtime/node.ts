@@ -258,10 +258,14 @@ export class NodeExecutor implements Executor {
     if (this.device === "cpu") tuneMallocFor(graph);
     const block = this.device === "cpu" ? profile.nchwcBlock : undefined;
     const exported = graphToModelProto(fitted);
-    const model = dnnl ? dnnlConvs(fitted, exported, profile).model : block ? blockConvs(fitted, exported, { block }).model : exported;
     // inputs a run may write into are never stable (their copies are new every run)
     const written = writtenFeeds(fitted);
     const stable = (options.stableInputs ?? []).filter((n) => !written.has(n));
+    const model = dnnl
+      ? dnnlConvs(fitted, exported, profile, new Set(stable)).model
+      : block
+        ? blockConvs(fitted, exported, { block }).model
+        : exported;
     const split = this.device === "cpu" && stable.length ? hoistStable(fitted, model, stable) : undefined;
     const create = async (m: IModel): Promise<Session> => {
       try {

@@ -31,15 +31,22 @@ function chain(): Graph {
 
 const flags = (n: INode): string[] => (n.attribute ?? []).filter((a) => a.name!.endsWith("_blocked")).map((a) => a.name!);
 
-test("blocked layout: kept between kernels and element-wise ops, plain at graph inputs, other ops and partial blocks", () => {
+test("blocked layout: kept between kernels and element-wise ops, plain at graph inputs, other ops and partial blocks; constant weights blocked", () => {
   const graph = chain();
   const { model, stats } = dnnlConvs(graph, graphToModelProto(graph), dnnlProfile);
   const convs = model.graph!.node!.filter((n) => n.opType === "Conv");
   // stem: x is a graph input (plain), its output a is read by the next Conv only → blocked
   assert.deepEqual(flags(convs[0]!), ["out_blocked"]);
-  // b is read by ReduceSum too: plain, and so is b · b (joined to b by the Mul)
-  assert.deepEqual(flags(convs[1]!), ["in_blocked"]);
-  // c has 8 channels: plain on both sides of it; d feeds ReduceSum
+  // b is read by ReduceSum too: plain, and so is b · b (joined to b by the Mul); its 16×16 constant weight is stored
+  // blocked (the graph's Reshape → Transpose → Reshape, which ORT folds)
+  assert.deepEqual(flags(convs[1]!), ["in_blocked", "w_blocked"]);
+  const reorder = model.graph!.node!.filter((n) => n.output![0]!.startsWith("w1__"));
+  assert.deepEqual(
+    reorder.map((n) => n.opType),
+    ["Reshape", "Transpose", "Reshape"],
+  );
+  assert.equal(convs[1]!.input![1], reorder[2]!.output![0]);
+  // c has 8 channels: plain on both sides of it (and the weights around it); d feeds ReduceSum
   assert.deepEqual(flags(convs[2]!), []);
   assert.deepEqual(flags(convs[3]!), []);
   assert.equal(stats.blocked, 1);

@@ -3,7 +3,8 @@
 // (20% of a ResNet-18 PGD step's kernel time, bench/README.md "oneDNN convolutions inside ORT"). ORT never sees the
 // difference: the logical shape is unchanged, and element-wise ops on tensors of one shape do not depend on the order.
 import type { Graph } from "../../ir/graph.js";
-import type { IAttr, IModel, INode } from "../../builder/onnx-tensor.js";
+import { type IAttr, type IModel, type INode, type ITensor, tensorToProto } from "../../builder/onnx-tensor.js";
+import { tensor } from "../../ir/tensor.js";
 import { ROBUSTLENS_DOMAIN } from "../../ops/profile.js";
 
 /** ONNX ops that map each element position to the same position (with scalar operands broadcast). */
@@ -26,9 +27,9 @@ const same = (a: Dims, b: Dims): boolean => !!a && !!b && a.length === b.length 
  * `model` (dnnlConvs' rewrite of `graph`) with each kernel told which of its activations are blocked (in_blocked,
  * in1_blocked, res_blocked, out_blocked). A tensor is blocked when every tensor joined to it through element-wise ops is
  * 4-D with static dims and channels a multiple of 16, none is a graph input, output or initializer, and each is made and
- * read only by kernels (at the inputs above) or by those element-wise ops.
+ * read only by kernels (at the inputs above) or by those element-wise ops. Weights: see weightsBlocked.
  */
-export function blockedLayouts(graph: Graph, model: IModel): { model: IModel; blocked: number } {
+export function blockedLayouts(graph: Graph, model: IModel, stable: ReadonlySet<string> = new Set()): { model: IModel; blocked: number } {
   const dims = new Map<string, Dims>();
   for (const v of [...graph.inputs, ...graph.initializers]) dims.set(v.name, v.shape);
   for (const n of graph.nodes) for (const v of n.outputs) dims.set(v.name, v.shape);
@@ -79,18 +80,61 @@ export function blockedLayouts(graph: Graph, model: IModel): { model: IModel; bl
   }
   const badRoots = new Set([...bad].map(find));
   const blocked = (x: string | undefined | null): boolean => !!x && names.has(x) && !badRoots.has(find(x));
+  const wBlock = weightsBlocked(g, dims, stable);
   const flag = (name: string, on: boolean): IAttr[] => (on ? [{ name, type: 2, i: 1 }] : []);
-  const node = (g.node ?? []).map((n): INode => {
-    if (n.domain !== ROBUSTLENS_DOMAIN) return n;
+  const node = (g.node ?? []).flatMap((n): INode[] => {
+    if (n.domain !== ROBUSTLENS_DOMAIN) return [n];
     const [i0, i1, , i3] = n.input ?? [];
+    const w = n.opType === "Conv" ? wBlock.get(i1!) : undefined;
     const attrs = [
       ...flag("in_blocked", blocked(i0)),
       ...flag("in1_blocked", n.opType === "ConvGradWeight" && blocked(i1)),
       ...flag("res_blocked", n.opType === "Conv" && blocked(i3)),
       ...flag("out_blocked", GIVES.has(n.opType!) && blocked(n.output?.[0])),
+      ...flag("w_blocked", !!w),
     ];
-    return attrs.length ? { ...n, attribute: [...(n.attribute ?? []), ...attrs] } : n;
+    const input = w ? (n.input ?? []).map((x, i) => (i === 1 ? w.name : x)) : n.input;
+    const done: INode = attrs.length ? { ...n, input, attribute: [...(n.attribute ?? []), ...attrs] } : n;
+    // the weights' reorder is written before their first reader
+    const before = w && !w.written ? ((w.written = true), w.nodes) : [];
+    return [...before, done];
   });
   const count = [...names].filter(blocked).length;
-  return { model: { ...model, graph: { ...g, node } }, blocked: count };
+  const initializer = [...(g.initializer ?? []), ...[...wBlock.values()].flatMap((w) => w.shapes)];
+  return { model: { ...model, graph: { ...g, node, initializer } }, blocked: count };
+}
+
+type WeightReorder = { name: string; nodes: INode[]; shapes: ITensor[]; written: boolean };
+
+/**
+ * Conv weights that are constants or computed from stable inputs alone (once per weights) and read only as the weights
+ * of forward kernels, O and C multiples of 16: reordered in the graph to oneDNN's OIhw16i16o (ORT folds it for
+ * constants, hoisting runs it once per weights), so the kernels skip their per-call reorder.
+ */
+function weightsBlocked(g: NonNullable<IModel["graph"]>, dims: Map<string, Dims>, stable: ReadonlySet<string>): Map<string, WeightReorder> {
+  const fixed = new Set<string>([...(g.initializer ?? []).map((t) => t.name!), ...stable]);
+  for (const n of g.node ?? []) if ((n.input ?? []).every((x) => !x || fixed.has(x))) (n.output ?? []).forEach((o) => fixed.add(o));
+  const onlyWeight = new Map<string, boolean>();
+  for (const n of g.node ?? [])
+    (n.input ?? []).forEach((x, i) => {
+      if (x) onlyWeight.set(x, (onlyWeight.get(x) ?? true) && n.domain === ROBUSTLENS_DOMAIN && n.opType === "Conv" && i === 1);
+    });
+  for (const v of g.output ?? []) onlyWeight.set(v.name!, false);
+  const out = new Map<string, WeightReorder>();
+  for (const [name, only] of onlyWeight) {
+    const d = dims.get(name);
+    if (!only || !fixed.has(name) || d?.length !== 4 || !d.every((k) => typeof k === "number")) continue;
+    const [o, c, h, w] = d as number[];
+    if (o! % 16 || c! % 16) continue;
+    const ints = (suffix: string, v: number[]) => tensorToProto(tensor("int64", [v.length], v), `${name}__${suffix}`);
+    const shapes = [ints("blocks", [o! / 16, 16, c! / 16, 16, h! * w!]), ints("dims", [o!, c!, h!, w!])];
+    const [a, b, blockedName] = [`${name}__a`, `${name}__b`, `${name}__blocked`];
+    const nodes: INode[] = [
+      { opType: "Reshape", name: a, input: [name, shapes[0]!.name!], output: [a] },
+      { opType: "Transpose", name: b, input: [a], output: [b], attribute: [{ name: "perm", type: 7, ints: [0, 2, 4, 3, 1] }] },
+      { opType: "Reshape", name: blockedName, input: [b, shapes[1]!.name!], output: [blockedName] },
+    ];
+    out.set(name, { name: blockedName, nodes, shapes, written: false });
+  }
+  return out;
 }

@@ -270,7 +270,12 @@ const sameShape = (a: Value, b: Value): boolean =>
  * unchanged. (A ReluGrad kernel for the backward masks, measured: 32 ms of a ResNet-18 PGD step with 2 OpenMP threads,
  * 59 with one, against 23 for ORT's Greater, Cast and Mul; not kept.)
  */
-export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile): { model: IModel; stats: DnnlStats } {
+export function dnnlConvs(
+  graph: Graph,
+  model: IModel,
+  profile: BackendProfile,
+  stable: ReadonlySet<string> = new Set(),
+): { model: IModel; stats: DnnlStats } {
   const stats: DnnlStats = { conv: 0, relu: 0, residual: 0, mask: 0, gradData: 0, gradWeight: 0, blocked: 0 };
   const users = graph.consumers();
   const outputs = new Set(graph.outputs);
@@ -376,7 +381,8 @@ export function dnnlConvs(graph: Graph, model: IModel, profile: BackendProfile):
   const kept = nodes.filter((n): n is INode => n !== undefined);
   const rewrittenModel: IModel = { ...model, opsetImport, graph: { ...model.graph, node: kept } };
   // RL_DNNL_LAYOUT=plain: every tensor NCHW between the kernels (to measure what the blocked layout saves)
-  const laid = process.env.RL_DNNL_LAYOUT === "plain" ? { model: rewrittenModel, blocked: 0 } : blockedLayouts(graph, rewrittenModel);
+  const laid =
+    process.env.RL_DNNL_LAYOUT === "plain" ? { model: rewrittenModel, blocked: 0 } : blockedLayouts(graph, rewrittenModel, stable);
   stats.blocked = laid.blocked;
   return { model: laid.model, stats };
 }
