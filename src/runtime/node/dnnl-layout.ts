@@ -107,13 +107,20 @@ export function blockedLayouts(graph: Graph, model: IModel, stable: ReadonlySet<
 type WeightReorder = { name: string; nodes: INode[]; shapes: ITensor[]; written: boolean };
 
 /**
- * Conv weights that are constants or computed from stable inputs alone (once per weights) and read only as the weights
- * of forward kernels, O and C multiples of 16: reordered in the graph to oneDNN's OIhw16i16o (ORT folds it for
- * constants, hoisting runs it once per weights), so the kernels skip their per-call reorder.
+ * Conv weights computed from stable inputs (and constants) alone, read only as the weights of forward kernels, O and C
+ * multiples of 16: reordered in the graph to oneDNN's OIhw16i16o, which hoisting runs once per weights, so the kernels
+ * skip their per-call reorder.
  */
 function weightsBlocked(g: NonNullable<IModel["graph"]>, dims: Map<string, Dims>, stable: ReadonlySet<string>): Map<string, WeightReorder> {
-  const fixed = new Set<string>([...(g.initializer ?? []).map((t) => t.name!), ...stable]);
-  for (const n of g.node ?? []) if ((n.input ?? []).every((x) => !x || fixed.has(x))) (n.output ?? []).forEach((o) => fixed.add(o));
+  // once per weights: from stable inputs (and constants). Not constants alone: ORT's folded copy of every weight
+  // raised peak RSS by 120 MB on ResNet-18 (forward 374 → 492 MB), for 20 ms of a PGD step
+  const consts = new Set<string>((g.initializer ?? []).map((t) => t.name!));
+  const fixed = new Set<string>(stable);
+  for (const n of g.node ?? []) {
+    const ins = (n.input ?? []).filter((x) => x);
+    if (ins.every((x) => consts.has(x))) (n.output ?? []).forEach((o) => consts.add(o));
+    else if (ins.every((x) => consts.has(x) || fixed.has(x))) (n.output ?? []).forEach((o) => fixed.add(o));
+  }
   const onlyWeight = new Map<string, boolean>();
   for (const n of g.node ?? [])
     (n.input ?? []).forEach((x, i) => {
